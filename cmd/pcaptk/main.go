@@ -1,0 +1,105 @@
+// Command pcaptk reads, filters, merges, splits, captures and exports packet captures.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes, in one place (listed in every command's help).
+const (
+	exitOK      = 0
+	exitFailure = 1 // bad input, I/O error, capture error
+	exitUsage   = 2 // bad flags or filter expression
+)
+
+const exitCodesHelp = `
+Exit status:
+  0  success
+  1  bad input (not a capture, cut mid-record, ...), I/O or capture error
+  2  usage error (bad flag, bad filter expression)`
+
+// usageError marks errors that are the user's command line's fault (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// streams are the standard streams a command runs against; tests substitute buffers.
+type streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// ErrIsTerminal reports whether ErrOut is a terminal (progress bars only then).
+	ErrIsTerminal bool
+}
+
+func newRootCmd(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "pcaptk",
+		Short:         "Read, filter, merge, split, capture and export packet captures",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	for _, mk := range []func(*streams) *cobra.Command{
+		newCmdRead, newCmdExport, newCmdFilter, newCmdMerge, newCmdSplit, newCmdInfo, newCmdCapture,
+	} {
+		c := mk(s)
+		c.SilenceUsage = true
+		c.SilenceErrors = true
+		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+		if c.Long == "" {
+			c.Long = c.Short
+		}
+		c.Long += "\n" + exitCodesHelp
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// run executes pcaptk with args and returns the exit code.
+func run(args []string, s *streams) int {
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	return exitCode(err, s.ErrOut)
+}
+
+func exitCode(err error, errOut io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
+		return exitUsage
+	case isCobraUsage(err):
+		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
+		return exitFailure
+	}
+}
+
+func main() {
+	s := &streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, ErrIsTerminal: isTerminal(os.Stderr)}
+	os.Exit(run(os.Args[1:], s))
+}
