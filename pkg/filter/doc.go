@@ -1,0 +1,26 @@
+// Package filter selects packets: tcpdump filter expressions (pcap-filter(7)),
+// packet-number ranges, time bounds and duplicate removal.
+//
+// Expressions are compiled to BPF by libpcap, exactly as tcpdump -r compiles them
+// for a savefile, once for each link type and snaplen met in the input, and run by
+// a small Go BPF interpreter that allocates nothing:
+//
+//	f, err := filter.Compile("tcp port 80") // *SyntaxError if libpcap refuses it
+//	if err != nil { ... }                     // a usage error
+//	for {
+//		p, err := r.Next()                      // r is a *reader.Reader
+//		if err != nil { ... }
+//		if f.Match(p) { ... }
+//	}
+//	if err := f.Err(); err != nil { ... }      // expression invalid for some link type met
+//
+// A Filter caches per link type and is not safe for concurrent use.
+//
+// Selections for pcaptk filter:
+//
+//	rs, _ := filter.ParseRanges("1-100,200-") // packet numbers, from 1
+//	rs.Contains(p.Number); rs.Done(p.Number)  // Done: no later packet can match
+//	t, _ := filter.ParseTime("2023-11-14T22:13:20Z") // ns since the epoch
+//	d, _ := filter.NewDedup(filter.DefaultDedupWindow) // editcap -d
+//	if d.Duplicate(p.Data) { /* drop */ }
+package filter

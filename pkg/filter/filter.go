@@ -1,0 +1,140 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// SyntaxError is a filter expression that libpcap refuses.
+type SyntaxError struct {
+	Expr string // the expression as given
+	Msg  string // libpcap's message, e.g. "syntax error"
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("filter %q: %s", e.Expr, e.Msg) }
+
+// LinkTypeError is an expression that is valid but that libpcap cannot compile
+// for one link type met in the input (tcpdump refuses such a file as a whole).
+type LinkTypeError struct {
+	Expr     string
+	LinkType uint16 // LINKTYPE_ value of the packets that could not be filtered
+	Snaplen  uint32
+	Msg      string // libpcap's message
+}
+
+func (e *LinkTypeError) Error() string {
+	return fmt.Sprintf("filter %q cannot be used on link type %d: %s", e.Expr, e.LinkType, e.Msg)
+}
+
+// Standard values libpcap uses when it compiles for a savefile.
+const (
+	linkTypeEthernet = 1
+	// MaxSnaplen is libpcap's MAXIMUM_SNAPLEN: what a snaplen of 0 stands for.
+	MaxSnaplen = 262144
+)
+
+type key struct {
+	linkType uint16
+	snaplen  uint32
+}
+
+// compiled is the filter for one (link type, snaplen): a program, or why there is none.
+type compiled struct {
+	prog program
+	snap uint32 // libpcap's snapshot length for such a file: packets are cut to it
+	err  error
+}
+
+// Filter is a compiled tcpdump filter expression. It compiles itself lazily for
+// each link type and snaplen it meets and caches the result. A Filter is not safe
+// for concurrent use; compile one per goroutine.
+type Filter struct {
+	expr  string
+	all   bool // empty expression: everything matches
+	last  key
+	lastC *compiled
+	cache map[key]*compiled
+	err   error
+}
+
+// Compile checks expr with libpcap (for LINKTYPE_ETHERNET, snaplen 262144) and
+// returns a Filter for it. An empty expression matches every packet. A refused
+// expression returns a *SyntaxError quoting libpcap's message.
+func Compile(expr string) (*Filter, error) {
+	f := &Filter{expr: expr, cache: make(map[key]*compiled)}
+	if strings.TrimSpace(expr) == "" {
+		f.all = true
+		return f, nil
+	}
+	c := f.compile(key{linkTypeEthernet, MaxSnaplen})
+	if c.err != nil {
+		var le *LinkTypeError
+		if errors.As(c.err, &le) {
+			return nil, &SyntaxError{Expr: expr, Msg: syntaxMsg(le.Msg)}
+		}
+		return nil, c.err
+	}
+	return f, nil
+}
+
+// String returns the expression.
+func (f *Filter) String() string { return f.expr }
+
+// compile returns the cached program for k, compiling it on first use.
+func (f *Filter) compile(k key) *compiled {
+	if c, ok := f.cache[k]; ok {
+		return c
+	}
+	c := &compiled{}
+	ins, snap, err := compileLibpcap(k.linkType, k.snaplen, f.expr)
+	if err != nil {
+		c.err = &LinkTypeError{Expr: f.expr, LinkType: k.linkType, Snaplen: k.snaplen, Msg: err.Error()}
+	} else if c.prog, err = load(ins); err != nil {
+		c.err = fmt.Errorf("filter %q on link type %d: %w", f.expr, k.linkType, err)
+	}
+	c.snap = snap
+	f.cache[k] = c
+	return c
+}
+
+// Match reports whether p passes the filter.
+func (f *Filter) Match(p *reader.Packet) bool {
+	return f.MatchData(p.LinkType, p.Snaplen, p.Data, p.WireLen)
+}
+
+// MatchData reports whether a packet with these captured bytes and wire length,
+// from an interface with this LINKTYPE_ and snaplen, passes the filter. The program
+// sees what libpcap shows it for such a file: captured bytes beyond libpcap's
+// snapshot length are not visible (libpcap cuts them off when it reads the file).
+// If libpcap cannot compile the expression for the link type, MatchData returns
+// false and Err reports why.
+func (f *Filter) MatchData(linkType uint16, snaplen uint32, data []byte, wireLen uint32) bool {
+	if f.all {
+		return true
+	}
+	k := key{linkType, snaplen}
+	c := f.lastC
+	if c == nil || f.last != k {
+		c = f.compile(k)
+		f.last, f.lastC = k, c
+		if c.err != nil && f.err == nil {
+			f.err = c.err
+		}
+	}
+	if c.prog == nil {
+		return false
+	}
+	if c.snap != 0 && uint32(len(data)) > c.snap {
+		data = data[:c.snap]
+	}
+	return c.prog.run(data, wireLen) != 0
+}
+
+// Err returns the first error met while compiling the expression for a link type
+// seen in the input (a *LinkTypeError when libpcap refused the expression for it).
+// Packets of that link type did not match. Callers check Err after the last packet
+// (or after each) and report it: tcpdump refuses such an input outright.
+func (f *Filter) Err() error { return f.err }

@@ -1,0 +1,102 @@
+package filter
+
+/*
+#cgo LDFLAGS: -lpcap
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pcap/pcap.h>
+
+// pcaptk_compile compiles expr exactly as tcpdump -r does for a pcap file whose
+// header says linktype and snaplen: it opens such a file (an in-memory pcap
+// header, no packets) with libpcap, so libpcap itself maps LINKTYPE_ to DLT_
+// and clamps the snapshot length; then it compiles with optimisation on and
+// netmask 0, as tcpdump does for savefiles.
+// On success it returns 0 and sets *prog and *snap (libpcap's snapshot length);
+// on failure it returns -1 with the message in errbuf.
+static int pcaptk_compile(unsigned int linktype, unsigned int snaplen, const char *expr,
+		struct bpf_program *prog, int *snap, char *errbuf) {
+	unsigned char hdr[24];
+	unsigned int magic = 0xa1b2c3d4;
+	unsigned short major = 2, minor = 4;
+	unsigned int zero = 0;
+	memcpy(hdr, &magic, 4);
+	memcpy(hdr + 4, &major, 2);
+	memcpy(hdr + 6, &minor, 2);
+	memcpy(hdr + 8, &zero, 4);
+	memcpy(hdr + 12, &zero, 4);
+	memcpy(hdr + 16, &snaplen, 4);
+	memcpy(hdr + 20, &linktype, 4);
+	FILE *f = fmemopen(hdr, sizeof hdr, "rb");
+	if (f == NULL) {
+		snprintf(errbuf, PCAP_ERRBUF_SIZE, "fmemopen failed");
+		return -1;
+	}
+	pcap_t *p = pcap_fopen_offline(f, errbuf);
+	if (p == NULL) {
+		fclose(f);
+		return -1;
+	}
+	*snap = pcap_snapshot(p);
+	if (pcap_compile(p, prog, expr, 1, 0) < 0) {
+		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		pcap_close(p);
+		return -1;
+	}
+	pcap_close(p);
+	return 0;
+}
+*/
+import "C"
+
+import (
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// libpcap before 1.8 had a global parser; one compile at a time costs nothing here,
+// since each filter compiles once per link type.
+var compileMu sync.Mutex
+
+// compileLibpcap returns the BPF program libpcap makes for expr on a savefile with
+// the given LINKTYPE_ and header snaplen, and the snapshot length libpcap uses
+// for such a file (0 or oversized snaplens are replaced by the link type's maximum).
+func compileLibpcap(linkType uint16, snaplen uint32, expr string) ([]Insn, uint32, error) {
+	cexpr := C.CString(expr)
+	defer C.free(unsafe.Pointer(cexpr))
+	errbuf := (*C.char)(C.calloc(C.PCAP_ERRBUF_SIZE+1, 1))
+	defer C.free(unsafe.Pointer(errbuf))
+
+	var prog C.struct_bpf_program
+	var snap C.int
+	compileMu.Lock()
+	rc := C.pcaptk_compile(C.uint(linkType), C.uint(snaplen), cexpr, &prog, &snap, errbuf)
+	compileMu.Unlock()
+	if rc != 0 {
+		return nil, 0, &libpcapError{msg: C.GoString(errbuf)}
+	}
+	defer C.pcap_freecode(&prog)
+
+	n := int(prog.bf_len)
+	cins := unsafe.Slice(prog.bf_insns, n)
+	ins := make([]Insn, n)
+	for i, c := range cins {
+		ins[i] = Insn{Op: uint16(c.code), Jt: uint8(c.jt), Jf: uint8(c.jf), K: uint32(c.k)}
+	}
+	return ins, uint32(snap), nil
+}
+
+// libpcapError carries libpcap's message for a failed compile.
+type libpcapError struct{ msg string }
+
+func (e *libpcapError) Error() string { return e.msg }
+
+// syntaxMsg trims the prefix libpcap puts before parser errors: the rest is the
+// part that tells the user what is wrong.
+func syntaxMsg(msg string) string {
+	return strings.TrimPrefix(msg, "can't parse filter expression: ")
+}
+
+// LibpcapVersion returns pcap_lib_version(), for reports and tests.
+func LibpcapVersion() string { return C.GoString(C.pcap_lib_version()) }
