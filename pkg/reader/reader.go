@@ -1,59 +1,209 @@
 package reader
 
 import (
-	"errors"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
 	"io"
+	"os"
 )
 
-// Options tune a Reader. The zero value is not useful; start from DefaultOptions.
+// Options tune a Reader. Start from DefaultOptions and change what you need.
 type Options struct {
-	// MaxRecord is the largest record (pcap record or pcapng block) accepted, in bytes.
-	// A header claiming more is reported as ErrTooLarge without allocating it.
-	// 64 MiB: far above any real link MTU or pcapng block (Wireshark caps packets at
-	// 256 KiB, bigtcp frames are below 4 GiB but captures of them stay under 1 MiB),
-	// yet small enough that a hostile length cannot exhaust memory.
+	// MaxRecord is the largest record (pcap packet record or pcapng block, headers
+	// included) accepted, in bytes. A header claiming more is reported as ErrTooLarge
+	// before anything is allocated for it. The default, 64 MiB, is far above any real
+	// frame (Wireshark's own limit is 256 KiB, IPv6 jumbograms and BIG TCP frames in
+	// practice stay below a few hundred KiB) and small enough that a lying header
+	// cannot exhaust memory.
 	MaxRecord uint32
-	// BufferSize is the size of the read buffer. Records that fit in it are handed
-	// out without copying; larger ones are copied into a growing owned buffer.
+	// BufferSize is the initial size of the read buffer. Records that fit are handed
+	// out as slices of it without copying; the buffer grows (never beyond about
+	// MaxRecord) only when a larger record actually arrives. Zero means the default.
 	BufferSize int
 }
 
 // DefaultOptions are the options Open and NewReader use.
 var DefaultOptions = Options{MaxRecord: 64 << 20, BufferSize: 1 << 20}
 
+const minBufferSize = 4096
+
 // Reader reads packets from one pcap or pcapng stream.
+//
+// A Reader is not safe for concurrent use.
 type Reader struct {
 	name   string
 	opts   Options
 	format Format
 	ifaces []Interface
+	conv   []tsConv // per global interface, parallel to ifaces
 	nano   bool
 	size   int64
-	off    int64
 	closer io.Closer
-	pkt    Packet
+	err    error // sticky: returned by every Next after the first failure
+
+	// input buffer: buf[r:w] holds unread bytes, buf[0] is at input offset base.
+	src     io.Reader
+	buf     []byte
+	r, w    int
+	base    int64
+	srcErr  error
+	npkts   uint64
+	pkt     Packet
+	be      bool // current byte order is big-endian (pcap file, or current pcapng section)
+	recHdr  int  // pcap record header length: 16, or 24 for the modified (Kuznetzov) format
+	pcapIfc tsConv
+
+	// pcapng section state
+	section  int // index of the current section, -1 before the first
+	secBase  int // global index of the current section's first interface
+	secOS    string
+	pngReady bool // the next block is a packet block already inspected at open
 }
 
-// Open opens a capture file; "-" means standard input.
+// tsConv turns a raw timestamp of one interface into nanoseconds.
+type tsConv struct {
+	units    uint64 // timestamp units per second
+	offsetNs int64  // if_tsoffset in nanoseconds
+	linkType uint16
+	snaplen  uint32
+}
+
+// Open opens a capture file; "-" means standard input. Gzip-compressed input is
+// recognised by its magic number and decompressed transparently.
 func Open(path string) (*Reader, error) { return OpenWith(path, DefaultOptions) }
 
 // OpenWith is Open with explicit options.
 func OpenWith(path string, o Options) (*Reader, error) {
-	return nil, errors.New("not implemented yet")
+	var f *os.File
+	if path == "-" {
+		f = os.Stdin
+	} else {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, err // *fs.PathError names the file
+		}
+	}
+	r, err := newReader(f, path, o)
+	if err != nil {
+		if path != "-" {
+			f.Close()
+		}
+		return nil, err
+	}
+	if path != "-" {
+		r.closer = f
+	}
+	return r, nil
 }
 
-// NewReader reads a capture from r; name is used in errors.
-func NewReader(r io.Reader, name string) (*Reader, error) {
-	return newReader(r, name, DefaultOptions)
+// NewReader reads a capture from rd; name is used in errors. The header is read and
+// checked at once: input that is neither pcap nor pcapng gives a *PacketError
+// wrapping ErrNotCapture. The caller keeps ownership of rd; Close does not close it.
+func NewReader(rd io.Reader, name string) (*Reader, error) {
+	return newReader(rd, name, DefaultOptions)
 }
 
-func newReader(r io.Reader, name string, o Options) (*Reader, error) {
-	return nil, errors.New("not implemented yet")
+// NewReaderWith is NewReader with explicit options.
+func NewReaderWith(rd io.Reader, name string, o Options) (*Reader, error) {
+	return newReader(rd, name, o)
 }
 
-// Next returns the next packet. The Packet and its Data are reused by the next call.
-// It returns io.EOF at a clean end and a *PacketError otherwise.
-func (r *Reader) Next() (*Packet, error) { return nil, io.EOF }
+func newReader(rd io.Reader, name string, o Options) (*Reader, error) {
+	if o.MaxRecord == 0 {
+		o.MaxRecord = DefaultOptions.MaxRecord
+	}
+	if o.BufferSize <= 0 {
+		o.BufferSize = DefaultOptions.BufferSize
+	}
+	if o.BufferSize < minBufferSize {
+		o.BufferSize = minBufferSize
+	}
+	r := &Reader{name: name, opts: o, src: rd, size: -1, section: -1}
+	if f, ok := rd.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			r.size = st.Size()
+		}
+	}
+	r.buf = make([]byte, o.BufferSize)
+	r.fill(4)
+	if r.w-r.r >= 2 && r.buf[0] == 0x1f && r.buf[1] == 0x8b {
+		if err := r.startGzip(); err != nil {
+			return nil, err
+		}
+		r.fill(4)
+	}
+	if r.w-r.r < 4 {
+		if r.srcErr != nil && r.srcErr != io.EOF {
+			return nil, r.errAt(0, 0, r.srcErr)
+		}
+		what := "empty input"
+		if r.w > 0 {
+			what = fmt.Sprintf("only %d bytes", r.w)
+		}
+		return nil, r.errAt(0, 0, fmt.Errorf("%w (%s)", ErrNotCapture, what))
+	}
+	var err error
+	switch magic := binary.LittleEndian.Uint32(r.buf[r.r:]); magic {
+	case blockSHB:
+		err = r.openPcapng()
+	default:
+		err = r.openPcap(magic)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// startGzip replaces the source by a gzip reader over the bytes already buffered
+// followed by the rest of the source.
+func (r *Reader) startGzip() error {
+	prefix := append([]byte(nil), r.buf[r.r:r.w]...)
+	rest := r.src
+	if r.srcErr != nil {
+		rest = errReader{r.srcErr}
+	}
+	zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(prefix), rest))
+	if err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("%w (gzip header)", ErrTruncated)
+		} else {
+			err = fmt.Errorf("gzip: %w", err)
+		}
+		return r.errAt(0, 0, err)
+	}
+	r.src = zr
+	r.r, r.w, r.base, r.srcErr = 0, 0, 0, nil
+	r.size = -1 // compressed size says nothing about how far Offset will go
+	return nil
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Next returns the next packet. The Packet and its Data belong to the Reader and are
+// overwritten by the next call; use NextCopy or Packet.Clone to keep one. Next returns
+// io.EOF at a clean end of input and a *PacketError for anything else; after an error
+// every later call returns the same error.
+func (r *Reader) Next() (*Packet, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	var err error
+	if r.format == FormatPcap {
+		err = r.nextPcap()
+	} else {
+		err = r.nextPcapng()
+	}
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	return &r.pkt, nil
+}
 
 // NextCopy is Next returning a Packet that owns its data.
 func (r *Reader) NextCopy() (Packet, error) {
@@ -67,25 +217,127 @@ func (r *Reader) NextCopy() (Packet, error) {
 // Format reports the container format.
 func (r *Reader) Format() Format { return r.format }
 
-// Interfaces returns every interface seen so far.
+// Interfaces returns every interface seen so far, indexed by Packet.Iface. For pcapng,
+// interfaces described before the first packet are known as soon as the Reader is
+// opened; later sections may add more. The slice must not be modified.
 func (r *Reader) Interfaces() []Interface { return r.ifaces }
 
-// Nanosecond reports whether timestamps are finer than microseconds.
+// Nanosecond reports whether timestamps are finer than microseconds: the nanosecond
+// pcap magic, or a pcapng interface with a resolution finer than 1µs.
 func (r *Reader) Nanosecond() bool { return r.nano }
 
-// Name returns the name given at open.
+// Name returns the name given at open ("-" for standard input).
 func (r *Reader) Name() string { return r.name }
 
-// Size returns the file size if known, else -1.
+// Size returns the input size in bytes if known (a regular, uncompressed file), else -1.
 func (r *Reader) Size() int64 { return r.size }
 
-// Offset returns the number of bytes consumed so far.
-func (r *Reader) Offset() int64 { return r.off }
+// Offset returns the number of (decompressed) input bytes consumed so far.
+func (r *Reader) Offset() int64 { return r.base + int64(r.r) }
 
-// Close closes the underlying file if the Reader opened it.
+// Close closes the file if the Reader opened it.
 func (r *Reader) Close() error {
+	if zr, ok := r.src.(*gzip.Reader); ok {
+		zr.Close()
+	}
 	if r.closer != nil {
-		return r.closer.Close()
+		c := r.closer
+		r.closer = nil
+		return c.Close()
 	}
 	return nil
+}
+
+// fill makes at least n unread bytes available in buf[r.r:], reading and, when the
+// record does not fit, compacting or growing the buffer. It reports false if the
+// input ended (or failed, see srcErr) first.
+func (r *Reader) fill(n int) bool {
+	if r.w-r.r >= n {
+		return true
+	}
+	return r.fillSlow(n)
+}
+
+func (r *Reader) fillSlow(n int) bool {
+	empty := 0
+	for r.w-r.r < n {
+		if r.srcErr != nil {
+			return false
+		}
+		if r.w == len(r.buf) {
+			if r.r > 0 {
+				r.w = copy(r.buf, r.buf[r.r:r.w])
+				r.base += int64(r.r)
+				r.r = 0
+			} else {
+				// Grow only as data actually arrives, so a header that lies about
+				// its length costs at most twice the bytes really present.
+				size := 2 * len(r.buf)
+				if size > n {
+					size = max(n, len(r.buf)+minBufferSize)
+				}
+				nb := make([]byte, size)
+				copy(nb, r.buf[:r.w])
+				r.buf = nb
+			}
+		}
+		m, err := r.src.Read(r.buf[r.w:])
+		r.w += m
+		if err != nil {
+			r.srcErr = err
+		} else if m == 0 {
+			if empty++; empty > 100 {
+				r.srcErr = io.ErrNoProgress
+			}
+		}
+	}
+	return true
+}
+
+// endErr explains why fill(need) failed for the record starting at offset off.
+func (r *Reader) endErr(off int64, need int) error {
+	have := r.w - r.r
+	if r.srcErr == io.EOF {
+		if have == 0 {
+			return io.EOF
+		}
+		return r.errAt(r.npkts+1, off, fmt.Errorf("%w (record needs %d bytes, %d left)", ErrTruncated, need, have))
+	}
+	if r.srcErr == io.ErrUnexpectedEOF { // e.g. a gzip stream cut short
+		return r.errAt(r.npkts+1, off, fmt.Errorf("%w (%d of %d bytes of the record present, input cut short: %v)", ErrTruncated, have, need, r.srcErr))
+	}
+	return r.errAt(r.npkts+1, off, r.srcErr)
+}
+
+// headerErr explains why fill(need) failed for the file header.
+func (r *Reader) headerErr(need int) error {
+	if r.srcErr == io.EOF || r.srcErr == io.ErrUnexpectedEOF {
+		return r.errAt(0, 0, fmt.Errorf("%w (file header needs %d bytes, %d present)", ErrTruncated, need, r.w-r.r))
+	}
+	return r.errAt(0, 0, r.srcErr)
+}
+
+func (r *Reader) errAt(pkt uint64, off int64, err error) error {
+	return &PacketError{File: r.name, Packet: pkt, Offset: off, Err: err}
+}
+
+func (r *Reader) u16(b []byte) uint16 {
+	if r.be {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *Reader) u32(b []byte) uint32 {
+	if r.be {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *Reader) u64(b []byte) uint64 {
+	if r.be {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }
