@@ -210,7 +210,7 @@ func TestTimestampUnits(t *testing.T) {
 		{9, 1_500000001, 1_500000001},
 		{3, 1_500, 1_500000000},
 		{0, 7, 7e9},
-		{12, 1_500000000001, 1_500000000},     // picoseconds: truncated to ns
+		{12, 1_500000000001, 1_500000000},      // picoseconds: truncated to ns
 		{0x80 | 10, 3*1024 + 512, 3_500000000}, // 2^-10
 		{0x80 | 0, 2, 2e9},
 		{0x80 | 63, 1 << 62, 500000000},
@@ -330,12 +330,12 @@ func TestBadInput(t *testing.T) {
 	binary.LittleEndian.PutUint32(capOverrun[ngHead+72+20:], 100) // caplen 100 in a 40-byte block
 	noIface := cat(ng2[:ngHead+72], newPcapng().section(le, "").iface(1, 0).epb(5, 3, good, 40).b[ngHead:])
 	for _, tc := range []struct {
-		name    string
-		in      []byte
+		name     string
+		in       []byte
 		sentinel error
-		packets int   // complete packets before the error
-		pkt     uint64
-		off     int64
+		packets  int // complete packets before the error
+		pkt      uint64
+		off      int64
 	}{
 		{"empty", nil, ErrNotCapture, 0, 0, 0},
 		{"text", []byte("GET / HTTP/1.1\r\n\r\n"), ErrNotCapture, 0, 0, 0},
