@@ -1,0 +1,251 @@
+package decode
+
+import (
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// The references in testdata/conntrack are tshark's own per-connection fields for
+// every corpus capture; -update-conntrack regenerates them with the installed tshark.
+var updateConntrack = flag.Bool("update-conntrack", false, "regenerate testdata/conntrack with tshark")
+
+const corpusDir = "/work/shared/corpus/pcap"
+
+var tsharkConnFields = []string{"frame.number", "tcp.stream", "tcp.flags", "tcp.seq_raw", "tcp.seq",
+	"tcp.ack", "tcp.window_size", "tcp.window_size_scalefactor"}
+
+func corpusFiles(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(corpusDir)
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// corpusRecords reads a capture with pkg/reader and decodes every packet, keyed by
+// frame number.
+func corpusRecords(path string) (map[int]*Record, map[int]int64, error) {
+	r, err := reader.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	recs, ts := map[int]*Record{}, map[int]int64{}
+	for {
+		p, err := r.Next()
+		if err != nil {
+			break // the corpus's cut files end here; earlier frames are kept
+		}
+		rec := new(Record)
+		Decode(p.LinkType, p.Data, p.WireLen, rec)
+		recs[int(p.Number)], ts[int(p.Number)] = rec, p.Timestamp
+	}
+	return recs, ts, nil
+}
+
+func regenerateConntrack(t *testing.T, name, out string) {
+	args := []string{"-r", filepath.Join(corpusDir, name), "-Y", "tcp", "-T", "fields", "-E", "header=y", "-E", "separator=,", "-E", "quote=d"}
+	for _, f := range tsharkConnFields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command("tshark", args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v", name, err)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConnTrackCorpus checks stream numbers, relative numbers and scaled windows
+// against tshark on every corpus capture.
+func TestConnTrackCorpus(t *testing.T) {
+	files := corpusFiles(t)
+	if *updateConntrack {
+		os.MkdirAll("testdata/conntrack", 0o755)
+	}
+	total := 0
+	for _, name := range files {
+		ref := filepath.Join("testdata/conntrack", name+".tshark.csv")
+		if *updateConntrack {
+			regenerateConntrack(t, name, ref)
+		}
+		t.Run(name, func(t *testing.T) {
+			rf, err := os.Open(ref)
+			if err != nil {
+				t.Fatalf("reference missing (run with -update-conntrack): %v", err)
+			}
+			defer rf.Close()
+			rows, err := csv.NewReader(rf).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, ts, err := corpusRecords(filepath.Join(corpusDir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := NewConnTracker(DefaultConnOptions)
+			got := map[int]Conn{}
+			for n := 1; n <= len(recs); n++ {
+				rec, ok := recs[n]
+				if !ok {
+					continue
+				}
+				if c, ok := tr.Track(rec, ts[n]); ok {
+					got[n] = c
+				}
+			}
+			for _, r := range rows[1:] {
+				// tshark -Y tcp also matches TCP headers quoted inside other packets
+				// (ICMP errors, sFlow, OpenFlow): those rows hold several values; skip them.
+				if strings.Contains(strings.Join(r, ""), ",") {
+					continue
+				}
+				n, _ := strconv.Atoi(r[0])
+				if r[1] == "" {
+					continue // tshark found no TCP header to number either
+				}
+				c, ok := got[n]
+				if !ok && recs[n] != nil && recs[n].IPVersion == 4 && recs[n].IPLen == 0 {
+					// IPv4 total length 0 (TSO, BIG TCP): the decoder follows tcpdump
+					// ("bad-len 0") and stops at IP; tshark decodes the TCP header.
+					continue
+				}
+				if !ok {
+					t.Errorf("frame %d: tshark decodes TCP, the tracker got no complete TCP header", n)
+					continue
+				}
+				total++
+				want := fmt.Sprintf("stream=%s seq=%s ack=%s", r[1], r[4], r[5])
+				// Where the tracker learns nothing (impossible header length), tshark
+				// prints the raw numbers; the tracker's columns are null.
+				have := fmt.Sprintf("stream=%d seq=%s ack=%s", c.Stream, optU32(c.SeqRel, c.HasSeqRel, r[3]), optU32(c.AckRel, c.HasAckRel, r[5]))
+				if want != have {
+					t.Errorf("frame %d (flags %s): tshark %s, tracker %s", n, r[2], want, have)
+				}
+				// tshark prints the raw window when it does not know the scale (factor
+				// -1); the tracker says null then.
+				if r[7] != "-1" {
+					w := "null"
+					if c.HasWindow {
+						w = strconv.Itoa(int(c.WindowScaled))
+					}
+					if w != r[6] {
+						t.Errorf("frame %d (flags %s): tshark window %s (factor %s), tracker %s", n, r[2], r[6], r[7], w)
+					}
+				} else if c.HasWindow && r[2] != "0x0002" && !strings.HasPrefix(r[2], "0x001") {
+					t.Errorf("frame %d: tshark scale unknown, tracker %d", n, c.WindowScaled)
+				}
+			}
+		})
+	}
+	t.Logf("%d packets compared", total)
+}
+
+// optU32 prints v, or tshark's value when the tracker leaves it null (ACK flag
+// clear: tshark then prints the raw field, which is not a relative number).
+func optU32(v uint32, ok bool, tshark string) string {
+	if !ok {
+		return tshark
+	}
+	return strconv.FormatUint(uint64(v), 10)
+}
+
+func tcpRec(src, dst byte, sp, dp uint16, flags uint16, seq, ack uint32) *Record {
+	r := &Record{HasTCP: true, IPVersion: 4, DataOff: 20, L4Len: 20, SrcPort: sp, DstPort: dp, Flags: flags, Seq: seq, Ack: ack, Window: 100}
+	r.SrcIP[0], r.DstIP[0] = src, dst
+	return r
+}
+
+func TestConnTrackReuseAndExpiry(t *testing.T) {
+	tr := NewConnTracker(ConnOptions{MaxConns: 2, IdleTimeout: 10e9, ClosedTimeout: 1e9})
+	step := func(r *Record, ts int64) Conn {
+		c, ok := tr.Track(r, ts)
+		if !ok {
+			t.Fatal("not tracked")
+		}
+		return c
+	}
+	if c := step(tcpRec(1, 2, 1000, 80, SYN, 500, 0), 0); c.Stream != 0 || c.SeqRel != 0 || c.HasAckRel {
+		t.Fatalf("syn: %+v", c)
+	}
+	if c := step(tcpRec(2, 1, 80, 1000, SYN|ACK, 9000, 501), 1); c.Stream != 0 || c.AckRel != 1 {
+		t.Fatalf("syn-ack: %+v", c)
+	}
+	// A retransmitted SYN keeps the stream; a SYN with a new ISN starts a new one.
+	if c := step(tcpRec(1, 2, 1000, 80, SYN, 500, 0), 2); c.Stream != 0 {
+		t.Fatalf("retransmitted syn: %+v", c)
+	}
+	if c := step(tcpRec(1, 2, 1000, 80, SYN, 7000, 0), 3); c.Stream != 1 || c.SeqRel != 0 {
+		t.Fatalf("port reuse: %+v", c)
+	}
+	// RST closes; within ClosedTimeout a straggler keeps the stream, after it a new one.
+	step(tcpRec(2, 1, 80, 1000, RST|ACK, 1, 7001), 4)
+	if c := step(tcpRec(1, 2, 1000, 80, ACK, 7001, 1), 4+5e8); c.Stream != 1 {
+		t.Fatalf("straggler: %+v", c)
+	}
+	if c := step(tcpRec(1, 2, 1000, 80, ACK, 7001, 1), 4+3e9); c.Stream != 2 {
+		t.Fatalf("after close timeout: %+v", c)
+	}
+	// The table holds two connections: a third evicts the least recently seen.
+	step(tcpRec(3, 2, 1, 2, ACK, 1, 1), 5e9)
+	step(tcpRec(4, 2, 1, 2, ACK, 1, 1), 6e9)
+	if s := tr.Stats(); s.Active != 2 || s.Evicted != 1 || s.Streams != 5 {
+		t.Fatalf("stats %+v", s)
+	}
+	// Idle connections go after IdleTimeout.
+	step(tcpRec(5, 2, 1, 2, ACK, 1, 1), 30e9)
+	if s := tr.Stats(); s.Active != 1 || s.Expired < 2 {
+		t.Fatalf("stats after idle %+v", s)
+	}
+}
+
+func TestConnTrackNoAllocs(t *testing.T) {
+	tr := NewConnTracker(DefaultConnOptions)
+	recs := make([]*Record, 64)
+	for i := range recs {
+		recs[i] = tcpRec(byte(i), 200, uint16(i), 80, ACK|PSH, uint32(i)*1000, 5)
+	}
+	var ts int64
+	for _, r := range recs {
+		tr.Track(r, ts)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		for _, r := range recs {
+			ts += 1000
+			tr.Track(r, ts)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per 64 packets", allocs)
+	}
+}
+
+func BenchmarkConnTrack(b *testing.B) {
+	tr := NewConnTracker(DefaultConnOptions)
+	recs := make([]*Record, 4096)
+	for i := range recs {
+		recs[i] = tcpRec(byte(i), byte(i>>8), uint16(i), 80, ACK, uint32(i), 5)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tr.Track(recs[i&4095], int64(i))
+	}
+}
+
