@@ -1,16 +1,161 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"time"
 
+	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
 	"github.com/spf13/cobra"
 )
 
-// Placeholder until the split command lands.
+type splitOptions struct {
+	In      string
+	Out     string
+	Packets uint64
+	SizeMB  float64
+	Seconds float64
+	Flows   bool
+	MaxOpen int
+	Format  string
+}
+
 func newCmdSplit(s *streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "split",
-		Short: "split (not yet implemented)",
-		RunE:  func(c *cobra.Command, args []string) error { return errors.New("split: not yet implemented") },
+	o := &splitOptions{}
+	c := &cobra.Command{
+		Use:   "split -r IN -w OUT.pcap (--packets N | --size MB | --seconds S | --flows)",
+		Short: "Split a capture into files by packet count, size, time or connection",
+		Long: `Split a capture into several files, like editcap -c / -i or a per-connection
+splitter. Files are named OUT_NNNNN_YYYYmmddHHMMSS.pcap: a sequence number from
+00001 and the local time of the file's first packet, so sorting by name sorts
+by time.
+
+  --packets N   a new file every N packets (editcap -c N)
+  --size MB     a new file before a packet that would take it past MB megabytes
+                (10^6 bytes); a file exceeds it only if a single packet does
+  --seconds S   a new file at every multiple of S seconds since the epoch
+                (wall-clock aligned, like editcap -i); empty intervals make no file
+  --flows       one file per TCP or UDP connection, both directions, named
+                OUT_NNNNN_SRC.SPORT-DST.DPORT.pcap for the first packet's direction;
+                everything else (ARP, ICMP, later IP fragments...) goes to
+                OUT_other.pcap. At most --max-open files are open at once; the
+                least recently written is closed and reopened in append mode
+                when its connection sends again. No packet is lost.
+
+The output format is the input's unless --format says otherwise. Every file
+name that was written is printed on standard output.`,
+		Example: `  pcaptk split -r big.pcap -w part.pcap --packets 100000
+  pcaptk split -r day.pcapng -w hour.pcapng --seconds 3600
+  pcaptk split -r trace.pcap -w conn.pcap --flows --max-open 500`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("split takes no arguments (got %q)", args[0])
+			}
+			if o.In == "" || o.Out == "" {
+				return usageErrorf("split needs -r IN and -w OUT")
+			}
+			if o.Out == "-" {
+				return usageErrorf("split writes several files: -w needs a file name, not -")
+			}
+			n := 0
+			for _, name := range []string{"packets", "size", "seconds", "flows"} {
+				if c.Flags().Changed(name) {
+					n++
+				}
+			}
+			if n != 1 {
+				return usageErrorf("split needs exactly one of --packets, --size, --seconds, --flows")
+			}
+			if c.Flags().Changed("max-open") && !o.Flows {
+				return usageErrorf("--max-open goes with --flows")
+			}
+			if (c.Flags().Changed("packets") && o.Packets == 0) || (c.Flags().Changed("size") && o.SizeMB <= 0) ||
+				(c.Flags().Changed("seconds") && o.Seconds <= 0) || o.MaxOpen < 1 {
+				return usageErrorf("split limits must be positive")
+			}
+			return runSplit(o, s)
+		},
 	}
+	f := c.Flags()
+	f.StringVarP(&o.In, "read", "r", "", "input capture (`FILE`, - for standard input)")
+	f.StringVarP(&o.Out, "write", "w", "", "output name pattern (`FILE`)")
+	f.Uint64Var(&o.Packets, "packets", 0, "`N` packets per file")
+	f.Float64Var(&o.SizeMB, "size", 0, "at most `MB` megabytes (10^6 bytes) per file")
+	f.Float64Var(&o.Seconds, "seconds", 0, "a new file at each multiple of `S` seconds")
+	f.BoolVar(&o.Flows, "flows", false, "one file per TCP/UDP connection")
+	f.IntVar(&o.MaxOpen, "max-open", writer.DefaultMaxOpen, "with --flows: at most `N` files open at once")
+	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: the input's)")
+	return c
+}
+
+// splitSink is what split writes to: a Rotating or a Flows.
+type splitSink interface {
+	writer.Sink
+	Files() []string
+}
+
+func runSplit(o *splitOptions, s *streams) error {
+	format, err := parseFormat(o.Format)
+	if err != nil {
+		return err
+	}
+	r, err := openInput(o.In, s)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if format == 0 {
+		format = r.Format()
+	}
+	if lts := linkTypes(r.Interfaces()); format == reader.FormatPcap && len(lts) > 1 {
+		if o.Format != "" {
+			return usageErrorf("the input has link types %s but a pcap file holds one: write pcapng (--format pcapng)", joinLinkTypes(lts))
+		}
+		format = reader.FormatPcapNG
+	}
+	const mode = 0o666 // like other tools: the umask decides
+	var sink splitSink
+	if o.Flows {
+		sink, err = writer.NewFlows(writer.FlowOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
+			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, MaxOpen: o.MaxOpen, Mode: mode})
+	} else {
+		sink, err = writer.NewRotating(writer.RotateOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
+			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, Mode: mode,
+			MaxPackets: o.Packets, MaxBytes: int64(o.SizeMB * 1e6),
+			Interval: time.Duration(o.Seconds * float64(time.Second))})
+	}
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	var readErr error
+	pcapLink := int(-1)
+	if format == reader.FormatPcap && len(r.Interfaces()) > 0 {
+		pcapLink = int(r.Interfaces()[0].LinkType)
+	}
+	for {
+		p, err := r.Next()
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+		if pcapLink >= 0 && int(p.LinkType) != pcapLink {
+			readErr = fmt.Errorf("%s: packet %d has link type %d but the pcap output holds link type %d: write pcapng (--format pcapng)", o.In, p.Number, p.LinkType, pcapLink)
+			break
+		}
+		if err := sink.WritePacket(p); err != nil {
+			sink.Close()
+			return err
+		}
+	}
+	err = sink.Close()
+	for _, f := range sink.Files() {
+		fmt.Fprintln(s.Out, f)
+	}
+	if err != nil {
+		return err
+	}
+	return readErr
 }

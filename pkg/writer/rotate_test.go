@@ -51,13 +51,19 @@ func readAll(t *testing.T, path string) []reader.Packet {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		next = func() ([]byte, int64, error) { d, ci, err := r.ReadPacketData(); return d, ci.Timestamp.UnixNano(), err }
+		next = func() ([]byte, int64, error) {
+			d, ci, err := r.ReadPacketData()
+			return d, ci.Timestamp.UnixNano(), err
+		}
 	} else {
 		r, err := pcapgo.NewReader(f)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		next = func() ([]byte, int64, error) { d, ci, err := r.ReadPacketData(); return d, ci.Timestamp.UnixNano(), err }
+		next = func() ([]byte, int64, error) {
+			d, ci, err := r.ReadPacketData()
+			return d, ci.Timestamp.UnixNano(), err
+		}
 	}
 	for {
 		d, ts, err := next()
