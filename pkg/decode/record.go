@@ -52,6 +52,26 @@ type Record struct {
 	IPOptLen  int   // IPv4 options bytes
 	Proto     uint8 // transport protocol (after IPv6 extension headers)
 	IPCsum    uint16
+	// L4Len is the transport length the IP header implies (IPv4 total length minus
+	// header, IPv6 payload length minus extension headers): what tcpdump's
+	// transport printers receive as "length".
+	L4Len int
+	// End is where the packet's meaningful bytes end: the captured length cut at the
+	// IP datagram's end, so link-layer padding is never read as payload.
+	End int
+	// IPBadLen is set when the IPv4 total length is smaller than its header
+	// (tcpdump prints "bad-len N" and stops).
+	IPBadLen bool
+	// Fragment: IPv4 offset != 0 or IPv6 fragment header with offset != 0. Only the
+	// first fragment carries the transport header.
+	LaterFragment bool
+	// HasFragHdr: an IPv6 fragment header was seen (FragID holds its identification).
+	HasFragHdr bool
+	FragID     uint32
+	// NExt counts IPv6 extension headers before the transport header; ExtTypes holds
+	// the first few of their next-header values.
+	NExt     int
+	ExtTypes [4]uint8
 
 	// Transport layer
 	TransOff int // offset of the transport header in Data

@@ -1,0 +1,210 @@
+package export
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// Time stamp formats, as tcpdump's -t flags select them.
+const (
+	TimeDefault    = iota // HH:MM:SS.frac in the local time zone
+	TimeNone              // -t
+	TimeEpoch             // -tt
+	TimeDelta             // -ttt: since the previous packet
+	TimeDate              // -tttt: date and time
+	TimeSinceFirst        // -ttttt: since the first packet
+)
+
+// TextOptions select what the text encoder prints; each field is one of
+// tcpdump's flags.
+type TextOptions struct {
+	NoPortNames bool // -nn: print port numbers, not /etc/services names
+	AbsoluteSeq bool // -S
+	TimeFormat  int  // TimeDefault … TimeSinceFirst
+	Nano        bool // --nano: nine fractional digits
+	Link        bool // -e: print the link-level header
+	Hex         int  // -x (1) / -xx (2): hex dump without / with the link header
+	HexASCII    int  // -X (1) / -XX (2): hex and ASCII dump
+	ASCII       bool // -A: payload as ASCII
+	Quiet       bool // -q
+	Verbose     int  // -v count
+	// Location for TimeDefault and TimeDate; nil means time.Local (TZ).
+	Location *time.Location
+	// IfName names a Linux interface index for cooked v2 captures, as tcpdump
+	// does with if_indextoname on the machine that reads the file. Nil means
+	// the local machine's names.
+	IfName func(index uint32) string
+}
+
+// Text writes packets as the lines tcpdump prints. It keeps tcpdump's
+// per-connection state for relative sequence numbers, so one Text must see the
+// packets of a capture in order. Call Flush when done.
+type Text struct {
+	w        *bufio.Writer
+	o        TextOptions
+	buf      []byte
+	seq      decode.SeqTracker
+	prevTS   int64
+	firstTS  int64
+	havePrev bool
+	services *Services
+	ifnames  map[uint32]string
+	err      error
+}
+
+// NewText returns a text encoder writing to w.
+func NewText(w io.Writer, o TextOptions) *Text {
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	t := &Text{w: bufio.NewWriterSize(w, 256<<10), o: o, buf: make([]byte, 0, 4096)}
+	if !o.NoPortNames {
+		t.services = LoadServices()
+	}
+	return t
+}
+
+// Encode writes the line (and the dumps the options ask for) of one packet. rec
+// must be p decoded with decode.Decode. The first write error is kept and
+// returned by every later call.
+func (t *Text) Encode(p *reader.Packet, rec *decode.Record) error {
+	if t.err != nil {
+		return t.err
+	}
+	t.buf = t.AppendPacket(t.buf[:0], p, rec)
+	if _, err := t.w.Write(t.buf); err != nil {
+		t.err = err
+	}
+	return t.err
+}
+
+// Flush writes any buffered lines.
+func (t *Text) Flush() error {
+	if t.err != nil {
+		return t.err
+	}
+	t.err = t.w.Flush()
+	return t.err
+}
+
+// AppendPacket appends the full text of one packet, ending in a newline.
+func (t *Text) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+	b = t.appendTime(b, p.Timestamp)
+	linkLen := rec.NetOff
+	b = t.appendLink(b, p, rec)
+	b = t.appendNetwork(b, p, rec)
+	switch {
+	case t.o.HexASCII > 0:
+		if t.o.HexASCII > 1 {
+			b = appendHexASCII(b, p.Data)
+		} else if len(p.Data) > linkLen {
+			b = appendHexASCII(b, p.Data[linkLen:])
+		}
+	case t.o.Hex > 0:
+		if t.o.Hex > 1 {
+			b = appendHex(b, p.Data)
+		} else if len(p.Data) > linkLen {
+			b = appendHex(b, p.Data[linkLen:])
+		}
+	case t.o.ASCII:
+		if len(p.Data) > linkLen {
+			b = appendASCII(b, p.Data[linkLen:])
+		}
+	}
+	return append(b, '\n')
+}
+
+func (t *Text) appendTime(b []byte, ts int64) []byte {
+	sec, frac := ts/1e9, ts%1e9
+	if frac < 0 {
+		sec--
+		frac += 1e9
+	}
+	switch t.o.TimeFormat {
+	case TimeNone:
+		return b
+	case TimeEpoch:
+		b = strconv.AppendInt(b, sec, 10)
+		b = t.appendFrac(b, frac)
+	case TimeDelta, TimeSinceFirst:
+		if !t.havePrev {
+			t.prevTS, t.firstTS, t.havePrev = ts, ts, true
+		}
+		base := t.prevTS
+		if t.o.TimeFormat == TimeSinceFirst {
+			base = t.firstTS
+		}
+		d := ts - base
+		t.prevTS = ts
+		neg := d < 0
+		if neg {
+			d = -d
+			b = append(b, '-')
+		}
+		s := d / 1e9
+		b = appendClock(b, int(s/3600), int(s/60%60), int(s%60))
+		b = t.appendFrac(b, d%1e9)
+	default:
+		tm := time.Unix(sec, 0).In(t.o.Location)
+		if t.o.TimeFormat == TimeDate {
+			y, mo, d := tm.Date()
+			b = appendInt(b, y, 4)
+			b = append(b, '-')
+			b = appendInt(b, int(mo), 2)
+			b = append(b, '-')
+			b = appendInt(b, d, 2)
+			b = append(b, ' ')
+		}
+		h, m, s := tm.Clock()
+		b = appendClock(b, h, m, s)
+		b = t.appendFrac(b, frac)
+	}
+	return append(b, ' ')
+}
+
+func (t *Text) appendFrac(b []byte, ns int64) []byte {
+	b = append(b, '.')
+	if t.o.Nano {
+		return appendInt(b, int(ns), 9)
+	}
+	return appendInt(b, int(ns/1000), 6)
+}
+
+func appendClock(b []byte, h, m, s int) []byte {
+	b = appendInt(b, h, 2)
+	b = append(b, ':')
+	b = appendInt(b, m, 2)
+	b = append(b, ':')
+	return appendInt(b, s, 2)
+}
+
+// appendInt appends v zero-padded to width digits.
+func appendInt(b []byte, v, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for v >= 10 || width > 1 {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	i--
+	tmp[i] = byte('0' + v)
+	return append(b, tmp[i:]...)
+}
+
+func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+
+const hexdig = "0123456789abcdef"
+
+func appendHex16(b []byte, v uint16) []byte {
+	return append(b, hexdig[v>>12], hexdig[v>>8&15], hexdig[v>>4&15], hexdig[v&15])
+}
+
+// appendHexMin appends v in lower-case hex without leading zeros (printf %x).
+func appendHexMin(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 16) }

@@ -1,0 +1,166 @@
+package export
+
+// appendApp appends the application-layer summary tcpdump prints after
+// "length N" for the well-known ports it decodes by default. payload holds the
+// captured part of the length payload bytes.
+func appendApp(b []byte, sport, dport uint16, payload []byte, length int) []byte {
+	port := func(p uint16) bool { return sport == p || dport == p }
+	switch {
+	case port(179):
+		return append(b, ": BGP"...)
+	case port(22):
+		return appendSSH(b, payload, length)
+	case port(80), port(8080):
+		b = append(b, ": "...)
+		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands)
+	}
+	return b
+}
+
+var httpCommands = []string{
+	"OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
+	"VERSION-CONTROL", "REPORT", "CHECKOUT", "CHECKIN", "UNCHECKOUT",
+	"MKWORKSPACE", "UPDATE", "LABEL", "MERGE", "BASELINE-CONTROL",
+	"MKACTIVITY", "ORDERPATCH", "ACL", "PATCH", "SEARCH", "BIND", "UNBIND",
+	"REBIND", "MKREDIRECTREF", "UPDATEREDIRECTREF", "MKCALENDAR",
+}
+
+func isPrint(c byte) bool { return c >= 0x20 && c < 0x7f }
+
+// fetchToken reads a token from p[idx:n] (n is the protocol length, p the
+// captured bytes) and skips the blanks after it; it returns the index after
+// them, or 0 when there is no printable token. A token longer than 128 bytes
+// does not count.
+func fetchToken(p []byte, idx, n int) (tok []byte, next int) {
+	start := idx
+	for ; idx < n; idx++ {
+		if idx >= len(p) {
+			return nil, 0
+		}
+		c := p[idx]
+		if c >= 0x80 {
+			return nil, 0
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			break
+		}
+		if !isPrint(c) {
+			return nil, 0
+		}
+		if idx-start+2 > 129 {
+			return nil, 0
+		}
+	}
+	if idx == start {
+		return nil, 0
+	}
+	tok = p[start:idx]
+	for ; idx < n && idx < len(p); idx++ {
+		c := p[idx]
+		if c == '\r' || c == '\n' || !isPrint(c) || (c != ' ' && c != '\t') {
+			break
+		}
+	}
+	return tok, idx
+}
+
+func equalFold(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		c := a[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendTxtProto prints a text protocol's first line when it is a request or a
+// response ("HTTP: GET / HTTP/1.1"), else just the protocol's name.
+func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string) []byte {
+	printIt := false
+	tok, idx := fetchToken(p, 0, n)
+	if idx != 0 {
+		for _, c := range cmds {
+			if equalFold(tok, c) {
+				printIt = true
+				break
+			}
+		}
+		tok, idx = fetchToken(p, idx, n)
+		if idx != 0 && len(tok) == 3 && isDigit(tok[0]) && isDigit(tok[1]) && isDigit(tok[2]) {
+			printIt = true
+		}
+	}
+	b = append(b, name...)
+	if printIt {
+		b = appendTxtLine(b, ": ", lower, p, n)
+	}
+	return b
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// appendTxtLine prints the first line of p if it is all printable text ending in
+// LF or CRLF; a printable line running past the captured bytes is printed with
+// the truncation mark.
+func appendTxtLine(b []byte, prefix, proto string, p []byte, n int) []byte {
+	for idx := 0; idx < n; idx++ {
+		if idx >= len(p) {
+			b = append(b, prefix...)
+			b = append(b, p[:idx]...)
+			return append(b, " [|"+proto+"]"...)
+		}
+		c := p[idx]
+		switch {
+		case c == '\n':
+			b = append(b, prefix...)
+			return append(b, p[:idx]...)
+		case c == '\r':
+			if idx+1 >= n {
+				return b
+			}
+			if idx+1 >= len(p) {
+				return append(b, " [|"+proto+"]"...)
+			}
+			if p[idx+1] == '\n' {
+				b = append(b, prefix...)
+				return append(b, p[:idx]...)
+			}
+			return b
+		case !isPrint(c) && c != '\t':
+			return b
+		}
+	}
+	b = append(b, prefix...)
+	b = append(b, p[:min(n, len(p))]...)
+	return append(b, " [|"+proto+"]"...)
+}
+
+// appendSSH prints the protocol version line of an SSH connection.
+func appendSSH(b []byte, p []byte, n int) []byte {
+	if n < 4 || len(p) < 4 || p[0] != 'S' || p[1] != 'S' || p[2] != 'H' || p[3] != '-' {
+		return b
+	}
+	for idx := 4; idx < n && idx < len(p); idx++ {
+		c := p[idx]
+		switch {
+		case c == '\n':
+			return append(append(b, ": SSH: "...), p[:idx]...)
+		case c == '\r':
+			if idx+1 >= n || idx+1 >= len(p) || p[idx+1] != '\n' {
+				return b
+			}
+			return append(append(b, ": SSH: "...), p[:idx]...)
+		case !isPrint(c):
+			return b
+		}
+	}
+	return b
+}

@@ -1,0 +1,757 @@
+package export
+
+import (
+	"encoding/binary"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+var be = binary.BigEndian
+
+// appendTCP appends tcpdump's TCP line from the addresses on: ports, flags,
+// sequence numbers, window, options, length and the application summary.
+func (t *Text) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+	v := rec.IPVersion
+	data := p.Data[:rec.End]
+	off := rec.TransOff
+	if len(data) < off+4 {
+		b = decode.AppendIP(b, rec.SrcIP, v)
+		b = append(b, " > "...)
+		b = decode.AppendIP(b, rec.DstIP, v)
+		return append(b, ": [|tcp]"...)
+	}
+	if rec.NExt > 0 && v == 6 {
+		// tcpdump names only the ports when extension headers came between.
+		b = t.appendPort(b, rec.SrcPort, decode.ProtoTCP)
+		b = append(b, " > "...)
+		b = t.appendPort(b, rec.DstPort, decode.ProtoTCP)
+	} else {
+		b = t.appendAddrPort(b, rec.SrcIP, v, rec.SrcPort, decode.ProtoTCP)
+		b = append(b, " > "...)
+		b = t.appendAddrPort(b, rec.DstIP, v, rec.DstPort, decode.ProtoTCP)
+	}
+	b = append(b, ": "...)
+	if len(data) < off+20 {
+		return append(b, " [|tcp]"...)
+	}
+	hlen := int(rec.DataOff)
+	length := rec.L4Len
+	if hlen < 20 {
+		b = append(b, " tcp "...)
+		b = appendUint(b, uint64(uint32(length-hlen)))
+		b = append(b, " [bad hdr length "...)
+		b = appendUint(b, uint64(hlen))
+		return append(b, " - too short, < 20]"...)
+	}
+	if t.o.Quiet {
+		b = append(b, "tcp "...)
+		b = appendUint(b, uint64(uint32(length-hlen)))
+		if hlen > length {
+			b = appendBadHdrLen(b, hlen, length)
+		}
+		return b
+	}
+	flags := uint8(rec.Flags)
+	b = append(b, "Flags ["...)
+	b = AppendTCPFlags(b, uint16(flags))
+	b = append(b, ']')
+
+	seq, ack := rec.Seq, rec.Ack
+	var thseq, thack uint32
+	var rev bool
+	if !t.o.AbsoluteSeq {
+		seq, ack, thseq, thack, rev = t.seq.Relative(rec)
+	}
+	if hlen > length {
+		return appendBadHdrLen(b, hlen, length)
+	}
+	if t.o.Verbose > 0 && !rec.LaterFragment && len(data) >= off+length {
+		b = t.appendTCPChecksum(b, data, rec, length)
+	}
+	length -= hlen
+	if t.o.Verbose > 1 || length > 0 || flags&(decode.SYN|decode.FIN|decode.RST) != 0 {
+		b = append(b, ", seq "...)
+		b = appendUint(b, uint64(seq))
+		if length > 0 {
+			b = append(b, ':')
+			b = appendUint(b, uint64(seq+uint32(length)))
+		}
+	}
+	if flags&decode.ACK != 0 {
+		b = append(b, ", ack "...)
+		b = appendUint(b, uint64(ack))
+	}
+	b = append(b, ", win "...)
+	b = appendUint(b, uint64(rec.Window))
+	if flags&decode.URG != 0 {
+		b = append(b, ", urg "...)
+		b = appendUint(b, uint64(rec.Urgent))
+	}
+	if hlen > 20 {
+		var stop bool
+		b = append(b, ", options ["...)
+		b, stop = appendTCPOptionsText(b, data[off+20:min(off+hlen, len(data))], hlen-20, flags, thseq, thack, rev, off+hlen > len(data))
+		if stop {
+			return b
+		}
+		b = append(b, ']')
+	}
+	b = append(b, ", length "...)
+	b = appendUint(b, uint64(length))
+	if length <= 0 {
+		return b
+	}
+	payload := data[min(off+hlen, len(data)):]
+	if flags&decode.RST != 0 && t.o.Verbose > 0 {
+		return appendRSTData(b, payload, length)
+	}
+	return appendApp(b, rec.SrcPort, rec.DstPort, payload, length)
+}
+
+func appendBadHdrLen(b []byte, hlen, length int) []byte {
+	b = append(b, " [bad hdr length "...)
+	b = appendUint(b, uint64(hlen))
+	b = append(b, " - too long, > "...)
+	b = appendUint(b, uint64(length))
+	return append(b, ']')
+}
+
+// AppendTCPFlags appends the flags in tcpdump's notation without brackets:
+// F S R P . U E W in bit order, "none" when no flag is set. The AE bit is not
+// shown, as in tcpdump 4.99.
+func AppendTCPFlags(b []byte, flags uint16) []byte {
+	const names = "FSRP.UEW"
+	n := len(b)
+	for i := 0; i < 8; i++ {
+		if flags&(1<<i) != 0 {
+			b = append(b, names[i])
+		}
+	}
+	if len(b) == n {
+		b = append(b, "none"...)
+	}
+	return b
+}
+
+// appendTCPChecksum appends ", cksum 0xNNNN (correct)" or "(incorrect -> 0xNNNN)"
+// for a segment captured whole.
+func (t *Text) appendTCPChecksum(b []byte, data []byte, rec *decode.Record, length int) []byte {
+	seg := data[rec.TransOff : rec.TransOff+length]
+	var s uint32
+	if rec.IPVersion == 4 {
+		for i := 0; i < 4; i += 2 {
+			s += uint32(rec.SrcIP[i])<<8 | uint32(rec.SrcIP[i+1])
+			s += uint32(rec.DstIP[i])<<8 | uint32(rec.DstIP[i+1])
+		}
+	} else {
+		for i := 0; i < 16; i += 2 {
+			s += uint32(rec.SrcIP[i])<<8 | uint32(rec.SrcIP[i+1])
+			s += uint32(rec.DstIP[i])<<8 | uint32(rec.DstIP[i+1])
+		}
+	}
+	s += uint32(length) + decode.ProtoTCP
+	sum := checksum(seg, s)
+	b = append(b, ", cksum 0x"...)
+	b = appendHex16(b, rec.TCPCsum)
+	if sum != 0 {
+		b = append(b, " (incorrect -> 0x"...)
+		b = appendHex16(b, shouldBe(rec.TCPCsum, sum))
+		return append(b, ')')
+	}
+	return append(b, " (correct)"...)
+}
+
+// appendRSTData prints the text some stacks put in a reset's payload (-v).
+func appendRSTData(b []byte, p []byte, length int) []byte {
+	b = append(b, " [RST"...)
+	if length > len(p) {
+		b = append(b, "+ "...)
+	} else {
+		b = append(b, ' ')
+	}
+	for _, c := range p {
+		if c >= 0x20 && c < 0x7f {
+			b = append(b, c)
+		} else {
+			b = append(b, '.')
+		}
+	}
+	return append(b, ']')
+}
+
+// tcpOptionName is tcpdump's name of a TCP option kind ("" for unknown).
+func tcpOptionName(kind byte) string {
+	switch kind {
+	case 0:
+		return "eol"
+	case 1:
+		return "nop"
+	case 2:
+		return "mss"
+	case 3:
+		return "wscale"
+	case 4:
+		return "sackOK"
+	case 5:
+		return "sack"
+	case 6:
+		return "echo"
+	case 7:
+		return "echoreply"
+	case 8:
+		return "TS"
+	case 11:
+		return "cc"
+	case 12:
+		return "ccnew"
+	case 13:
+		return "ccecho"
+	case 19:
+		return "md5"
+	case 20:
+		return "scps"
+	case 28:
+		return "uto"
+	case 29:
+		return "tcp-ao"
+	case 30:
+		return "mptcp"
+	case 34:
+		return "tfo"
+	case 254:
+		return "exp"
+	}
+	return ""
+}
+
+// AppendTCPOptions appends the text tcpdump prints inside "options [...]" for the
+// TCP packet in rec, with absolute SACK edges; nothing when it has no options.
+func AppendTCPOptions(dst []byte, rec *decode.Record, data []byte) []byte {
+	if !rec.HasTCP || rec.DataOff <= 20 || rec.OptOff == 0 {
+		return dst
+	}
+	end := min(rec.OptOff+int(rec.DataOff)-20, len(data), rec.End)
+	if end < rec.OptOff {
+		return dst
+	}
+	dst, _ = appendTCPOptionsText(dst, data[rec.OptOff:end], int(rec.DataOff)-20, uint8(rec.Flags), 0, 0, false, rec.OptOff+int(rec.DataOff)-20 > end)
+	return dst
+}
+
+// appendTCPOptionsText walks the option bytes o (captured part of hlen bytes of
+// options) as tcpdump does. stop reports that the line must end here (a bad or
+// truncated option: tcpdump prints no closing bracket nor length then).
+func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thack uint32, rev bool, cut bool) (_ []byte, stop bool) {
+	sep := false
+	i := 0
+	trunc := func(b []byte) ([]byte, bool) { return append(b, " [|tcp]"...), true }
+	bad := func(b []byte) ([]byte, bool) {
+		b = append(b, "[bad opt]"...)
+		if sep {
+			b = append(b, ']')
+		}
+		return b, true
+	}
+	for hlen > 0 {
+		if sep {
+			b = append(b, ',')
+		}
+		if i >= len(o) {
+			return trunc(b)
+		}
+		kind := o[i]
+		i++
+		var l int
+		if kind == 0 || kind == 1 {
+			l = 1
+		} else {
+			if i >= len(o) {
+				return trunc(b)
+			}
+			l = int(o[i])
+			i++
+			if l < 2 || l > hlen {
+				return bad(b)
+			}
+			hlen--
+		}
+		hlen--
+		// need checks that datalen bytes remain in the header and were captured
+		need := func(n int) (ok bool, truncd bool) {
+			if n > hlen {
+				return false, false
+			}
+			if i+n > len(o) {
+				return false, true
+			}
+			return true, false
+		}
+		if name := tcpOptionName(kind); name != "" {
+			b = append(b, name...)
+		} else {
+			b = append(b, "unknown-"...)
+			b = appendUint(b, uint64(kind))
+		}
+		datalen := 0
+		switch kind {
+		case 2: // mss
+			datalen = 2
+			if ok, tr := need(2); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, ' ')
+			b = appendUint(b, uint64(be.Uint16(o[i:])))
+		case 3: // wscale
+			datalen = 1
+			if ok, tr := need(1); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, ' ')
+			b = appendUint(b, uint64(o[i]))
+		case 5: // sack
+			datalen = l - 2
+			if datalen%8 != 0 {
+				b = append(b, " invalid sack"...)
+			} else {
+				b = append(b, ' ')
+				b = appendUint(b, uint64(datalen/8))
+				b = append(b, ' ')
+				for j := 0; j < datalen; j += 8 {
+					if ok, tr := need(j + 8); !ok {
+						if tr {
+							return trunc(b)
+						}
+						return bad(b)
+					}
+					s, e := be.Uint32(o[i+j:]), be.Uint32(o[i+j+4:])
+					if rev {
+						s -= thseq
+						e -= thseq
+					} else {
+						s -= thack
+						e -= thack
+					}
+					b = append(b, '{')
+					b = appendUint(b, uint64(s))
+					b = append(b, ':')
+					b = appendUint(b, uint64(e))
+					b = append(b, '}')
+				}
+			}
+		case 6, 7, 11, 12, 13: // echo, echoreply, cc, ccnew, ccecho
+			datalen = 4
+			if ok, tr := need(4); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, ' ')
+			b = appendUint(b, uint64(be.Uint32(o[i:])))
+		case 8: // timestamp
+			datalen = 8
+			if ok, tr := need(8); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, " val "...)
+			b = appendUint(b, uint64(be.Uint32(o[i:])))
+			b = append(b, " ecr "...)
+			b = appendUint(b, uint64(be.Uint32(o[i+4:])))
+		case 19: // md5 signature
+			datalen = 16
+			if ok, tr := need(16); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, " shared secret not supplied with -M, can't check - "...)
+			b = appendHexBytes(b, o[i:i+16])
+		case 20: // scps
+			datalen = 2
+			if ok, tr := need(2); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, " cap "...)
+			b = append(b, hexdig[o[i]>>4], hexdig[o[i]&15])
+			b = append(b, " id "...)
+			b = appendUint(b, uint64(o[i+1]))
+		case 29: // tcp-ao
+			datalen = l - 2
+			if datalen < 2 {
+				b = append(b, " invalid"...)
+			} else {
+				if ok, tr := need(1); !ok {
+					if tr {
+						return trunc(b)
+					}
+					return bad(b)
+				}
+				b = append(b, " keyid "...)
+				b = appendUint(b, uint64(o[i]))
+				if ok, tr := need(2); !ok {
+					if tr {
+						return trunc(b)
+					}
+					return bad(b)
+				}
+				b = append(b, " rnextkeyid "...)
+				b = appendUint(b, uint64(o[i+1]))
+				if datalen > 2 {
+					b = append(b, " mac 0x"...)
+					for j := 2; j < datalen; j++ {
+						if ok, tr := need(j + 1); !ok {
+							if tr {
+								return trunc(b)
+							}
+							return bad(b)
+						}
+						b = append(b, hexdig[o[i+j]>>4], hexdig[o[i+j]&15])
+					}
+				}
+			}
+		case 0, 1, 4: // eol, nop, sackOK
+		case 28: // uto
+			datalen = 2
+			if ok, tr := need(2); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			v := be.Uint16(o[i:])
+			b = append(b, " 0x"...)
+			b = appendHexMin(b, uint64(v))
+			if v&1 != 0 {
+				v = (v >> 1) * 60
+			} else {
+				v >>= 1
+			}
+			b = append(b, ' ')
+			b = appendUint(b, uint64(v))
+		case 30: // mptcp
+			datalen = l - 2
+			if ok, tr := need(datalen); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			var ok bool
+			b, ok = appendMPTCP(b, o[i-2:i+datalen], flags)
+			if !ok {
+				return bad(b)
+			}
+		case 34: // tfo
+			datalen = l - 2
+			if ok, tr := need(datalen); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			b = append(b, ' ')
+			b = appendFastOpen(b, o[i:i+datalen])
+		case 254: // experimental, RFC 6994
+			datalen = l - 2
+			if ok, tr := need(datalen); !ok {
+				if tr {
+					return trunc(b)
+				}
+				return bad(b)
+			}
+			if datalen < 2 {
+				return bad(b)
+			}
+			magic := be.Uint16(o[i:])
+			b = append(b, '-')
+			if magic == 0xf989 {
+				b = append(b, "tfo "...)
+				b = appendFastOpen(b, o[i+2:i+datalen])
+			} else {
+				b = appendHex16(b, magic)
+			}
+		default:
+			datalen = l - 2
+			if datalen > 0 {
+				b = append(b, " 0x"...)
+			}
+			for j := 0; j < datalen; j++ {
+				if ok, tr := need(j + 1); !ok {
+					if tr {
+						return trunc(b)
+					}
+					return bad(b)
+				}
+				b = append(b, hexdig[o[i+j]>>4], hexdig[o[i+j]&15])
+			}
+		}
+		i += datalen
+		hlen -= datalen
+		consumed := datalen + 1
+		if kind != 0 && kind != 1 {
+			consumed++
+		}
+		if consumed != l {
+			b = append(b, "[len "...)
+			b = appendUint(b, uint64(l))
+			b = append(b, ']')
+		}
+		sep = true
+		if kind == 0 {
+			break
+		}
+	}
+	_ = cut
+	return b, false
+}
+
+func appendFastOpen(b []byte, c []byte) []byte {
+	if len(c) == 0 {
+		return append(b, "cookiereq"...)
+	}
+	if len(c)%2 != 0 || len(c) < 4 || len(c) > 16 {
+		return append(b, "invalid"...)
+	}
+	b = append(b, "cookie "...)
+	return appendHexBytes(b, c)
+}
+
+func appendHexBytes(b []byte, c []byte) []byte {
+	for _, x := range c {
+		b = append(b, hexdig[x>>4], hexdig[x&15])
+	}
+	return b
+}
+
+// appendMPTCP prints a multipath TCP option (o holds kind and length bytes too)
+// as tcpdump 4.99 does; ok false means tcpdump calls it a bad option.
+func appendMPTCP(b []byte, o []byte, flags uint8) (_ []byte, ok bool) {
+	l := len(o)
+	if l < 3 {
+		return b, false
+	}
+	sub := o[2] >> 4
+	b = append(b, ' ')
+	b = appendUint(b, uint64(l))
+	names := [...]string{"capable", "join", "dss", "add-addr", "rem-addr", "prio", "fail", "fast-close"}
+	if int(sub) >= len(names) {
+		return append(b, " unknown"...), true
+	}
+	b = append(b, ' ')
+	b = append(b, names[sub]...)
+	syn, ack := flags&decode.SYN != 0, flags&decode.ACK != 0
+	switch sub {
+	case 0: // capable
+		if !((l == 12 || l == 4) && syn) && !((l == 20 || l == 22) && ack && !syn) {
+			return b, false
+		}
+		ver := o[2] & 0x0f
+		if ver > 1 {
+			b = append(b, " Unknown Version ("...)
+			b = appendUint(b, uint64(ver))
+			return append(b, ')'), true
+		}
+		b = append(b, " v"...)
+		b = appendUint(b, uint64(ver))
+		if o[3]&0x80 != 0 {
+			b = append(b, " csum"...)
+		}
+		if l == 12 || l >= 20 {
+			b = append(b, " {0x"...)
+			b = appendHexMin(b, be.Uint64(o[4:]))
+			if l >= 20 {
+				b = append(b, ",0x"...)
+				b = appendHexMin(b, be.Uint64(o[12:]))
+			}
+			b = append(b, '}')
+		}
+	case 1: // join
+		if !(l == 12 && syn) && !(l == 16 && syn && ack) && !(l == 24 && ack) {
+			return b, false
+		}
+		if l != 24 {
+			if o[2]&1 != 0 {
+				b = append(b, " backup"...)
+			}
+			b = append(b, " id "...)
+			b = appendUint(b, uint64(o[3]))
+		}
+		switch l {
+		case 12:
+			b = append(b, " token 0x"...)
+			b = appendHexMin(b, uint64(be.Uint32(o[4:])))
+			b = append(b, " nonce 0x"...)
+			b = appendHexMin(b, uint64(be.Uint32(o[8:])))
+		case 16:
+			b = append(b, " hmac 0x"...)
+			b = appendHexMin(b, be.Uint64(o[4:]))
+			b = append(b, " nonce 0x"...)
+			b = appendHexMin(b, uint64(be.Uint32(o[12:])))
+		case 24:
+			b = append(b, " hmac 0x"...)
+			b = appendHexBytes(b, o[4:24])
+		}
+	case 2: // dss
+		if l < 4 || syn {
+			return b, false
+		}
+		f := o[3]
+		if f&0x10 != 0 {
+			b = append(b, " fin"...)
+		}
+		r := o[4:]
+		if f&0x01 != 0 {
+			b = append(b, " ack "...)
+			if f&0x02 != 0 {
+				if len(r) < 8 {
+					return b, false
+				}
+				b = appendUint(b, be.Uint64(r))
+				r = r[8:]
+			} else {
+				if len(r) < 4 {
+					return b, false
+				}
+				b = appendUint(b, uint64(be.Uint32(r)))
+				r = r[4:]
+			}
+		}
+		if f&0x04 != 0 {
+			b = append(b, " seq "...)
+			if f&0x08 != 0 {
+				if len(r) < 8 {
+					return b, false
+				}
+				b = appendUint(b, be.Uint64(r))
+				r = r[8:]
+			} else {
+				if len(r) < 4 {
+					return b, false
+				}
+				b = appendUint(b, uint64(be.Uint32(r)))
+				r = r[4:]
+			}
+			if len(r) < 4 {
+				return b, false
+			}
+			b = append(b, " subseq "...)
+			b = appendUint(b, uint64(be.Uint32(r)))
+			r = r[4:]
+			if len(r) < 2 {
+				return b, false
+			}
+			b = append(b, " len "...)
+			b = appendUint(b, uint64(be.Uint16(r)))
+			r = r[2:]
+			if len(r) >= 2 {
+				b = append(b, " csum 0x"...)
+				b = appendHexMin(b, uint64(be.Uint16(r)))
+				r = r[2:]
+			}
+		}
+		if len(r) != 0 {
+			return b, false
+		}
+	case 3: // add-addr
+		switch l {
+		case 8, 10, 16, 18, 20, 22, 28, 30:
+		default:
+			return b, false
+		}
+		switch o[2] & 0x0f {
+		case 6:
+			b = append(b, " v0-ip6"...)
+		case 4:
+			b = append(b, " v0-ip4"...)
+		case 1:
+			b = append(b, " v1-echo"...)
+		case 0:
+			b = append(b, " v1"...)
+		default:
+			b = append(b, " [bad version/echo]"...)
+		}
+		b = append(b, " id "...)
+		b = appendUint(b, uint64(o[3]))
+		b = append(b, ' ')
+		if l <= 18 {
+			b = decode.AppendIPv4(b, o[4], o[5], o[6], o[7])
+			if l == 10 || l == 18 {
+				b = append(b, ':')
+				b = appendUint(b, uint64(be.Uint16(o[8:])))
+			}
+			if l == 16 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexMin(b, be.Uint64(o[8:]))
+			}
+			if l == 18 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexMin(b, be.Uint64(o[10:]))
+			}
+		} else {
+			var ip [16]byte
+			copy(ip[:], o[4:20])
+			b = decode.AppendIP(b, ip, 6)
+			if l == 22 || l == 30 {
+				b = append(b, ':')
+				b = appendUint(b, uint64(be.Uint16(o[20:])))
+			}
+			if l == 28 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexMin(b, be.Uint64(o[20:]))
+			}
+			if l == 30 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexMin(b, be.Uint64(o[22:]))
+			}
+		}
+	case 4: // rem-addr
+		if l < 4 {
+			return b, false
+		}
+		b = append(b, " id"...)
+		for _, id := range o[3:] {
+			b = append(b, ' ')
+			b = appendUint(b, uint64(id))
+		}
+	case 5: // prio
+		if l != 3 && l != 4 {
+			return b, false
+		}
+		if o[2]&1 != 0 {
+			b = append(b, " backup"...)
+		} else {
+			b = append(b, " non-backup"...)
+		}
+		if l == 4 {
+			b = append(b, " id "...)
+			b = appendUint(b, uint64(o[3]))
+		}
+	case 6: // fail
+		if l != 12 {
+			return b, false
+		}
+		b = append(b, " seq "...)
+		b = appendUint(b, be.Uint64(o[4:]))
+	case 7: // fast-close
+		if l != 12 {
+			return b, false
+		}
+		b = append(b, " key 0x"...)
+		b = appendHexMin(b, be.Uint64(o[4:]))
+	}
+	return b, true
+}
