@@ -18,12 +18,12 @@ const (
 type Record struct {
 	LinkType uint16
 	// Ethernet (and the Ethernet-like header inside Linux cooked captures)
-	HasEth   bool
-	EthDst   [6]byte
-	EthSrc   [6]byte
-	EthType  uint16    // innermost ethertype after VLAN tags
-	VLANs    [4]uint32 // TPID<<16 | TCI of each tag, outermost first
-	NVLAN    int
+	HasEth  bool
+	EthDst  [6]byte
+	EthSrc  [6]byte
+	EthType uint16    // innermost ethertype after VLAN tags
+	VLANs   [4]uint32 // TPID<<16 | TCI of each tag, outermost first
+	NVLAN   int
 	// Linux cooked capture v1/v2
 	HasSLL     bool
 	SLLVersion uint8
