@@ -45,7 +45,7 @@ type captureOptions struct {
 	nano           bool
 	queueMB        int
 	expr           string
-	print          printOptions
+	print          textFlags
 
 	// stop, when set (tests), stops the capture when closed, as SIGINT does.
 	stop <-chan struct{}
@@ -111,7 +111,7 @@ interfaces and the first file are open. Without root:
 	f.Float64Var(&o.duration, "duration", 0, "stop after `SECONDS`")
 	f.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces available for capture and exit")
 	f.IntVar(&o.queueMB, "queue-size", 64, "memory in `MiB` for packets waiting to be written")
-	addCapturePrintFlags(f, &o.print)
+	addTextFlags(f, &o.print)
 	return c
 }
 
@@ -170,6 +170,10 @@ func runCapture(o *captureOptions, s *streams) error {
 		o.ifaces = []string{d}
 	}
 
+	// As tcpdump: packets printed on a terminal should show up at once.
+	if f, ok := s.Out.(*os.File); ok && o.write == "" && isTerminal(f) {
+		o.immediate = true
+	}
 	lives, err := openInterfaces(o)
 	if err != nil {
 		return err
