@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// corpusDir holds the shared real captures (see its README).
+const corpusDir = "/work/shared/corpus/pcap"
+
+func corpusFiles(t *testing.T) []string {
+	t.Helper()
+	fs, _ := filepath.Glob(filepath.Join(corpusDir, "*.pcap*"))
+	if len(fs) == 0 {
+		t.Skip("corpus not found at " + corpusDir)
+	}
+	return fs
+}
+
+func needTool(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			t.Skipf("%s not installed (apt-get install tcpdump tshark)", n)
+		}
+	}
+}
+
+// pcaptk runs the command in-process and returns its exit code, stdout and stderr.
+func pcaptk(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
+	t.Helper()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errOut bytes.Buffer
+	code := run(args, &streams{In: stdin, Out: &out, ErrOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// tool runs a reference tool and fails the test if it fails.
+func tool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// readPackets reads every packet of a capture (through pkg/reader) and the error that
+// ended reading, if not EOF.
+func readPackets(t *testing.T, path string) ([]reader.Packet, error) {
+	t.Helper()
+	r, err := reader.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var ps []reader.Packet
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			return ps, nil
+		}
+		if err != nil {
+			return ps, err
+		}
+		ps = append(ps, p.Clone())
+	}
+}
+
+func mustRead(t *testing.T, path string) []reader.Packet {
+	t.Helper()
+	ps, err := readPackets(t, path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return ps
+}
+
+// samePackets compares two packet sequences: time (to usec when usec is set),
+// captured and wire lengths, bytes.
+func samePackets(t *testing.T, label string, got, want []reader.Packet, usec bool) bool {
+	t.Helper()
+	return samePacketsSnap(t, label, got, want, usec, 0)
+}
+
+// samePacketsSnap is samePackets against a libpcap-based tool that cut packets longer
+// than the input's snaplen snap to snap when it read them (pcaptk keeps their bytes).
+func samePacketsSnap(t *testing.T, label string, got, want []reader.Packet, usec bool, snap uint32) bool {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d packets, want %d", label, len(got), len(want))
+		return false
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if snap > 0 && g.CapLen > snap {
+			g.CapLen, g.Data = snap, g.Data[:snap]
+		}
+		gt, wt := g.Timestamp, w.Timestamp
+		if usec {
+			gt, wt = gt/1000, wt/1000
+		}
+		if gt != wt || g.CapLen != w.CapLen || g.WireLen != w.WireLen || !bytes.Equal(g.Data, w.Data) {
+			t.Errorf("%s: packet %d differs: time %d/%d caplen %d/%d len %d/%d", label, i+1,
+				g.Timestamp, w.Timestamp, g.CapLen, w.CapLen, g.WireLen, w.WireLen)
+			return false
+		}
+	}
+	return true
+}
+
+var tsharkRootWarning = regexp.MustCompile(`(?m)^Running as user .* This could be dangerous\.\n?`)
+
+// toolsRead checks that capinfos and tshark read each file without error.
+func toolsRead(t *testing.T, files ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("capinfos"); err == nil && len(files) > 0 {
+		if out, err := exec.Command("capinfos", files...).CombinedOutput(); err != nil {
+			t.Errorf("capinfos rejects pcaptk output: %v\n%s", err, out)
+		}
+	}
+	if _, err := exec.LookPath("tshark"); err != nil {
+		return
+	}
+	for _, f := range files {
+		var stderr bytes.Buffer
+		cmd := exec.Command("tshark", "-n", "-r", f)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if msg := strings.TrimSpace(tsharkRootWarning.ReplaceAllString(stderr.String(), "")); err != nil || msg != "" {
+			t.Errorf("tshark -r %s: %v %s", f, err, msg)
+		}
+	}
+}
+
+// TestFilterMatchesTcpdump: for every corpus capture tcpdump can read, pcaptk filter
+// keeps exactly the packets tcpdump -r -w keeps, byte for byte.
+func TestFilterMatchesTcpdump(t *testing.T) {
+	needTool(t, "tcpdump")
+	dir := t.TempDir()
+	exprs := []string{"tcp", "tcp port 80 or udp", "ip6 or arp", "tcp[tcpflags] & tcp-syn != 0"}
+	var written []string
+	for _, in := range corpusFiles(t) {
+		base := filepath.Base(in)
+		if base == "timestamp_invalid_nano.pcap" {
+			// nanosecond fields >= 10^9: tcpdump's conversion to microseconds and pcaptk's
+			// reading of the same invalid field differ; nothing to compare
+			continue
+		}
+		for i, expr := range exprs {
+			want := filepath.Join(dir, fmt.Sprintf("%s.%d.tcpdump.pcap", base, i))
+			out, err := exec.Command("tcpdump", "-r", in, "-w", want, expr).CombinedOutput()
+			got := filepath.Join(dir, fmt.Sprintf("%s.%d.pcaptk", base, i))
+			code, _, stderr := pcaptk(t, nil, "filter", "-r", in, "-w", got, expr)
+			if err != nil {
+				if bytes.Contains(out, []byte("different from the type of the first interface")) {
+					// tcpdump cannot read pcapng files whose interfaces have different link
+					// types; pcaptk filters each packet for its own link type. No reference:
+					// the output must at least be a readable subset.
+					if code != 0 || len(mustRead(t, got)) > len(mustRead(t, in)) {
+						t.Errorf("%s %q: exit %d: %s", base, expr, code, stderr)
+					}
+					written = append(written, got)
+					continue
+				}
+				// tcpdump refuses this expression for the file's link type: pcaptk must fail
+				// too, with a message, not write a wrong answer.
+				if code == 0 {
+					t.Errorf("%s %q: tcpdump fails (%s) but pcaptk succeeds", base, expr, bytes.TrimSpace(out))
+				}
+				continue
+			}
+			if code != 0 {
+				t.Errorf("%s %q: exit %d: %s", base, expr, code, stderr)
+				continue
+			}
+			// tcpdump -w writes microseconds whatever the input's resolution
+			samePacketsSnap(t, base+" "+expr, mustRead(t, got), mustRead(t, want), true, fileSnaplen(t, in))
+			if i == 0 {
+				written = append(written, got)
+			}
+		}
+	}
+	toolsRead(t, written[:8]...) // tshark is slow to start: a sample
+	toolsRead(t, written[len(written)-4:]...)
+}
+
+// TestFilterSelectionsMatchEditcap: --packets, --after/--before, -s and --dedup select
+// what editcap's equivalents select.
+func TestFilterSelectionsMatchEditcap(t *testing.T) {
+	needTool(t, "editcap")
+	dir := t.TempDir()
+	in := filepath.Join(corpusDir, "pcpp-many-protocols.pcap")
+	if _, err := os.Stat(in); err != nil {
+		t.Skip("corpus file missing")
+	}
+	ps := mustRead(t, in)
+	mid := ps[len(ps)/3].Timestamp
+	late := ps[2*len(ps)/3].Timestamp
+	// a capture with duplicates: every packet of a small file three times, and one
+	// copy five packets later (outside the default window)
+	dupIn := filepath.Join(dir, "dups.pcap")
+	small := mustRead(t, filepath.Join(corpusDir, "dns_tcp.pcap"))
+	var dups []reader.Packet
+	for i, p := range small {
+		dups = append(dups, p, p, p)
+		if i == 3 {
+			dups = append(dups, small[0])
+		}
+	}
+	writeTestPcap(t, dupIn, dups)
+
+	secs := func(ns int64) string { return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9) }
+	cases := []struct {
+		name   string
+		in     string
+		pcaptk []string
+		editc  []string
+	}{
+		{"packets", in, []string{"--packets", "1-100,250,400-1000"}, []string{"-r", in, "OUT", "1-100", "250", "400-1000"}},
+		{"after-before", in, []string{"--after", secs(mid), "--before", secs(late)},
+			[]string{"-A", secs(mid), "-B", secs(late), in, "OUT"}},
+		{"snaplen", in, []string{"-s", "60"}, []string{"-s", "60", in, "OUT"}},
+		{"dedup", dupIn, []string{"--dedup"}, []string{"-d", dupIn, "OUT"}},
+		{"dedup-window", dupIn, []string{"--dedup-window", "10"}, []string{"-D", "10", dupIn, "OUT"}},
+	}
+	for _, c := range cases {
+		want := filepath.Join(dir, c.name+".editcap.pcap")
+		args := append([]string(nil), c.editc...)
+		for i := range args {
+			if args[i] == "OUT" {
+				args[i] = want
+			}
+		}
+		tool(t, "editcap", args...)
+		got := filepath.Join(dir, c.name+".pcaptk.pcap")
+		if code, _, stderr := pcaptk(t, nil, append([]string{"filter", "-r", c.in, "-w", got}, c.pcaptk...)...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+		}
+		w := mustRead(t, want)
+		if len(w) == 0 || (len(w) == len(mustRead(t, c.in)) && c.name != "snaplen") {
+			t.Errorf("%s: editcap kept %d packets: the case selects nothing", c.name, len(w))
+		}
+		samePackets(t, c.name, mustRead(t, got), w, false)
+	}
+}
+
+// writeTestPcap writes packets as a pcap through pcaptk's own writer.
+func writeTestPcap(t *testing.T, path string, ps []reader.Packet) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := newOutput(path, &streams{Out: f}, outputSpec{Format: reader.FormatPcap,
+		Interfaces: func() []reader.Interface { return []reader.Interface{{LinkType: ps[0].LinkType, Snaplen: 262144}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ps {
+		if err := o.WritePacket(&ps[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cutFile copies the first n bytes of src: a capture that ends mid-record.
+func cutFile(t *testing.T, src, dst string, n int64) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b[:n], 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFilterStreamsAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(corpusDir, "pcpp-four_ipv6_http_streams.pcapng")
+	if _, err := os.Stat(in); err != nil {
+		in = corpusFiles(t)[0]
+	}
+	all := mustRead(t, in)
+
+	// -r - and -w -: standard input to standard output
+	data, _ := os.ReadFile(in)
+	code, out, stderr := pcaptk(t, bytes.NewReader(data), "filter", "-r", "-", "-w", "-")
+	if code != 0 {
+		t.Fatalf("stdin to stdout: exit %d: %s", code, stderr)
+	}
+	piped := filepath.Join(dir, "piped.out")
+	os.WriteFile(piped, []byte(out), 0o644)
+	samePackets(t, "stdin->stdout", mustRead(t, piped), all, false)
+
+	// --format converts; pcapng -> pcap -> pcapng keeps the packets
+	for _, f := range []string{"pcap", "pcapng"} {
+		got := filepath.Join(dir, "conv."+f)
+		if code, _, stderr := pcaptk(t, nil, "filter", "-r", in, "-w", got, "--format", f); code != 0 {
+			t.Fatalf("--format %s: %s", f, stderr)
+		}
+		samePackets(t, "--format "+f, mustRead(t, got), all, true)
+		toolsRead(t, got)
+	}
+
+	// usage errors exit 2 and create nothing
+	for _, args := range [][]string{
+		{"filter", "-r", in, "-w", filepath.Join(dir, "u1"), "tcp port"},
+		{"filter", "-r", in, "-w", filepath.Join(dir, "u2"), "--packets", "5-2"},
+		{"filter", "-r", in, "-w", filepath.Join(dir, "u3"), "--after", "yesterday"},
+		{"filter", "-r", in, "-w", filepath.Join(dir, "u4"), "--format", "csv"},
+		{"filter", "-r", in},
+	} {
+		if code, _, stderr := pcaptk(t, nil, args...); code != 2 || stderr == "" {
+			t.Errorf("%v: exit %d (%q), want 2", args, code, stderr)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "u*")); len(m) > 0 {
+		t.Errorf("usage errors created %v", m)
+	}
+
+	// an input cut mid-record: everything before is written, the file is valid, exit 1
+	// with the file name and packet number
+	src := filepath.Join(corpusDir, "dns_tcp.pcap")
+	cut := filepath.Join(dir, "cut.pcap")
+	st, _ := os.Stat(src)
+	cutFile(t, src, cut, st.Size()-10)
+	got := filepath.Join(dir, "cut.out.pcap")
+	code, _, stderr = pcaptk(t, nil, "filter", "-r", cut, "-w", got)
+	if code != 1 || !strings.Contains(stderr, cut) || !strings.Contains(stderr, "packet 11") {
+		t.Errorf("cut input: exit %d, %q", code, stderr)
+	}
+	samePackets(t, "cut input", mustRead(t, got), mustRead(t, src)[:10], false)
+	toolsRead(t, got)
+
+	// not a capture at all: exit 1, named
+	code, _, stderr = pcaptk(t, nil, "filter", "-r", "/etc/passwd", "-w", filepath.Join(dir, "x.pcap"))
+	if code != 1 || !strings.Contains(stderr, "/etc/passwd") {
+		t.Errorf("non-capture: exit %d, %q", code, stderr)
+	}
+	var pe *reader.PacketError
+	_ = errors.As(nil, &pe)
+}
+
+// fileSnaplen is the snaplen of a pcap file's header (0 for pcapng: per interface).
+func fileSnaplen(t *testing.T, path string) uint32 {
+	r, err := reader.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	if r.Format() != reader.FormatPcap || len(r.Interfaces()) == 0 {
+		return 0
+	}
+	return r.Interfaces()[0].Snaplen
+}
