@@ -77,9 +77,9 @@ type fileInfo struct {
 	DataBitRate    *float64        `json:"data_bit_rate"`
 	AvgPacketSize  *float64        `json:"avg_packet_size"`
 	AvgPacketRate  *float64        `json:"avg_packet_rate"`
-	Snaplen        uint32          `json:"snaplen"`                 // file header; 0: not set
-	InferredMin    uint32          `json:"inferred_snaplen_min"`    // smallest captured length of a cut packet
-	InferredMax    uint32          `json:"inferred_snaplen_max"`    // largest
+	Snaplen        uint32          `json:"snaplen"`              // file header; 0: not set
+	InferredMin    uint32          `json:"inferred_snaplen_min"` // smallest captured length of a cut packet
+	InferredMax    uint32          `json:"inferred_snaplen_max"` // largest
 	TimeOrdered    bool            `json:"time_ordered"`
 	SHA256         string          `json:"sha256"`
 	OS             string          `json:"os,omitempty"`
