@@ -94,7 +94,7 @@ func (t *Text) Flush() error {
 
 // AppendPacket appends the full text of one packet, ending in a newline.
 func (t *Text) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
-	b = t.appendTime(b, p.Timestamp)
+	b = t.appendTime(b, p)
 	linkLen := rec.NetOff
 	b = t.appendLink(b, p, rec)
 	b = t.appendNetwork(b, p, rec)
@@ -119,18 +119,43 @@ func (t *Text) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []by
 	return append(b, '\n')
 }
 
-func (t *Text) appendTime(b []byte, ts int64) []byte {
+func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
+	ts := p.Timestamp
 	sec, frac := ts/1e9, ts%1e9
 	if frac < 0 {
 		sec--
 		frac += 1e9
+	}
+	// tcpdump prints a pcap record's fraction field as stored, even when it is
+	// out of range; libpcap scales a nanosecond field to microseconds as a
+	// signed 32-bit division.
+	rawFrac, raw := uint32(0), false
+	if p.FracUnits != 0 && uint64(p.RawFrac) >= uint64(p.FracUnits) {
+		raw = true
+		unitNs := int64(1e9) / int64(p.FracUnits)
+		sec = (ts - int64(p.RawFrac)*unitNs) / 1e9
+		switch {
+		case t.o.Nano && p.FracUnits == 1e9, !t.o.Nano && p.FracUnits == 1e6:
+			rawFrac = p.RawFrac
+		case t.o.Nano:
+			rawFrac = p.RawFrac * 1000
+		default:
+			rawFrac = uint32(int32(p.RawFrac) / 1000)
+		}
+	}
+	switch t.o.TimeFormat {
+	case TimeDefault, TimeDate, TimeEpoch:
+		// As tcpdump 4.99, which keeps seconds in 32 bits here.
+		if uint64(sec)&0x80000000 != 0 || sec < 0 || sec > 0xffffffff {
+			return append(b, "[Error converting time] "...)
+		}
 	}
 	switch t.o.TimeFormat {
 	case TimeNone:
 		return b
 	case TimeEpoch:
 		b = strconv.AppendInt(b, sec, 10)
-		b = t.appendFrac(b, frac)
+		b = t.appendFracRaw(b, frac, rawFrac, raw)
 	case TimeDelta, TimeSinceFirst:
 		if !t.havePrev {
 			t.prevTS, t.firstTS, t.havePrev = ts, ts, true
@@ -162,9 +187,20 @@ func (t *Text) appendTime(b []byte, ts int64) []byte {
 		}
 		h, m, s := tm.Clock()
 		b = appendClock(b, h, m, s)
-		b = t.appendFrac(b, frac)
+		b = t.appendFracRaw(b, frac, rawFrac, raw)
 	}
 	return append(b, ' ')
+}
+
+func (t *Text) appendFracRaw(b []byte, ns int64, rawFrac uint32, raw bool) []byte {
+	if !raw {
+		return t.appendFrac(b, ns)
+	}
+	b = append(b, '.')
+	if t.o.Nano {
+		return appendInt(b, int(rawFrac), 9)
+	}
+	return appendInt(b, int(rawFrac), 6)
 }
 
 func (t *Text) appendFrac(b []byte, ns int64) []byte {

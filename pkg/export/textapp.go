@@ -10,6 +10,8 @@ func appendApp(b []byte, sport, dport uint16, payload []byte, length int) []byte
 		return append(b, ": BGP"...)
 	case port(22):
 		return appendSSH(b, payload, length)
+	case port(6633), port(6653):
+		return appendOpenFlow(b, payload, length)
 	case port(80), port(8080):
 		b = append(b, ": "...)
 		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands)
@@ -161,6 +163,66 @@ func appendSSH(b []byte, p []byte, n int) []byte {
 		case !isPrint(c):
 			return b
 		}
+	}
+	return b
+}
+
+var (
+	openflow10Types = [...]string{"HELLO", "ERROR", "ECHO_REQUEST", "ECHO_REPLY", "VENDOR",
+		"FEATURES_REQUEST", "FEATURES_REPLY", "GET_CONFIG_REQUEST", "GET_CONFIG_REPLY",
+		"SET_CONFIG", "PACKET_IN", "FLOW_REMOVED", "PORT_STATUS", "PACKET_OUT", "FLOW_MOD",
+		"PORT_MOD", "STATS_REQUEST", "STATS_REPLY", "BARRIER_REQUEST", "BARRIER_REPLY",
+		"QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY"}
+	openflow13Types = [...]string{"HELLO", "ERROR", "ECHO_REQUEST", "ECHO_REPLY", "EXPERIMENTER",
+		"FEATURES_REQUEST", "FEATURES_REPLY", "GET_CONFIG_REQUEST", "GET_CONFIG_REPLY",
+		"SET_CONFIG", "PACKET_IN", "FLOW_REMOVED", "PORT_STATUS", "PACKET_OUT", "FLOW_MOD",
+		"GROUP_MOD", "PORT_MOD", "TABLE_MOD", "MULTIPART_REQUEST", "MULTIPART_REPLY",
+		"BARRIER_REQUEST", "BARRIER_REPLY", "QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY",
+		"ROLE_REQUEST", "ROLE_REPLY", "GET_ASYNC_REQUEST", "GET_ASYNC_REPLY", "SET_ASYNC", "METER_MOD"}
+)
+
+// appendOpenFlow prints one header line per OpenFlow message in the segment, as
+// tcpdump does without -v.
+func appendOpenFlow(b []byte, p []byte, n int) []byte {
+	b = append(b, ": OpenFlow"...)
+	for off := 0; off < n; {
+		if off+8 > n || off+8 > len(p) {
+			return append(b, " [|openflow]"...)
+		}
+		h := p[off:]
+		ver, typ, l, xid := h[0], h[1], int(be.Uint16(h[2:])), be.Uint32(h[4:])
+		b = append(b, "\n\tversion "...)
+		var names []string
+		switch ver {
+		case 1:
+			b = append(b, "1.0"...)
+			names = openflow10Types[:]
+		case 2, 3, 5, 6:
+			b = append(b, "1."...)
+			b = appendUint(b, uint64(ver-1))
+		case 4:
+			b = append(b, "1.3"...)
+			names = openflow13Types[:]
+		default:
+			b = append(b, "unknown (0x"...)
+			b = append(b, hexdig[ver>>4], hexdig[ver&15], ')')
+		}
+		b = append(b, ", type "...)
+		if int(typ) < len(names) {
+			b = append(b, names[typ]...)
+		} else {
+			b = append(b, "unknown (0x"...)
+			b = append(b, hexdig[typ>>4], hexdig[typ&15], ')')
+		}
+		b = append(b, ", length "...)
+		b = appendUint(b, uint64(l))
+		if l < 8 {
+			return append(b, " (too short!)"...)
+		}
+		b = append(b, ", xid 0x"...)
+		b = appendHex16(b, uint16(xid>>16))
+		b = appendHex16(b, uint16(xid))
+		off += l
 	}
 	return b
 }

@@ -102,7 +102,14 @@ func (t *Text) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte 
 	if length <= 0 {
 		return b
 	}
-	payload := data[min(off+hlen, len(data)):]
+	if len(data) < off+hlen {
+		b = append(b, " [remaining caplen("...)
+		b = appendUint(b, uint64(len(data)-off))
+		b = append(b, ") < header length("...)
+		b = appendUint(b, uint64(hlen))
+		return append(b, ")] [|tcp]"...)
+	}
+	payload := data[off+hlen:]
 	if flags&decode.RST != 0 && t.o.Verbose > 0 {
 		return appendRSTData(b, payload, length)
 	}

@@ -18,6 +18,12 @@ type Packet struct {
 	Snaplen   uint32 // snapshot length of the packet's interface
 	Number    uint64 // packet number in the input, from 1
 	Offset    int64  // byte offset of the packet's record in the (decompressed) input
+	// RawFrac is a pcap record's fraction-of-second field as stored, in units of
+	// FracUnits (1e6 or 1e9). Malformed files hold values of a second or more,
+	// which Timestamp folds into the seconds while tcpdump prints them as stored.
+	// FracUnits is 0 for pcapng packets.
+	RawFrac   uint32
+	FracUnits uint32
 }
 
 // Clone returns a copy of p that owns its data.

@@ -75,9 +75,12 @@ func (r *Reader) nextPcap() error {
 	p.Data = r.buf[r.r+hl : r.r+n : r.r+n]
 	if r.pcapIfc.units == 1e9 {
 		p.Timestamp = int64(sec)*1e9 + int64(frac)
+		p.FracUnits = 1e9
 	} else {
 		p.Timestamp = int64(sec)*1e9 + int64(frac)*1e3
+		p.FracUnits = 1e6
 	}
+	p.RawFrac = frac
 	p.CapLen = caplen
 	p.WireLen = wirelen
 	p.Iface = 0
