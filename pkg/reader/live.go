@@ -255,7 +255,8 @@ type Capture struct {
 	lives   []*Live
 	ifaces  []Interface
 	q       queue
-	stop    atomic.Bool
+	stopAt  atomic.Int64 // when Stop was called (ns), 0 before
+	abort   atomic.Bool  // stop reading at once
 	wg      sync.WaitGroup
 	errMu   sync.Mutex
 	err     error
@@ -316,7 +317,11 @@ func (c *Capture) read(i int, l *Live) {
 	defer c.wg.Done()
 	st := &c.stats[i]
 	var queued, drops uint64
-	for !c.stop.Load() {
+	for !c.abort.Load() {
+		stopAt := c.stopAt.Load()
+		if stopAt != 0 && time.Now().UnixNano() > stopAt+int64(drainTime) {
+			break
+		}
 		p, err := l.Next()
 		if err != nil {
 			if err == ErrLiveTimeout {
@@ -326,6 +331,9 @@ func (c *Capture) read(i int, l *Live) {
 				c.fail(err)
 			}
 			break
+		}
+		if stopAt != 0 && p.Timestamp >= stopAt {
+			break // the rest came after Stop
 		}
 		if c.q.put(uint32(i), p) {
 			queued++
@@ -368,7 +376,7 @@ func (c *Capture) fail(err error) {
 		c.err = err
 	}
 	c.errMu.Unlock()
-	c.stop.Store(true)
+	c.abort.Store(true)
 }
 
 // Next returns the next packet, waiting for one. The Packet and its Data are valid
@@ -418,9 +426,14 @@ func (c *Capture) Poll(wake <-chan time.Time) (*Packet, error) {
 	return &c.pkt, nil
 }
 
-// Stop asks the readers to stop; they do within the packet buffer timeout. It may be
-// called from any goroutine, more than once. Next then drains the queue and ends.
-func (c *Capture) Stop() { c.stop.Store(true) }
+// drainTime bounds how long readers go on after Stop collecting the packets captured
+// before it: libpcap hands a batch over up to a packet buffer timeout late.
+const drainTime = 300 * time.Millisecond
+
+// Stop asks the readers to stop. They still take what the kernel captured before the
+// call (for at most drainTime) and then end. It may be called from any goroutine, more
+// than once. Next then returns the packets still queued and ends.
+func (c *Capture) Stop() { c.stopAt.CompareAndSwap(0, time.Now().UnixNano()) }
 
 // Wait waits until every reader has stopped (after Stop) and returns their counts,
 // one per interface. Packets left in the queue are discarded.
