@@ -319,12 +319,22 @@ func (fi *fileInfo) fill(r *reader.Reader, ifcPackets []uint64) {
 	}
 	d := fi.LastNs - fi.FirstNs
 	fi.Duration = float64(d) / 1e9
-	if d > 0 {
-		br := float64(fi.DataSize) / fi.Duration
-		bits := br * 8
-		pr := float64(fi.Packets) / fi.Duration
+	// Rates divide by the difference of the two times as float64 seconds since the
+	// epoch, as capinfos does, so that they agree to the last printed digit.
+	if secs := epochSeconds(fi.LastNs) - epochSeconds(fi.FirstNs); fi.Packets > 1 && secs > 0 {
+		br := float64(fi.DataSize) / secs
+		bits := float64(fi.DataSize*8) / secs
+		pr := float64(fi.Packets) / secs
 		fi.DataByteRate, fi.DataBitRate, fi.AvgPacketRate = &br, &bits, &pr
 	}
+}
+
+func epochSeconds(ns int64) float64 {
+	sec, frac := ns/1e9, ns%1e9
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e9
+	}
+	return float64(sec) + float64(frac)/1e9
 }
 
 // precision is the number of decimal digits of a tick rate (6 for µs); binary or odd
@@ -384,11 +394,12 @@ func durationString(ns int64, prec int) string {
 	return s
 }
 
-func rate(v *float64) string {
+// rate formats a value and its unit, or n/a.
+func rate(v *float64, unit string) string {
 	if v == nil {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.2f", *v)
+	return fmt.Sprintf("%.2f %s", *v, unit)
 }
 
 // printInfo prints fi in capinfos -M's layout (same labels, same number formats),
@@ -446,10 +457,10 @@ func printInfo(w io.Writer, fi *fileInfo) {
 		line("First packet time", "n/a")
 		line("Last packet time", "n/a")
 	}
-	line("Data byte rate", "%s bytes/sec", rate(fi.DataByteRate))
-	line("Data bit rate", "%s bits/sec", rate(fi.DataBitRate))
-	line("Average packet size", "%s bytes", rate(fi.AvgPacketSize))
-	line("Average packet rate", "%s packets/sec", rate(fi.AvgPacketRate))
+	line("Data byte rate", "%s", rate(fi.DataByteRate, "bytes/sec"))
+	line("Data bit rate", "%s", rate(fi.DataBitRate, "bits/sec"))
+	line("Average packet size", "%s", rate(fi.AvgPacketSize, "bytes"))
+	line("Average packet rate", "%s", rate(fi.AvgPacketRate, "packets/sec"))
 	line("SHA256", "%s", fi.SHA256)
 	line("Strict time order", "%s", map[bool]string{true: "True", false: "False"}[fi.TimeOrdered])
 	if fi.OS != "" {
