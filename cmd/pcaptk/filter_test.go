@@ -15,19 +15,19 @@ import (
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-// corpusDir holds the shared real captures (see its README).
-const corpusDir = "/work/shared/corpus/pcap"
+// corpusPcapDir holds the shared real captures (see its README).
+const corpusPcapDir = "/work/shared/corpus/pcap"
 
-func corpusFiles(t *testing.T) []string {
+func corpusCaptures(t *testing.T) []string {
 	t.Helper()
-	fs, _ := filepath.Glob(filepath.Join(corpusDir, "*.pcap*"))
+	fs, _ := filepath.Glob(filepath.Join(corpusPcapDir, "*.pcap*"))
 	if len(fs) == 0 {
-		t.Skip("corpus not found at " + corpusDir)
+		t.Skip("corpus not found at " + corpusPcapDir)
 	}
 	return fs
 }
 
-func needTool(t *testing.T, names ...string) {
+func needRefTools(t *testing.T, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
@@ -37,7 +37,7 @@ func needTool(t *testing.T, names ...string) {
 }
 
 // pcaptk runs the command in-process and returns its exit code, stdout and stderr.
-func pcaptk(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
+func pcaptkRun(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
 	t.Helper()
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -48,7 +48,7 @@ func pcaptk(t *testing.T, stdin io.Reader, args ...string) (int, string, string)
 }
 
 // tool runs a reference tool and fails the test if it fails.
-func tool(t *testing.T, name string, args ...string) string {
+func refTool(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
@@ -59,7 +59,7 @@ func tool(t *testing.T, name string, args ...string) string {
 
 // readPackets reads every packet of a capture (through pkg/reader) and the error that
 // ended reading, if not EOF.
-func readPackets(t *testing.T, path string) ([]reader.Packet, error) {
+func capturePackets(t *testing.T, path string) ([]reader.Packet, error) {
 	t.Helper()
 	r, err := reader.Open(path)
 	if err != nil {
@@ -79,9 +79,9 @@ func readPackets(t *testing.T, path string) ([]reader.Packet, error) {
 	}
 }
 
-func mustRead(t *testing.T, path string) []reader.Packet {
+func mustCapturePackets(t *testing.T, path string) []reader.Packet {
 	t.Helper()
-	ps, err := readPackets(t, path)
+	ps, err := capturePackets(t, path)
 	if err != nil {
 		t.Fatalf("reading %s: %v", path, err)
 	}
@@ -90,14 +90,14 @@ func mustRead(t *testing.T, path string) []reader.Packet {
 
 // samePackets compares two packet sequences: time (to usec when usec is set),
 // captured and wire lengths, bytes.
-func samePackets(t *testing.T, label string, got, want []reader.Packet, usec bool) bool {
+func equalPackets(t *testing.T, label string, got, want []reader.Packet, usec bool) bool {
 	t.Helper()
-	return samePacketsSnap(t, label, got, want, usec, 0)
+	return equalPacketsSnap(t, label, got, want, usec, 0)
 }
 
 // samePacketsSnap is samePackets against a libpcap-based tool that cut packets longer
 // than the input's snaplen snap to snap when it read them (pcaptk keeps their bytes).
-func samePacketsSnap(t *testing.T, label string, got, want []reader.Packet, usec bool, snap uint32) bool {
+func equalPacketsSnap(t *testing.T, label string, got, want []reader.Packet, usec bool, snap uint32) bool {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d packets, want %d", label, len(got), len(want))
@@ -121,10 +121,10 @@ func samePacketsSnap(t *testing.T, label string, got, want []reader.Packet, usec
 	return true
 }
 
-var tsharkRootWarning = regexp.MustCompile(`(?m)^Running as user .* This could be dangerous\.\n?`)
+var tsharkAsRoot = regexp.MustCompile(`(?m)^Running as user .* This could be dangerous\.\n?`)
 
 // toolsRead checks that capinfos and tshark read each file without error.
-func toolsRead(t *testing.T, files ...string) {
+func readableByTools(t *testing.T, files ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("capinfos"); err == nil && len(files) > 0 {
 		if out, err := exec.Command("capinfos", files...).CombinedOutput(); err != nil {
@@ -139,7 +139,7 @@ func toolsRead(t *testing.T, files ...string) {
 		cmd := exec.Command("tshark", "-n", "-r", f)
 		cmd.Stderr = &stderr
 		err := cmd.Run()
-		if msg := strings.TrimSpace(tsharkRootWarning.ReplaceAllString(stderr.String(), "")); err != nil || msg != "" {
+		if msg := strings.TrimSpace(tsharkAsRoot.ReplaceAllString(stderr.String(), "")); err != nil || msg != "" {
 			t.Errorf("tshark -r %s: %v %s", f, err, msg)
 		}
 	}
@@ -148,11 +148,11 @@ func toolsRead(t *testing.T, files ...string) {
 // TestFilterMatchesTcpdump: for every corpus capture tcpdump can read, pcaptk filter
 // keeps exactly the packets tcpdump -r -w keeps, byte for byte.
 func TestFilterMatchesTcpdump(t *testing.T) {
-	needTool(t, "tcpdump")
+	needRefTools(t, "tcpdump")
 	dir := t.TempDir()
 	exprs := []string{"tcp", "tcp port 80 or udp", "ip6 or arp", "tcp[tcpflags] & tcp-syn != 0"}
 	var written []string
-	for _, in := range corpusFiles(t) {
+	for _, in := range corpusCaptures(t) {
 		base := filepath.Base(in)
 		if base == "timestamp_invalid_nano.pcap" {
 			// nanosecond fields >= 10^9: tcpdump's conversion to microseconds and pcaptk's
@@ -163,13 +163,13 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 			want := filepath.Join(dir, fmt.Sprintf("%s.%d.tcpdump.pcap", base, i))
 			out, err := exec.Command("tcpdump", "-r", in, "-w", want, expr).CombinedOutput()
 			got := filepath.Join(dir, fmt.Sprintf("%s.%d.pcaptk", base, i))
-			code, _, stderr := pcaptk(t, nil, "filter", "-r", in, "-w", got, expr)
+			code, _, stderr := pcaptkRun(t, nil, "filter", "-r", in, "-w", got, expr)
 			if err != nil {
 				if bytes.Contains(out, []byte("different from the type of the first interface")) {
 					// tcpdump cannot read pcapng files whose interfaces have different link
 					// types; pcaptk filters each packet for its own link type. No reference:
 					// the output must at least be a readable subset.
-					if code != 0 || len(mustRead(t, got)) > len(mustRead(t, in)) {
+					if code != 0 || len(mustCapturePackets(t, got)) > len(mustCapturePackets(t, in)) {
 						t.Errorf("%s %q: exit %d: %s", base, expr, code, stderr)
 					}
 					written = append(written, got)
@@ -187,32 +187,32 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 				continue
 			}
 			// tcpdump -w writes microseconds whatever the input's resolution
-			samePacketsSnap(t, base+" "+expr, mustRead(t, got), mustRead(t, want), true, fileSnaplen(t, in))
+			equalPacketsSnap(t, base+" "+expr, mustCapturePackets(t, got), mustCapturePackets(t, want), true, headerSnaplen(t, in))
 			if i == 0 {
 				written = append(written, got)
 			}
 		}
 	}
-	toolsRead(t, written[:8]...) // tshark is slow to start: a sample
-	toolsRead(t, written[len(written)-4:]...)
+	readableByTools(t, written[:8]...) // tshark is slow to start: a sample
+	readableByTools(t, written[len(written)-4:]...)
 }
 
 // TestFilterSelectionsMatchEditcap: --packets, --after/--before, -s and --dedup select
 // what editcap's equivalents select.
 func TestFilterSelectionsMatchEditcap(t *testing.T) {
-	needTool(t, "editcap")
+	needRefTools(t, "editcap")
 	dir := t.TempDir()
-	in := filepath.Join(corpusDir, "pcpp-many-protocols.pcap")
+	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
 	if _, err := os.Stat(in); err != nil {
 		t.Skip("corpus file missing")
 	}
-	ps := mustRead(t, in)
+	ps := mustCapturePackets(t, in)
 	mid := ps[len(ps)/3].Timestamp
 	late := ps[2*len(ps)/3].Timestamp
 	// a capture with duplicates: every packet of a small file three times, and one
 	// copy five packets later (outside the default window)
 	dupIn := filepath.Join(dir, "dups.pcap")
-	small := mustRead(t, filepath.Join(corpusDir, "dns_tcp.pcap"))
+	small := mustCapturePackets(t, filepath.Join(corpusPcapDir, "dns_tcp.pcap"))
 	var dups []reader.Packet
 	for i, p := range small {
 		dups = append(dups, p, p, p)
@@ -220,7 +220,7 @@ func TestFilterSelectionsMatchEditcap(t *testing.T) {
 			dups = append(dups, small[0])
 		}
 	}
-	writeTestPcap(t, dupIn, dups)
+	writePcapFile(t, dupIn, dups)
 
 	secs := func(ns int64) string { return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9) }
 	cases := []struct {
@@ -244,21 +244,21 @@ func TestFilterSelectionsMatchEditcap(t *testing.T) {
 				args[i] = want
 			}
 		}
-		tool(t, "editcap", args...)
+		refTool(t, "editcap", args...)
 		got := filepath.Join(dir, c.name+".pcaptk.pcap")
-		if code, _, stderr := pcaptk(t, nil, append([]string{"filter", "-r", c.in, "-w", got}, c.pcaptk...)...); code != 0 {
+		if code, _, stderr := pcaptkRun(t, nil, append([]string{"filter", "-r", c.in, "-w", got}, c.pcaptk...)...); code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
 		}
-		w := mustRead(t, want)
-		if len(w) == 0 || (len(w) == len(mustRead(t, c.in)) && c.name != "snaplen") {
+		w := mustCapturePackets(t, want)
+		if len(w) == 0 || (len(w) == len(mustCapturePackets(t, c.in)) && c.name != "snaplen") {
 			t.Errorf("%s: editcap kept %d packets: the case selects nothing", c.name, len(w))
 		}
-		samePackets(t, c.name, mustRead(t, got), w, false)
+		equalPackets(t, c.name, mustCapturePackets(t, got), w, false)
 	}
 }
 
 // writeTestPcap writes packets as a pcap through pcaptk's own writer.
-func writeTestPcap(t *testing.T, path string, ps []reader.Packet) {
+func writePcapFile(t *testing.T, path string, ps []reader.Packet) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -281,7 +281,7 @@ func writeTestPcap(t *testing.T, path string, ps []reader.Packet) {
 }
 
 // cutFile copies the first n bytes of src: a capture that ends mid-record.
-func cutFile(t *testing.T, src, dst string, n int64) {
+func truncateCopy(t *testing.T, src, dst string, n int64) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -294,30 +294,30 @@ func cutFile(t *testing.T, src, dst string, n int64) {
 
 func TestFilterStreamsAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(corpusDir, "pcpp-four_ipv6_http_streams.pcapng")
+	in := filepath.Join(corpusPcapDir, "pcpp-four_ipv6_http_streams.pcapng")
 	if _, err := os.Stat(in); err != nil {
-		in = corpusFiles(t)[0]
+		in = corpusCaptures(t)[0]
 	}
-	all := mustRead(t, in)
+	all := mustCapturePackets(t, in)
 
 	// -r - and -w -: standard input to standard output
 	data, _ := os.ReadFile(in)
-	code, out, stderr := pcaptk(t, bytes.NewReader(data), "filter", "-r", "-", "-w", "-")
+	code, out, stderr := pcaptkRun(t, bytes.NewReader(data), "filter", "-r", "-", "-w", "-")
 	if code != 0 {
 		t.Fatalf("stdin to stdout: exit %d: %s", code, stderr)
 	}
 	piped := filepath.Join(dir, "piped.out")
 	os.WriteFile(piped, []byte(out), 0o644)
-	samePackets(t, "stdin->stdout", mustRead(t, piped), all, false)
+	equalPackets(t, "stdin->stdout", mustCapturePackets(t, piped), all, false)
 
 	// --format converts; pcapng -> pcap -> pcapng keeps the packets
 	for _, f := range []string{"pcap", "pcapng"} {
 		got := filepath.Join(dir, "conv."+f)
-		if code, _, stderr := pcaptk(t, nil, "filter", "-r", in, "-w", got, "--format", f); code != 0 {
+		if code, _, stderr := pcaptkRun(t, nil, "filter", "-r", in, "-w", got, "--format", f); code != 0 {
 			t.Fatalf("--format %s: %s", f, stderr)
 		}
-		samePackets(t, "--format "+f, mustRead(t, got), all, true)
-		toolsRead(t, got)
+		equalPackets(t, "--format "+f, mustCapturePackets(t, got), all, true)
+		readableByTools(t, got)
 	}
 
 	// usage errors exit 2 and create nothing
@@ -328,7 +328,7 @@ func TestFilterStreamsAndErrors(t *testing.T) {
 		{"filter", "-r", in, "-w", filepath.Join(dir, "u4"), "--format", "csv"},
 		{"filter", "-r", in},
 	} {
-		if code, _, stderr := pcaptk(t, nil, args...); code != 2 || stderr == "" {
+		if code, _, stderr := pcaptkRun(t, nil, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit %d (%q), want 2", args, code, stderr)
 		}
 	}
@@ -338,20 +338,20 @@ func TestFilterStreamsAndErrors(t *testing.T) {
 
 	// an input cut mid-record: everything before is written, the file is valid, exit 1
 	// with the file name and packet number
-	src := filepath.Join(corpusDir, "dns_tcp.pcap")
+	src := filepath.Join(corpusPcapDir, "dns_tcp.pcap")
 	cut := filepath.Join(dir, "cut.pcap")
 	st, _ := os.Stat(src)
-	cutFile(t, src, cut, st.Size()-10)
+	truncateCopy(t, src, cut, st.Size()-10)
 	got := filepath.Join(dir, "cut.out.pcap")
-	code, _, stderr = pcaptk(t, nil, "filter", "-r", cut, "-w", got)
+	code, _, stderr = pcaptkRun(t, nil, "filter", "-r", cut, "-w", got)
 	if code != 1 || !strings.Contains(stderr, cut) || !strings.Contains(stderr, "packet 11") {
 		t.Errorf("cut input: exit %d, %q", code, stderr)
 	}
-	samePackets(t, "cut input", mustRead(t, got), mustRead(t, src)[:10], false)
-	toolsRead(t, got)
+	equalPackets(t, "cut input", mustCapturePackets(t, got), mustCapturePackets(t, src)[:10], false)
+	readableByTools(t, got)
 
 	// not a capture at all: exit 1, named
-	code, _, stderr = pcaptk(t, nil, "filter", "-r", "/etc/passwd", "-w", filepath.Join(dir, "x.pcap"))
+	code, _, stderr = pcaptkRun(t, nil, "filter", "-r", "/etc/passwd", "-w", filepath.Join(dir, "x.pcap"))
 	if code != 1 || !strings.Contains(stderr, "/etc/passwd") {
 		t.Errorf("non-capture: exit %d, %q", code, stderr)
 	}
@@ -360,7 +360,7 @@ func TestFilterStreamsAndErrors(t *testing.T) {
 }
 
 // fileSnaplen is the snaplen of a pcap file's header (0 for pcapng: per interface).
-func fileSnaplen(t *testing.T, path string) uint32 {
+func headerSnaplen(t *testing.T, path string) uint32 {
 	r, err := reader.Open(path)
 	if err != nil {
 		return 0

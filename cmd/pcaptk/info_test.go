@@ -52,9 +52,9 @@ func TestInfoMatchesCapinfos(t *testing.T) {
 		"First packet time", "Last packet time", "Data byte rate", "Data bit rate", "Average packet size",
 		"Average packet rate", "SHA256", "Strict time order", "Number of interfaces in file"}
 	checked := 0
-	for _, in := range corpusFiles(t) {
+	for _, in := range corpusCaptures(t) {
 		base := filepath.Base(in)
-		ref, err := os.ReadFile(filepath.Join(corpusDir, "..", "expected", base+".capinfos.txt"))
+		ref, err := os.ReadFile(filepath.Join(corpusPcapDir, "..", "expected", base+".capinfos.txt"))
 		if err != nil {
 			continue
 		}
@@ -62,7 +62,7 @@ func TestInfoMatchesCapinfos(t *testing.T) {
 			t.Logf("%s: not compared (%s)", base, why)
 			continue
 		}
-		code, out, stderr := pcaptk(t, nil, "info", in)
+		code, out, stderr := pcaptkRun(t, nil, "info", in)
 		if code != 0 {
 			t.Errorf("%s: exit %d: %s", base, code, stderr)
 			continue
@@ -86,10 +86,10 @@ func TestInfoMatchesCapinfos(t *testing.T) {
 // TestInfoTCP compares the TCP packet and connection counts with tshark's
 // (-Y tcp, -z conv,tcp) on captures where tshark finds no TCP inside other protocols.
 func TestInfoTCP(t *testing.T) {
-	needTool(t, "tshark")
+	needRefTools(t, "tshark")
 	for _, base := range []string{"dns_tcp.pcap", "pcpp-four_ipv6_http_streams.pcap", "filesamples-simple_http_sll2.pcap",
 		"pcpp-many-protocols.pcap", "gopacket-test_vlan.pcap", "pcpp-null_loopback.pcap"} {
-		in := filepath.Join(corpusDir, base)
+		in := filepath.Join(corpusPcapDir, base)
 		if _, err := os.Stat(in); err != nil {
 			t.Fatalf("corpus file %s missing", base)
 		}
@@ -103,7 +103,7 @@ func TestInfoTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 		pkts := strings.Count(string(count), "\n")
-		code, js, stderr := pcaptk(t, nil, "info", "--json", in)
+		code, js, stderr := pcaptkRun(t, nil, "info", "--json", in)
 		if code != 0 {
 			t.Fatalf("%s: %s", base, stderr)
 		}
@@ -122,9 +122,9 @@ func TestInfoTCP(t *testing.T) {
 
 func TestInfoJSONAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	a := filepath.Join(corpusDir, "dns_tcp.pcap")
-	b := filepath.Join(corpusDir, "pcpp-many_interfaces-1.pcapng")
-	code, out, stderr := pcaptk(t, nil, "info", "--json", a, b)
+	a := filepath.Join(corpusPcapDir, "dns_tcp.pcap")
+	b := filepath.Join(corpusPcapDir, "pcpp-many_interfaces-1.pcapng")
+	code, out, stderr := pcaptkRun(t, nil, "info", "--json", a, b)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -149,8 +149,8 @@ func TestInfoJSONAndErrors(t *testing.T) {
 
 	// standard input: same counts and hash as the file
 	data, _ := os.ReadFile(a)
-	code, out, _ = pcaptk(t, strings.NewReader(string(data)), "info", "-")
-	fileOut := capinfosFields(mustInfo(t, a))
+	code, out, _ = pcaptkRun(t, strings.NewReader(string(data)), "info", "-")
+	fileOut := capinfosFields(infoText(t, a))
 	got := capinfosFields(out)
 	if code != 0 || got["SHA256"] != fileOut["SHA256"] || got["Number of packets"] != "11" {
 		t.Errorf("stdin: exit %d, %v", code, got)
@@ -160,22 +160,22 @@ func TestInfoJSONAndErrors(t *testing.T) {
 	// a non-capture among others: reported, the others still summarised
 	cut := filepath.Join(dir, "cut.pcap")
 	st, _ := os.Stat(a)
-	cutFile(t, a, cut, st.Size()-10)
-	code, out, stderr = pcaptk(t, nil, "info", cut, "/etc/hostname", a)
+	truncateCopy(t, a, cut, st.Size()-10)
+	code, out, stderr = pcaptkRun(t, nil, "info", cut, "/etc/hostname", a)
 	if code != 1 || !strings.Contains(stderr, cut+": packet 11") || !strings.Contains(stderr, "/etc/hostname") {
 		t.Errorf("bad inputs: exit %d, stderr %q", code, stderr)
 	}
 	if n := strings.Count(out, "Number of packets:   10\n"); n != 1 || !strings.Contains(out, "Number of packets:   11\n") {
 		t.Errorf("bad inputs: summaries %q", out)
 	}
-	if code, _, _ := pcaptk(t, nil, "info"); code != 2 {
+	if code, _, _ := pcaptkRun(t, nil, "info"); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
 }
 
-func mustInfo(t *testing.T, path string) string {
+func infoText(t *testing.T, path string) string {
 	t.Helper()
-	code, out, stderr := pcaptk(t, nil, "info", path)
+	code, out, stderr := pcaptkRun(t, nil, "info", path)
 	if code != 0 {
 		t.Fatalf("info %s: %s", path, stderr)
 	}

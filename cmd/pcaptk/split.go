@@ -34,8 +34,8 @@ by time.
   --packets N   a new file every N packets (editcap -c N)
   --size MB     a new file before a packet that would take it past MB megabytes
                 (10^6 bytes); a file exceeds it only if a single packet does
-  --seconds S   a new file at every multiple of S seconds since the epoch
-                (wall-clock aligned, like editcap -i); empty intervals make no file
+  --seconds S   a new file at every multiple of S seconds after the first
+                packet's time (like editcap -i); empty intervals make no file
   --flows       one file per TCP or UDP connection, both directions, named
                 OUT_NNNNN_SRC.SPORT-DST.DPORT.pcap for the first packet's direction;
                 everything else (ARP, ICMP, later IP fragments...) goes to
@@ -82,7 +82,7 @@ name that was written is printed on standard output.`,
 	f.StringVarP(&o.Out, "write", "w", "", "output name pattern (`FILE`)")
 	f.Uint64Var(&o.Packets, "packets", 0, "`N` packets per file")
 	f.Float64Var(&o.SizeMB, "size", 0, "at most `MB` megabytes (10^6 bytes) per file")
-	f.Float64Var(&o.Seconds, "seconds", 0, "a new file at each multiple of `S` seconds")
+	f.Float64Var(&o.Seconds, "seconds", 0, "a new file every `S` seconds from the first packet")
 	f.BoolVar(&o.Flows, "flows", false, "one file per TCP/UDP connection")
 	f.IntVar(&o.MaxOpen, "max-open", writer.DefaultMaxOpen, "with --flows: at most `N` files open at once")
 	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: the input's)")
@@ -123,7 +123,7 @@ func runSplit(o *splitOptions, s *streams) error {
 		sink, err = writer.NewRotating(writer.RotateOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
 			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, Mode: mode,
 			MaxPackets: o.Packets, MaxBytes: int64(o.SizeMB * 1e6),
-			Interval: time.Duration(o.Seconds * float64(time.Second))})
+			Interval: time.Duration(o.Seconds * float64(time.Second)), IntervalFromFirst: true})
 	}
 	if err != nil {
 		return usageErrorf("%w", err)

@@ -55,6 +55,9 @@ type RotateOptions struct {
 	// Interval > 0 starts a new file when a packet (or Tick) reaches the next multiple of
 	// Interval since the Unix epoch (wall-clock aligned: -G 60 cuts on the minute).
 	Interval time.Duration
+	// IntervalFromFirst counts the Interval multiples from the first packet's time
+	// instead of the epoch, as editcap -i does (used by split --seconds).
+	IntervalFromFirst bool
 	// Ring > 0 keeps only the newest Ring files: opening one more removes the oldest.
 	Ring int
 	// OnClose, if set, is called with the path of each file once it is complete
@@ -78,6 +81,8 @@ type Rotating struct {
 	seq     int
 	packets uint64
 	bucket  int64 // Interval bucket of the current file
+	origin  int64 // time Interval buckets count from
+	started bool  // origin is set
 	files   []string
 	err     error
 }
@@ -149,7 +154,18 @@ func (r *Rotating) mustCut(p *reader.Packet) bool {
 	if r.o.MaxBytes > 0 && r.w.Size()+r.w.RecordSize(p) > r.o.MaxBytes {
 		return true
 	}
-	return r.o.Interval > 0 && floorDiv(p.Timestamp, int64(r.o.Interval)) > r.bucket
+	return r.o.Interval > 0 && r.bucketOf(p.Timestamp) > r.bucket
+}
+
+// bucketOf is the number of the Interval that time ts (ns) falls in.
+func (r *Rotating) bucketOf(ts int64) int64 {
+	if !r.started {
+		r.started = true
+		if r.o.IntervalFromFirst {
+			r.origin = ts
+		}
+	}
+	return floorDiv(ts-r.origin, int64(r.o.Interval))
 }
 
 // Tick closes the current file if the interval it belongs to has ended by now, so that
@@ -158,7 +174,7 @@ func (r *Rotating) Tick(now time.Time) error {
 	if r.err != nil {
 		return r.err
 	}
-	if r.f != nil && r.o.Interval > 0 && floorDiv(now.UnixNano(), int64(r.o.Interval)) > r.bucket {
+	if r.f != nil && r.o.Interval > 0 && r.bucketOf(now.UnixNano()) > r.bucket {
 		r.closeFile()
 	}
 	return r.err
@@ -229,7 +245,7 @@ func (r *Rotating) open(ts int64, p *reader.Packet) error {
 	}
 	r.packets = 0
 	if r.o.Interval > 0 {
-		r.bucket = floorDiv(ts, int64(r.o.Interval))
+		r.bucket = r.bucketOf(ts)
 	}
 	r.files = append(r.files, r.path)
 	for r.o.Ring > 0 && len(r.files) > r.o.Ring {
