@@ -125,7 +125,7 @@ func TestMergeAgainstMergecap(t *testing.T) {
 					if prevInput >= 0 && m.LastInput() != prevInput {
 						switches++
 						if !concat && p.Timestamp == prevTS && m.LastInput() < prevInput {
-							t.Fatalf("packet %d: tie at %d went to input %d after input %d", p.Number, p.Timestamp, prevInput, m.LastInput())
+							t.Fatalf("packet %d: tie at %d: input %d came before input %d", p.Number, p.Timestamp, prevInput, m.LastInput())
 						}
 					}
 					prevInput, prevTS = m.LastInput(), p.Timestamp
