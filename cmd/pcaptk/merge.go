@@ -31,9 +31,10 @@ output of inputs with different link types is refused (a pcap file has one).
 Bad inputs: every input is opened and its header checked before the output is
 created, so a file that is not a capture fails the merge without writing
 anything. An input that turns out damaged further on (cut short, corrupt
-record) stops the merge there: the output holds every packet merged before
-that point and is a valid file, and pcaptk exits 1 naming the input, packet and
-byte offset.`,
+record) is reported at once on stderr with its name, packet number and byte
+offset; the merge goes on with the other inputs, skipping the rest of the
+damaged one. The output is a valid file holding every valid packet, and pcaptk
+exits 1 to say something was skipped.`,
 		Example: `  pcaptk merge -w all.pcap eth0.pcap eth1.pcap
   pcaptk merge -a -w day.pcapng part-*.pcapng
   pcaptk merge -w - a.pcap b.pcap | pcaptk read -r -`,
@@ -67,13 +68,17 @@ func runMerge(o *mergeOptions, s *streams) error {
 		}
 	}()
 	stdin := 0
-	allPcap, nano := true, false
 	for _, in := range o.Inputs {
-		var r *reader.Reader
 		if in == "-" {
 			if stdin++; stdin > 1 {
 				return usageErrorf("standard input (-) can be merged only once")
 			}
+		}
+	}
+	allPcap, nano := true, false
+	for _, in := range o.Inputs {
+		var r *reader.Reader
+		if in == "-" {
 			r, err = openInput(in, s)
 		} else {
 			r, err = reader.OpenWith(in, ropts)
@@ -98,14 +103,17 @@ func runMerge(o *mergeOptions, s *streams) error {
 	if err != nil {
 		return err
 	}
-	var readErr error
+	var damaged []string
 	for {
 		p, err := m.Next()
-		if err != nil {
-			if err != io.EOF {
-				readErr = err
-			}
+		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			// MergeReader counts that input as ended and goes on with the others.
+			fmt.Fprintf(s.ErrOut, "pcaptk: %v (rest of this input skipped)\n", err)
+			damaged = append(damaged, err.Error())
+			continue
 		}
 		if err := out.WritePacket(p); err != nil {
 			out.Close()
@@ -118,5 +126,8 @@ func runMerge(o *mergeOptions, s *streams) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	return readErr
+	if len(damaged) > 0 {
+		return fmt.Errorf("%d damaged input(s): merged every packet before the damage", len(damaged))
+	}
+	return nil
 }
