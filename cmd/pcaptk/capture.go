@@ -643,23 +643,32 @@ func (k *captureSink) wait() {
 	}
 }
 
-// salvage cuts a capture file after its last complete packet. A file whose header
-// could not even be written is removed.
+// salvage cuts a capture file that a write error left in the middle of a record back
+// to the end of its last complete packet (that needs no disk space). A file whose
+// header could not even be written is removed.
 func salvage(name string) {
 	r, err := reader.Open(name)
 	if err != nil {
-		os.Remove(name)
+		if errors.Is(err, reader.ErrTruncated) || errors.Is(err, reader.ErrNotCapture) {
+			os.Remove(name)
+		}
 		return
 	}
-	good := r.Offset()
+	defer r.Close()
 	for {
-		if _, err := r.Next(); err != nil {
-			break
+		_, err := r.Next()
+		if err == io.EOF {
+			return
 		}
-		good = r.Offset()
+		var pe *reader.PacketError
+		if errors.As(err, &pe) {
+			os.Truncate(name, pe.Offset)
+			return
+		}
+		if err != nil {
+			return
+		}
 	}
-	r.Close()
-	os.Truncate(name, good)
 }
 
 // postRotate runs -z COMMAND on each completed file, one at a time, in a goroutine of
