@@ -170,9 +170,12 @@ func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
 		if neg {
 			d = -d
 			b = append(b, '-')
+		} else {
+			b = append(b, ' ')
 		}
+		// tcpdump formats the difference as a time of day: whole days drop out.
 		s := d / 1e9
-		b = appendClock(b, int(s/3600), int(s/60%60), int(s%60))
+		b = appendClock(b, int(s/3600%24), int(s/60%60), int(s%60))
 		b = t.appendFrac(b, d%1e9)
 	default:
 		tm := time.Unix(sec, 0).In(t.o.Location)

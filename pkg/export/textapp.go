@@ -3,7 +3,7 @@ package export
 // appendApp appends the application-layer summary tcpdump prints after
 // "length N" for the well-known ports it decodes by default. payload holds the
 // captured part of the length payload bytes.
-func appendApp(b []byte, sport, dport uint16, payload []byte, length int) []byte {
+func appendApp(b []byte, sport, dport uint16, payload []byte, length int, verbose bool) []byte {
 	port := func(p uint16) bool { return sport == p || dport == p }
 	switch {
 	case port(179):
@@ -14,7 +14,7 @@ func appendApp(b []byte, sport, dport uint16, payload []byte, length int) []byte
 		return appendOpenFlow(b, payload, length)
 	case port(80), port(8080):
 		b = append(b, ": "...)
-		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands)
+		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands, verbose)
 	}
 	return b
 }
@@ -85,7 +85,7 @@ func equalFold(a []byte, b string) bool {
 
 // appendTxtProto prints a text protocol's first line when it is a request or a
 // response ("HTTP: GET / HTTP/1.1"), else just the protocol's name.
-func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string) []byte {
+func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string, verbose bool) []byte {
 	printIt := false
 	tok, idx := fetchToken(p, 0, n)
 	if idx != 0 {
@@ -101,48 +101,62 @@ func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string
 		}
 	}
 	b = append(b, name...)
+	if verbose {
+		// Verbose: every text line, each on its own indented line.
+		b = append(b, ", length: "...)
+		b = appendUint(b, uint64(n))
+		for idx := 0; idx < n; {
+			var next int
+			b, next = appendTxtLineAt(b, "\n\t", lower, p, idx, n)
+			if next == 0 {
+				break
+			}
+			idx = next
+		}
+		return b
+	}
 	if printIt {
-		b = appendTxtLine(b, ": ", lower, p, n)
+		b, _ = appendTxtLineAt(b, ": ", lower, p, 0, n)
 	}
 	return b
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// appendTxtLine prints the first line of p if it is all printable text ending in
-// LF or CRLF; a printable line running past the captured bytes is printed with
-// the truncation mark.
-func appendTxtLine(b []byte, prefix, proto string, p []byte, n int) []byte {
-	for idx := 0; idx < n; idx++ {
+// appendTxtLineAt prints the line of p starting at start if it is all printable
+// text ending in LF or CRLF, and returns the index after the line ending (0 when
+// nothing more is to be printed). A printable line that runs to the protocol
+// length without an ending is printed with the truncation mark; reaching the end
+// of the captured bytes first prints only the mark.
+func appendTxtLineAt(b []byte, prefix, proto string, p []byte, start, n int) ([]byte, int) {
+	for idx := start; idx < n; idx++ {
 		if idx >= len(p) {
-			b = append(b, prefix...)
-			b = append(b, p[:idx]...)
-			return append(b, " [|"+proto+"]"...)
+			return append(append(append(b, " [|"...), proto...), ']'), 0
 		}
 		c := p[idx]
 		switch {
 		case c == '\n':
 			b = append(b, prefix...)
-			return append(b, p[:idx]...)
+			return append(b, p[start:idx]...), idx + 1
 		case c == '\r':
 			if idx+1 >= n {
-				return b
+				return b, 0
 			}
 			if idx+1 >= len(p) {
-				return append(b, " [|"+proto+"]"...)
+				return append(append(append(b, " [|"...), proto...), ']'), 0
 			}
 			if p[idx+1] == '\n' {
 				b = append(b, prefix...)
-				return append(b, p[:idx]...)
+				return append(b, p[start:idx]...), idx + 2
 			}
-			return b
+			return b, 0
 		case !isPrint(c) && c != '\t':
-			return b
+			return b, 0
 		}
 	}
 	b = append(b, prefix...)
-	b = append(b, p[:min(n, len(p))]...)
-	return append(b, " [|"+proto+"]"...)
+	b = append(b, p[start:n]...)
+	return append(append(append(b, " [|"...), proto...), ']'), 0
 }
 
 // appendSSH prints the protocol version line of an SSH connection.

@@ -6,7 +6,7 @@ func isGraph(c byte) bool { return c > 0x20 && c < 0x7f }
 func appendHex(b []byte, d []byte) []byte {
 	for off := 0; off < len(d); off += 16 {
 		b = append(b, "\n\t0x"...)
-		b = appendHex16(b, uint16(off))
+		b = appendHexOffset(b, off)
 		b = append(b, ':', ' ')
 		line := d[off:min(off+16, len(d))]
 		for i := 0; i < len(line); i += 2 {
@@ -25,7 +25,7 @@ func appendHex(b []byte, d []byte) []byte {
 func appendHexASCII(b []byte, d []byte) []byte {
 	for off := 0; off < len(d); off += 16 {
 		b = append(b, "\n\t0x"...)
-		b = appendHex16(b, uint16(off))
+		b = appendHexOffset(b, off)
 		b = append(b, ':', ' ')
 		line := d[off:min(off+16, len(d))]
 		w := 0
@@ -60,7 +60,8 @@ func appendASCII(b []byte, d []byte) []byte {
 	for i, c := range d {
 		switch {
 		case c == '\r':
-			if i+1 == len(d) || d[i+1] != '\n' {
+			// A CR ending a line (or the data) is left out, as tcpdump does.
+			if i+1 < len(d) && d[i+1] != '\n' {
 				b = append(b, '.')
 			}
 		case isGraph(c) || c == '\t' || c == ' ' || c == '\n':
@@ -70,4 +71,12 @@ func appendASCII(b []byte, d []byte) []byte {
 		}
 	}
 	return b
+}
+
+// appendHexOffset appends a dump offset as at least four hex digits.
+func appendHexOffset(b []byte, off int) []byte {
+	for w := 0x1000; w > 1 && off < w; w >>= 4 {
+		b = append(b, '0')
+	}
+	return appendHexMin(b, uint64(off))
 }

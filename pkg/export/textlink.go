@@ -41,8 +41,10 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		}
 		b = append(b, d...)
 		b = append(b, ' ')
-		b = decode.AppendMAC(b, rec.SLLAddr[:min(int(rec.SLLAddrLen), 8)])
-		b = append(b, ' ')
+		if rec.SLLAddrLen > 0 {
+			b = decode.AppendMAC(b, rec.SLLAddr[:min(int(rec.SLLAddrLen), 8)])
+			b = append(b, ' ')
+		}
 		b = appendEthertype(b, rec.EthType)
 		b = appendFrameLen(b, p.WireLen)
 	case decode.LinkEthernet:

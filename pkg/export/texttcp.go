@@ -113,7 +113,7 @@ func (t *Text) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte 
 	if flags&decode.RST != 0 && t.o.Verbose > 0 {
 		return appendRSTData(b, payload, length)
 	}
-	return appendApp(b, rec.SrcPort, rec.DstPort, payload, length)
+	return appendApp(b, rec.SrcPort, rec.DstPort, payload, length, t.o.Verbose > 0)
 }
 
 func appendBadHdrLen(b []byte, hlen, length int) []byte {
