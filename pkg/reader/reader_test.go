@@ -431,3 +431,62 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestStdin(t *testing.T) {
+	raw := newPcap(be, true, 65535, 1).add(1, 2, payload(100, 0), 100).b
+	path := filepath.Join(t.TempDir(), "in.pcap")
+	os.WriteFile(path, raw, 0o644)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+
+	r, err := Open("-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, r)
+	if err != nil || len(got) != 1 || got[0].Timestamp != 1e9+2 {
+		t.Fatalf("%d packets, err %v", len(got), err)
+	}
+	if r.Name() != "-" || r.Size() != int64(len(raw)) {
+		t.Errorf("Name %q Size %d", r.Name(), r.Size())
+	}
+	r.Close()
+	if _, err := f.Stat(); err != nil {
+		t.Errorf("Close closed standard input: %v", err)
+	}
+}
+
+// TestPcapModified reads the "modified" pcap format of Alexey Kuznetzov's patched
+// libpcap, whose records carry 8 more header bytes (ifindex, protocol, type).
+func TestPcapModified(t *testing.T) {
+	for _, bo := range []order{le, be} {
+		b := newPcap(bo, false, 65535, 1).b
+		bo.PutUint32(b, pcapMagicModified)
+		for i, d := range [][]byte{payload(20, 1), payload(30, 2)} {
+			b = bo.AppendUint32(b, uint32(i+1))
+			b = bo.AppendUint32(b, 7)
+			b = bo.AppendUint32(b, uint32(len(d)))
+			b = bo.AppendUint32(b, uint32(len(d)))
+			b = append(b, 1, 2, 3, 4, 0, 8, 0, 0) // ifindex, protocol, pkt_type, pad
+			b = append(b, d...)
+		}
+		r, err := NewReader(bytes.NewReader(b), "modified")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readAll(t, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPackets(t, got, []want{
+			{1e9 + 7000, payload(20, 1), 20, 0, 1, 65535},
+			{2e9 + 7000, payload(30, 2), 30, 0, 1, 65535},
+		})
+	}
+}
