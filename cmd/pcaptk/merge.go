@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/spf13/cobra"
@@ -24,9 +26,11 @@ func newCmdMerge(s *streams) *cobra.Command {
 in input order (-a: each input after the other). Memory stays bounded whatever
 the number and size of the inputs.
 
-The output is pcap when every input is pcap with the same link type, otherwise
-pcapng with one interface block per input interface; --format chooses. pcap
-output of inputs with different link types is refused (a pcap file has one).
+The output format is --format's, else the output name's (.pcap or .pcapng),
+else pcap when every input is pcap, else pcapng. pcapng gets one interface
+block per input interface. A pcap file has one link type: inputs of several
+link types are written as pcapng unless --format pcap asks otherwise, which is
+then refused.
 
 Bad inputs: every input is opened and its header checked before the output is
 created, so a file that is not a capture fails the merge without writing
@@ -49,7 +53,7 @@ exits 1 to say something was skipped.`,
 	f := c.Flags()
 	f.StringVarP(&o.Out, "write", "w", "", "output capture (`FILE`, - for standard output)")
 	f.BoolVarP(&o.Concat, "append", "a", false, "concatenate the inputs in order instead of merging by time")
-	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: pcap if every input is pcap of one link type)")
+	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: from the -w name, else pcap if every input is pcap)")
 	return c
 }
 
@@ -93,8 +97,14 @@ func runMerge(o *mergeOptions, s *streams) error {
 	m := reader.Merge(rs, o.Concat)
 	if format == 0 {
 		format = reader.FormatPcapNG
-		if allPcap && len(linkTypes(m.Interfaces())) <= 1 {
-			format = reader.FormatPcap
+		switch strings.ToLower(filepath.Ext(o.Out)) {
+		case ".pcap":
+			format = reader.FormatPcap // newOutput falls back to pcapng for several link types
+		case ".pcapng":
+		default:
+			if allPcap {
+				format = reader.FormatPcap
+			}
 		}
 	}
 	out, err := newOutput(o.Out, s, outputSpec{
