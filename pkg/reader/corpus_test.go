@@ -436,6 +436,8 @@ func blockBoundaries(t *testing.T, b []byte) []int {
 // reader returns exactly the packets that are complete, then a clean EOF if the cut
 // falls on a boundary and ErrTruncated otherwise, naming the next packet number.
 func TestCorpusTruncated(t *testing.T) {
+	total := 0
+	defer func() { t.Logf("%d cuts", total) }()
 	for _, cf := range corpusFiles(t) {
 		b, err := os.ReadFile(cf.path)
 		if err != nil {
@@ -475,6 +477,7 @@ func TestCorpusTruncated(t *testing.T) {
 			if c < 0 || c > len(b) {
 				continue
 			}
+			total++
 			complete := 0
 			for _, e := range ends {
 				if e <= int64(c) {
