@@ -169,6 +169,11 @@ func runRead(opts *readOptions) error {
 		if !flt.Match(p) {
 			continue
 		}
+		// libpcap hands tcpdump at most the file's snapshot length of a record
+		// that claims more; print what tcpdump prints.
+		if p.Snaplen > 0 && p.CapLen > p.Snaplen {
+			p.Data = p.Data[:p.Snaplen]
+		}
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
 		if err := enc.Encode(p, &rec); err != nil {
 			return err

@@ -157,6 +157,10 @@ func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
 		b = strconv.AppendInt(b, sec, 10)
 		b = t.appendFracRaw(b, frac, rawFrac, raw)
 	case TimeDelta, TimeSinceFirst:
+		if !t.o.Nano {
+			// tcpdump gets microseconds from libpcap and subtracts those.
+			ts -= ((ts % 1000) + 1000) % 1000
+		}
 		if !t.havePrev {
 			t.prevTS, t.firstTS, t.havePrev = ts, ts, true
 		}

@@ -101,22 +101,23 @@ func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string
 		}
 	}
 	b = append(b, name...)
-	if verbose {
-		// Verbose: every text line, each on its own indented line.
-		b = append(b, ", length: "...)
-		b = appendUint(b, uint64(n))
-		for idx := 0; idx < n; {
-			var next int
-			b, next = appendTxtLineAt(b, "\n\t", lower, p, idx, n)
-			if next == 0 {
-				break
-			}
-			idx = next
-		}
+	if !printIt {
 		return b
 	}
-	if printIt {
+	if !verbose {
 		b, _ = appendTxtLineAt(b, ": ", lower, p, 0, n)
+		return b
+	}
+	// Verbose: every text line, each on its own indented line.
+	b = append(b, ", length: "...)
+	b = appendUint(b, uint64(n))
+	for idx := 0; idx < n; {
+		var next int
+		b, next = appendTxtLineAt(b, "\n\t", lower, p, idx, n)
+		if next == 0 {
+			break
+		}
+		idx = next
 	}
 	return b
 }

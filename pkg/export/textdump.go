@@ -60,8 +60,9 @@ func appendASCII(b []byte, d []byte) []byte {
 	for i, c := range d {
 		switch {
 		case c == '\r':
-			// A CR ending a line (or the data) is left out, as tcpdump does.
-			if i+1 < len(d) && d[i+1] != '\n' {
+			// A CR ending a line is left out, and so (a tcpdump quirk kept for
+			// identical output) is one of the last two bytes.
+			if len(d)-i-1 > 1 && d[i+1] != '\n' {
 				b = append(b, '.')
 			}
 		case isGraph(c) || c == '\t' || c == ' ' || c == '\n':

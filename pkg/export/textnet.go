@@ -171,7 +171,7 @@ func (t *Text) appendIPv4Verbose(b []byte, p *reader.Packet, rec *decode.Record)
 
 func make16(hi, lo byte) uint16 { return uint16(hi)<<8 | uint16(lo) }
 
-// appendIPOptions prints IPv4 options in tcpdump's -v form, name by name.
+// appendIPOptions prints IPv4 options in tcpdump's -v form.
 func appendIPOptions(b []byte, o []byte) []byte {
 	for i := 0; i < len(o); {
 		if i > 0 {
@@ -180,21 +180,13 @@ func appendIPOptions(b []byte, o []byte) []byte {
 		kind := o[i]
 		switch kind {
 		case 0:
-			return append(b, "EOL"...)
+			b = append(b, "EOL"...)
 		case 1:
 			b = append(b, "NOP"...)
-			i++
-			continue
-		}
-		if i+1 >= len(o) || o[i+1] < 2 || i+int(o[i+1]) > len(o) {
-			return append(b, "[bad length]"...)
-		}
-		l := int(o[i+1])
-		switch kind {
 		case 7:
 			b = append(b, "RR"...)
 		case 0x44:
-			b = append(b, "TS"...)
+			b = append(b, "timestamp"...)
 		case 0x82:
 			b = append(b, "security"...)
 		case 0x83:
@@ -203,15 +195,79 @@ func appendIPOptions(b []byte, o []byte) []byte {
 			b = append(b, "SSRR"...)
 		case 0x94:
 			b = append(b, "RA"...)
+		case 0x52:
+			b = append(b, "traceroute"...)
 		default:
 			b = append(b, "unknown "...)
 			b = appendUint(b, uint64(kind))
 		}
-		b = append(b, " ["...)
-		b = append(b, "len "...)
+		l := 1
+		if kind > 1 {
+			if i+1 >= len(o) {
+				return append(b, " [|ip]"...)
+			}
+			l = int(o[i+1])
+			if l < 2 {
+				b = append(b, " [bad length "...)
+				b = appendUint(b, uint64(l))
+				return append(b, ']')
+			}
+		}
+		if l > len(o)-i {
+			b = append(b, " [bad length "...)
+			b = appendUint(b, uint64(l))
+			return append(b, ']')
+		}
+		opt := o[i : i+l]
+		switch kind {
+		case 0:
+			return b
+		case 7, 0x83, 0x89:
+			b = appendIPRoute(b, opt)
+		case 0x94:
+			if l < 4 {
+				b = append(b, " [bad length "...)
+				b = appendUint(b, uint64(l))
+				b = append(b, ']')
+			} else if v := make16(opt[2], opt[3]); v != 0 {
+				b = append(b, " value "...)
+				b = appendUint(b, uint64(v))
+			}
+		}
+		i += l
+	}
+	return b
+}
+
+// appendIPRoute prints a record-route style option's addresses; a comma
+// follows each address the pointer has passed.
+func appendIPRoute(b []byte, opt []byte) []byte {
+	l := len(opt)
+	if l < 3 {
+		b = append(b, " [bad length "...)
+		b = appendUint(b, uint64(l))
+		return append(b, ']')
+	}
+	if (l+1)&3 != 0 {
+		b = append(b, " [bad length "...)
 		b = appendUint(b, uint64(l))
 		b = append(b, ']')
-		i += l
+	}
+	ptr := int(opt[2]) - 1
+	if ptr < 3 || (ptr+1)&3 != 0 || ptr > l+1 {
+		b = append(b, " [bad ptr "...)
+		b = appendUint(b, uint64(opt[2]))
+		b = append(b, ']')
+	}
+	for n := 3; n < l; n += 4 {
+		if n+4 > l {
+			return append(b, " [|ip]"...)
+		}
+		b = append(b, ' ')
+		b = decode.AppendIPv4(b, opt[n], opt[n+1], opt[n+2], opt[n+3])
+		if ptr > n {
+			b = append(b, ',')
+		}
 	}
 	return b
 }

@@ -169,20 +169,21 @@ func (t *Text) appendTCPChecksum(b []byte, data []byte, rec *decode.Record, leng
 	return append(b, " (correct)"...)
 }
 
-// appendRSTData prints the text some stacks put in a reset's payload (-v).
+// appendRSTData prints the text some stacks put in a reset's payload (-v): at
+// most 30 bytes, "+" when there was more, "!" when not all was captured.
 func appendRSTData(b []byte, p []byte, length int) []byte {
-	b = append(b, " [RST"...)
-	if length > len(p) {
-		b = append(b, "+ "...)
+	if len(p) >= length {
+		b = append(b, " [RST"...)
 	} else {
-		b = append(b, ' ')
+		b = append(b, " [!RST"...)
 	}
-	for _, c := range p {
-		if c >= 0x20 && c < 0x7f {
-			b = append(b, c)
-		} else {
-			b = append(b, '.')
-		}
+	if length > 30 {
+		length = 30
+		b = append(b, '+')
+	}
+	b = append(b, ' ')
+	for _, c := range p[:min(length, len(p))] {
+		b = appendVisChar(b, c)
 	}
 	return append(b, ']')
 }
@@ -761,4 +762,18 @@ func appendMPTCP(b []byte, o []byte, flags uint8) (_ []byte, ok bool) {
 		b = appendHexMin(b, be.Uint64(o[4:]))
 	}
 	return b, true
+}
+
+// appendVisChar prints a byte the way tcpdump shows untrusted text: "M-" for
+// the high bit, "^" and the letter for a control character.
+func appendVisChar(b []byte, c byte) []byte {
+	if c >= 0x80 {
+		c &= 0x7f
+		b = append(b, 'M', '-')
+	}
+	if !isPrint(c) {
+		c ^= 0x40
+		b = append(b, '^')
+	}
+	return append(b, c)
 }
