@@ -17,6 +17,11 @@ const (
 	blockEPB = 0x00000006
 
 	byteOrderMagic = 0x1a2b3c4d
+
+	// Limits that keep the memory spent on interface descriptions bounded whatever
+	// the input: real captures have a handful of interfaces (merged ones, hundreds).
+	maxInterfaces = 1 << 14
+	maxOptString  = 1024 // longer names, descriptions and filters are cut
 	minBlockLen    = 12 // type, length, trailing length
 	minSHBLen      = 28
 )
@@ -174,6 +179,9 @@ func (r *Reader) readIDB(body []byte, off int64) error {
 	if len(body) < 8 {
 		return r.errAt(r.npkts+1, off, fmt.Errorf("%w: interface description block too short (%d bytes)", ErrCorrupt, len(body)+12))
 	}
+	if len(r.ifaces) >= maxInterfaces {
+		return r.errAt(r.npkts+1, off, fmt.Errorf("%w: more than %d interfaces", ErrCorrupt, maxInterfaces))
+	}
 	ifc := Interface{
 		LinkType:  r.u16(body[0:]),
 		Snaplen:   r.u32(body[4:]),
@@ -266,6 +274,7 @@ func (r *Reader) options(opts []byte, fn func(code uint16, v []byte)) {
 }
 
 func optString(v []byte) string {
+	v = v[:min(len(v), maxOptString)]
 	return strings.TrimRight(string(v), "\x00")
 }
 

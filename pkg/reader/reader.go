@@ -56,10 +56,9 @@ type Reader struct {
 	pcapIfc tsConv
 
 	// pcapng section state
-	section  int // index of the current section, -1 before the first
-	secBase  int // global index of the current section's first interface
-	secOS    string
-	pngReady bool // the next block is a packet block already inspected at open
+	section int // index of the current section, -1 before the first
+	secBase int // global index of the current section's first interface
+	secOS   string
 }
 
 // tsConv turns a raw timestamp of one interface into nanoseconds.

@@ -490,3 +490,26 @@ func TestPcapModified(t *testing.T) {
 		})
 	}
 }
+
+func TestInterfaceLimits(t *testing.T) {
+	ng := newPcapng().section(le, strings.Repeat("o", 5000))
+	for i := 0; i < maxInterfaces; i++ {
+		ng.iface(1, 0)
+	}
+	ng.epb(maxInterfaces-1, 1, payload(10, 0), 10)
+	ng.iface(1, 0, strOpt(optIfName, strings.Repeat("n", 60000)))
+	r, err := NewReader(bytes.NewReader(ng.b), "many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Next()
+	if err != nil || p.Iface != maxInterfaces-1 {
+		t.Fatalf("packet on the last allowed interface: %v", err)
+	}
+	if os := r.Interfaces()[0].OS; len(os) != maxOptString {
+		t.Errorf("shb_os kept %d bytes, want it cut to %d", len(os), maxOptString)
+	}
+	if _, err := r.Next(); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("interface %d: %v, want ErrCorrupt", maxInterfaces+1, err)
+	}
+}
