@@ -22,8 +22,8 @@ const (
 	// the input: real captures have a handful of interfaces (merged ones, hundreds).
 	maxInterfaces = 1 << 14
 	maxOptString  = 1024 // longer names, descriptions and filters are cut
-	minBlockLen    = 12 // type, length, trailing length
-	minSHBLen      = 28
+	minBlockLen   = 12   // type, length, trailing length
+	minSHBLen     = 28
 )
 
 // option codes used here
