@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
@@ -138,3 +139,22 @@ func (f *Filter) MatchData(linkType uint16, snaplen uint32, data []byte, wireLen
 // Packets of that link type did not match. Callers check Err after the last packet
 // (or after each) and report it: tcpdump refuses such an input outright.
 func (f *Filter) Err() error { return f.err }
+
+var snapCache sync.Map // key → uint32
+
+// Snapshot returns the snapshot length libpcap uses when it reads a file whose
+// interface has this LINKTYPE_ and snaplen: snaplen itself, or the link type's
+// maximum (262144 for most) when snaplen is 0 or above it. libpcap cuts captured
+// bytes beyond it when reading, so tcpdump -r F -w OUT writes such packets cut.
+func Snapshot(linkType uint16, snaplen uint32) uint32 {
+	k := key{linkType, snaplen}
+	if v, ok := snapCache.Load(k); ok {
+		return v.(uint32)
+	}
+	_, snap, err := compileLibpcap(linkType, snaplen, "")
+	if err != nil || snap == 0 {
+		snap = max(snaplen, MaxSnaplen)
+	}
+	snapCache.Store(k, snap)
+	return snap
+}

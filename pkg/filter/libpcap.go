@@ -98,5 +98,38 @@ func syntaxMsg(msg string) string {
 	return strings.TrimPrefix(msg, "can't parse filter expression: ")
 }
 
+// cProgram copies ins into C memory for libpcap; the caller frees it.
+func cProgram(ins []Insn) *C.struct_bpf_insn {
+	size := unsafe.Sizeof(C.struct_bpf_insn{})
+	cins := (*C.struct_bpf_insn)(C.calloc(C.size_t(len(ins)+1), C.size_t(size)))
+	for i, in := range ins {
+		c := (*C.struct_bpf_insn)(unsafe.Add(unsafe.Pointer(cins), uintptr(i)*size))
+		c.code, c.jt, c.jf, c.k = C.u_short(in.Op), C.u_char(in.Jt), C.u_char(in.Jf), C.bpf_u_int32(in.K)
+	}
+	return cins
+}
+
+// libpcapValidate runs libpcap's bpf_validate. The Go validator (load) is
+// tested against it.
+func libpcapValidate(ins []Insn) bool {
+	cins := cProgram(ins)
+	defer C.free(unsafe.Pointer(cins))
+	return C.bpf_validate(cins, C.int(len(ins))) != 0
+}
+
+// libpcapFilter runs ins with libpcap's own interpreter, bpf_filter: the
+// reference the Go interpreter is tested and fuzzed against, never used to
+// filter packets (see program.run for why). Only call it on programs load
+// accepts and that cannot loop: libpcap aborts on opcodes it does not run
+// and spins forever in an endless loop.
+func libpcapFilter(ins []Insn, data []byte, wireLen uint32) uint32 {
+	cins := cProgram(ins)
+	defer C.free(unsafe.Pointer(cins))
+	cdata := (*C.u_char)(C.malloc(C.size_t(len(data) + 1)))
+	defer C.free(unsafe.Pointer(cdata))
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(cdata)), len(data)), data)
+	return uint32(C.bpf_filter(cins, cdata, C.u_int(wireLen), C.u_int(len(data))))
+}
+
 // LibpcapVersion returns pcap_lib_version(), for reports and tests.
 func LibpcapVersion() string { return C.GoString(C.pcap_lib_version()) }

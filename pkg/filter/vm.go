@@ -56,8 +56,8 @@ const (
 	srcK = 0x00
 	srcX = 0x08
 
-	retK = 0x00
-	retA = 0x10
+	rvalK = 0x00
+	rvalA = 0x10
 
 	miscTAX = 0x00
 	miscTXA = 0x80
@@ -65,6 +65,10 @@ const (
 
 // memWords is BPF_MEMWORDS, the size of the scratch memory.
 const memWords = 16
+
+// maxLoops bounds the backward jumps one run may take: far more than a
+// protochain walk over the largest packet needs (each turn skips a header).
+const maxLoops = 1 << 20
 
 // maxInsns is BPF_MAXINSNS, the longest program libpcap's validator accepts.
 const maxInsns = 4096
@@ -110,6 +114,7 @@ const (
 	opRshX
 	opNeg
 	opJa
+	opJaBack
 	opJeqK
 	opJgtK
 	opJgeK
@@ -163,9 +168,14 @@ func load(ins []Insn) (program, error) {
 		v := vmInsn{op: op, k: in.K}
 		switch op {
 		case opJa:
-			t := uint64(i) + 1 + uint64(in.K)
-			if t >= uint64(n) {
+			// libpcap compiles "protochain" into a loop closed by a backward
+			// ja, and its interpreter sign-extends k; so does this one.
+			t := int64(i) + 1 + int64(int32(in.K))
+			if t < 0 || t >= int64(n) {
 				return nil, fmt.Errorf("bpf instruction %d: jump out of the program", i)
+			}
+			if t <= int64(i) {
+				v.op = opJaBack
 			}
 			v.jt = uint16(t)
 		case opJeqK, opJgtK, opJgeK, opJsetK, opJeqX, opJgtX, opJgeX, opJsetX:
@@ -273,9 +283,9 @@ func translate(in Insn) (uint8, error) {
 		}
 	case clsRET:
 		switch c {
-		case clsRET | retK:
+		case clsRET | rvalK:
 			return opRetK, nil
-		case clsRET | retA:
+		case clsRET | rvalA:
 			return opRetA, nil
 		}
 	case clsMISC:
@@ -302,6 +312,7 @@ func translate(in Insn) (uint8, error) {
 func (prog program) run(data []byte, wireLen uint32) uint32 {
 	var a, x uint32
 	var mem [memWords]uint32
+	loops := 0
 	buflen := uint32(len(data))
 	if uint64(len(data)) > 1<<32-1 {
 		buflen = 1<<32 - 1
@@ -418,6 +429,14 @@ func (prog program) run(data []byte, wireLen uint32) uint32 {
 		case opNeg:
 			a = -a
 		case opJa:
+			pc = int(in.jt)
+		case opJaBack:
+			// A loop: libpcap's protochain walks one header per turn and
+			// ends on an out-of-bounds load. Bound it anyway, so that no
+			// program can spin forever.
+			if loops++; loops > maxLoops {
+				return 0
+			}
 			pc = int(in.jt)
 		case opJeqK:
 			pc = cond(a == in.k, in)
