@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,7 +97,16 @@ func (w wsTime) ns() *big.Int {
 // capinfos holds what the test uses from `capinfos -M` output.
 type capinfos struct {
 	packets     int
+	prec        int // timestamp precision digits, -1 per packet
 	first, last wsTime
+	shbOS       string
+	ifaces      []capinfosIface
+}
+
+// capinfosIface is one "Interface #N info:" section.
+type capinfosIface struct {
+	fields  map[string]string // "Name", "Capture length", "Encapsulation", ...
+	packets int
 }
 
 func readCapinfos(t *testing.T, path string) capinfos {
@@ -109,6 +119,21 @@ func readCapinfos(t *testing.T, path string) capinfos {
 	prec := -1
 	var first, last string
 	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Interface #") {
+			ci.ifaces = append(ci.ifaces, capinfosIface{fields: map[string]string{}})
+			continue
+		}
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " = "); ok && len(ci.ifaces) > 0 && strings.HasPrefix(line, " ") {
+			ifc := &ci.ifaces[len(ci.ifaces)-1]
+			ifc.fields[k] = v
+			if k == "Number of packets" {
+				ifc.packets, err = strconv.Atoi(v)
+			}
+			if err != nil {
+				t.Fatalf("%s: %q: %v", path, line, err)
+			}
+			continue
+		}
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
@@ -126,11 +151,14 @@ func readCapinfos(t *testing.T, path string) capinfos {
 			first = v
 		case "Last packet time":
 			last = v
+		case "Capture oper-sys":
+			ci.shbOS = v
 		}
 		if err != nil {
 			t.Fatalf("%s: %q: %v", path, line, err)
 		}
 	}
+	ci.prec = prec
 	ci.first = parseCapinfosTime(t, first, prec)
 	ci.last = parseCapinfosTime(t, last, prec)
 	return ci
@@ -290,6 +318,7 @@ func TestCorpus(t *testing.T) {
 				caplen, wirelen uint32
 			}
 			var pkts []seen
+			perIface := map[int]int{}
 			for {
 				p, err := r.Next()
 				if err == io.EOF {
@@ -305,6 +334,7 @@ func TestCorpus(t *testing.T) {
 					t.Fatalf("packet %d: iface %d link type %d, interfaces %+v", p.Number, p.Iface, p.LinkType, r.Interfaces())
 				}
 				pkts = append(pkts, seen{p.Timestamp, p.CapLen, p.WireLen})
+				perIface[p.Iface]++
 			}
 			if len(pkts) != cf.packets {
 				t.Errorf("%d packets, MANIFEST.tsv says %d", len(pkts), cf.packets)
@@ -317,6 +347,7 @@ func TestCorpus(t *testing.T) {
 			if ci.packets != len(pkts) {
 				t.Errorf("%d packets, capinfos says %d", len(pkts), ci.packets)
 			}
+			checkInterfaces(t, r, ci, perIface)
 			rows := readTshark(t, expectedPath(cf, ".tshark.csv"))
 			for num := range rows {
 				if num < 1 || num > uint64(len(pkts)) {
@@ -395,6 +426,72 @@ func TestCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// capinfosLinkTypes maps capinfos' short encapsulation names to the LINKTYPE_
+// values (or BSD DLT_ values) a file may carry for them.
+var capinfosLinkTypes = map[string][]uint16{
+	"ether":        {1},
+	"null":         {0},
+	"rawip":        {101, 12, 14},
+	"rawip4":       {228},
+	"rawip6":       {229},
+	"linux-sll":    {113},
+	"linux-sll2":   {276},
+	"chdlc":        {104},
+	"arcnet_linux": {129},
+}
+
+// checkInterfaces compares the reader's interfaces with capinfos' per-interface
+// sections: link type, snapshot length, resolution, name, filter, OS, and how
+// many packets each interface carried.
+func checkInterfaces(t *testing.T, r *Reader, ci capinfos, perIface map[int]int) {
+	t.Helper()
+	ifs := r.Interfaces()
+	if len(ifs) != len(ci.ifaces) {
+		t.Errorf("%d interfaces, capinfos lists %d", len(ifs), len(ci.ifaces))
+		return
+	}
+	switch ci.prec {
+	case 6, 9:
+		if r.Nanosecond() != (ci.prec == 9) {
+			t.Errorf("Nanosecond() %v, capinfos precision %d digits", r.Nanosecond(), ci.prec)
+		}
+	}
+	for i, c := range ci.ifaces {
+		ifc, f := ifs[i], c.fields
+		enc := f["Encapsulation"] // "Ethernet (1 - ether)"
+		short := strings.TrimSuffix(enc[strings.LastIndex(enc, " - ")+3:], ")")
+		lts, known := capinfosLinkTypes[short]
+		if !known {
+			t.Errorf("interface %d: capinfos encapsulation %q not in the test's table", i, enc)
+		} else if !slices.Contains(lts, ifc.LinkType) {
+			t.Errorf("interface %d: link type %d, capinfos says %q", i, ifc.LinkType, enc)
+		}
+		if got := strconv.FormatUint(uint64(ifc.Snaplen), 10); got != f["Capture length"] {
+			t.Errorf("interface %d: snaplen %s, capinfos says %s", i, got, f["Capture length"])
+		}
+		if got := strconv.FormatUint(ifc.TSResol, 10); got != f["Time ticks per second"] {
+			t.Errorf("interface %d: %s ticks a second, capinfos says %s", i, got, f["Time ticks per second"])
+		}
+		wantOS := ci.shbOS
+		if wantOS == "" {
+			wantOS = f["Operating system"]
+		}
+		for _, c := range []struct{ what, got, want string }{
+			{"name", ifc.Name, f["Name"]},
+			{"description", ifc.Description, f["Description"]},
+			{"filter", ifc.Filter, f["Filter string"]},
+			{"OS", ifc.OS, wantOS},
+		} {
+			if c.got != c.want {
+				t.Errorf("interface %d: %s %q, capinfos says %q", i, c.what, c.got, c.want)
+			}
+		}
+		if perIface[i] != c.packets {
+			t.Errorf("interface %d: %d packets, capinfos says %d", i, perIface[i], c.packets)
+		}
 	}
 }
 
