@@ -291,6 +291,10 @@ func decodeIPv6(data []byte, off int, rec *Record) {
 			if rec.LaterFragment {
 				return
 			}
+			if p > rec.End {
+				rec.Truncated = LayerNetwork
+				return
+			}
 			decodeTransport(data, p, rec)
 			return
 		}

@@ -328,7 +328,10 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
 		var r Record
 		Decode(lt, data, uint32(len(data)), &r)
-		for _, off := range []int{r.NetOff, r.TransOff, r.PayloadOff, r.OptOff} {
+		if r.NetOff > len(data) || r.TransOff > len(data) {
+			t.Fatalf("header offsets %d/%d beyond %d bytes", r.NetOff, r.TransOff, len(data))
+		}
+		for _, off := range []int{r.PayloadOff, r.OptOff} {
 			if off < 0 || off > len(data)+60 {
 				t.Fatalf("offset %d out of range for %d bytes", off, len(data))
 			}
