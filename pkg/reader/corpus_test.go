@@ -15,22 +15,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
 )
 
-// corpusDir finds the shared capture corpus: $PCAPTK_CORPUS, the repository's
-// testdata/corpus, or the shared directory next to the work tree.
+// corpusDir finds the shared capture corpus (see internal/testcorpus).
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("PCAPTK_CORPUS"), "../../testdata/corpus", "../../../shared/corpus", "/work/shared/corpus"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "MANIFEST.tsv")); err == nil {
-			return d
-		}
-	}
-	t.Skip("capture corpus not found (set PCAPTK_CORPUS to the directory holding MANIFEST.tsv)")
-	return ""
+	return testcorpus.Dir(t)
 }
 
 type corpusFile struct {

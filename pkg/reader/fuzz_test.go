@@ -95,13 +95,20 @@ func checkErr(t *testing.T, err error) {
 	}
 }
 
+// corpusDirOrEmpty finds the corpus as internal/testcorpus does, but without
+// skipping: the fuzz target still runs on its built-in seeds without it.
 func corpusDirOrEmpty() string {
-	for _, d := range []string{os.Getenv("PCAPTK_CORPUS"), "../../testdata/corpus", "../../../shared/corpus", "/work/shared/corpus"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "MANIFEST.tsv")); err == nil {
-			return d
+	if d := os.Getenv("PCAPTK_CORPUS"); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		c := filepath.Join(d, "..", "shared", "corpus")
+		if _, err := os.Stat(filepath.Join(c, "MANIFEST.tsv")); err == nil {
+			return c
 		}
 	}
 	return ""
