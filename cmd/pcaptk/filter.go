@@ -102,6 +102,9 @@ func runFilter(o *filterOptions, s *streams) error {
 	if err != nil {
 		return err
 	}
+	if sameFile(o.In, o.Out) {
+		return usageErrorf("-w %s would overwrite the input", o.Out)
+	}
 
 	r, err := openInput(o.In, s)
 	if err != nil {
@@ -165,6 +168,16 @@ func runFilter(o *filterOptions, s *streams) error {
 		return err
 	}
 	return readErr
+}
+
+// sameFile reports whether writing out would clobber the existing file in.
+func sameFile(in, out string) bool {
+	if in == "-" || out == "-" {
+		return false
+	}
+	a, err1 := os.Stat(in)
+	b, err2 := os.Stat(out)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // parseFormat reads --format; "" means "decide from the input".

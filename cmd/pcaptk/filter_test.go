@@ -327,6 +327,7 @@ func TestFilterStreamsAndErrors(t *testing.T) {
 		{"filter", "-r", in, "-w", filepath.Join(dir, "u3"), "--after", "yesterday"},
 		{"filter", "-r", in, "-w", filepath.Join(dir, "u4"), "--format", "csv"},
 		{"filter", "-r", in},
+		{"filter", "-r", piped, "-w", piped},
 	} {
 		if code, _, stderr := pcaptkRun(t, nil, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit %d (%q), want 2", args, code, stderr)

@@ -73,6 +73,9 @@ func runMerge(o *mergeOptions, s *streams) error {
 	}()
 	stdin := 0
 	for _, in := range o.Inputs {
+		if sameFile(in, o.Out) {
+			return usageErrorf("-w %s would overwrite input %s", o.Out, in)
+		}
 		if in == "-" {
 			if stdin++; stdin > 1 {
 				return usageErrorf("standard input (-) can be merged only once")
