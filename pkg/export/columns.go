@@ -1,0 +1,270 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// Column identifies one exported column (see SCHEMA.md for the contract).
+type Column uint8
+
+// The columns, in their default order.
+const (
+	ColFrame Column = iota
+	ColTS
+	ColIface
+	ColCapLen
+	ColWireLen
+	ColIPVersion
+	ColSrcIP
+	ColDstIP
+	ColSrcPort
+	ColDstPort
+	ColStream
+	ColFlags
+	ColFlagsRaw
+	ColSYN
+	ColACKFlag
+	ColFIN
+	ColRST
+	ColPSH
+	ColURG
+	ColECE
+	ColCWR
+	ColSeq
+	ColAck
+	ColSeqRel
+	ColAckRel
+	ColWindow
+	ColWindowScaled
+	ColPayloadLen
+	ColUrgPtr
+	ColMSS
+	ColWScale
+	ColSackOK
+	ColTSVal
+	ColTSEcr
+	ColSACK
+	ColOptions
+	ColTruncated
+	// Beyond SCHEMA.md: cheap IP fields users ask for.
+	ColTTL
+	ColIPID
+	numColumns
+)
+
+var columnNames = [numColumns]string{
+	"frame", "ts", "iface", "caplen", "wirelen", "ip_version", "src_ip", "dst_ip", "src_port", "dst_port",
+	"stream", "flags", "flags_raw", "syn", "ack_flag", "fin", "rst", "psh", "urg", "ece", "cwr",
+	"seq", "ack", "seq_rel", "ack_rel", "window", "window_scaled", "payload_len", "urg_ptr",
+	"mss", "wscale", "sack_ok", "ts_val", "ts_ecr", "sack", "options", "truncated", "ttl", "ip_id",
+}
+
+func (c Column) String() string {
+	if c < numColumns {
+		return columnNames[c]
+	}
+	return fmt.Sprintf("column(%d)", c)
+}
+
+// AllColumns returns every column in the default order.
+func AllColumns() []Column {
+	cols := make([]Column, numColumns)
+	for i := range cols {
+		cols[i] = Column(i)
+	}
+	return cols
+}
+
+// ColumnNames lists the names of every column, for help texts.
+func ColumnNames() []string { return columnNames[:] }
+
+// ParseColumns parses a comma-separated list of column names ("" means all).
+func ParseColumns(s string) ([]Column, error) {
+	if strings.TrimSpace(s) == "" {
+		return AllColumns(), nil
+	}
+	var cols []Column
+	seen := map[Column]bool{}
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		c, ok := columnByName(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown column %q (known: %s)", name, strings.Join(columnNames[:], ","))
+		}
+		if seen[c] {
+			return nil, fmt.Errorf("column %q listed twice", name)
+		}
+		seen[c] = true
+		cols = append(cols, c)
+	}
+	return cols, nil
+}
+
+func columnByName(name string) (Column, bool) {
+	for i, n := range columnNames {
+		if n == name {
+			return Column(i), true
+		}
+	}
+	return 0, false
+}
+
+// Row flags: which nullable values are present, and the boolean columns.
+const (
+	hasSeqRel uint16 = 1 << iota
+	hasAckRel
+	hasWindowScaled
+	hasMSS
+	hasWScale
+	hasTS
+	hasSACK
+	hasOptions
+	isSackOK
+	isTruncated
+)
+
+// Row is one exported packet, flattened so that it can be handed to another
+// goroutine after the reader's buffer has moved on. It holds no pointers.
+type Row struct {
+	Frame        uint64
+	TS           int64 // ns since the epoch, UTC
+	Stream       uint64
+	Iface        uint32
+	CapLen       uint32
+	WireLen      uint32
+	Seq, Ack     uint32
+	SeqRel       uint32
+	AckRel       uint32
+	WindowScaled uint32
+	PayloadLen   uint32
+	TSVal, TSEcr uint32
+	OptStart     uint32 // options text is Batch.Text[OptStart:OptEnd]
+	OptEnd       uint32
+	SrcIP, DstIP [16]byte
+	SrcPort      uint16
+	DstPort      uint16
+	Flags        uint16 // decode.Record.Flags: the 8 classic flags plus AE
+	FlagsRaw     uint16 // all 12 flag bits, reserved ones included
+	Window       uint16
+	UrgPtr       uint16
+	MSS          uint16
+	IPID         uint16
+	Has          uint16 // has* and is* bits
+	IPVersion    uint8
+	WScale       uint8
+	TTL          uint8
+	NSACK        uint8
+	SACK         [4]decode.SACKBlock
+}
+
+// Batch is a group of rows with the text their options column refers to.
+// Batches are reused: Reset keeps the memory.
+type Batch struct {
+	Rows []Row
+	Text []byte
+}
+
+// Reset empties b, keeping its memory.
+func (b *Batch) Reset() {
+	b.Rows = b.Rows[:0]
+	b.Text = b.Text[:0]
+}
+
+// Len is the number of rows.
+func (b *Batch) Len() int { return len(b.Rows) }
+
+// Exportable reports whether rec is a TCP packet with a complete 20-byte header,
+// the packets export writes a row for.
+func Exportable(rec *decode.Record) bool {
+	return rec.HasTCP && (rec.Truncated == decode.LayerNone || rec.Truncated > decode.LayerTransport)
+}
+
+// Add appends the row of packet p, decoded into rec, with its connection columns
+// c. With options set the options column's text is formatted (it needs p.Data).
+// Add allocates only while the batch grows to its working size.
+func (b *Batch) Add(p *reader.Packet, rec *decode.Record, c decode.Conn, options bool) {
+	b.Rows = append(b.Rows, Row{})
+	r := &b.Rows[len(b.Rows)-1]
+	r.Frame = p.Number
+	r.TS = p.Timestamp
+	r.Iface = uint32(p.Iface)
+	r.CapLen = p.CapLen
+	r.WireLen = p.WireLen
+	r.IPVersion = rec.IPVersion
+	r.SrcIP, r.DstIP = rec.SrcIP, rec.DstIP
+	r.SrcPort, r.DstPort = rec.SrcPort, rec.DstPort
+	r.TTL, r.IPID = rec.TTL, rec.IPID
+	r.Stream = c.Stream
+	r.Flags = rec.Flags
+	r.FlagsRaw = rec.Flags
+	if rec.TransOff+14 <= len(p.Data) {
+		r.FlagsRaw = uint16(p.Data[rec.TransOff+12]&0x0f)<<8 | uint16(p.Data[rec.TransOff+13])
+	}
+	r.Seq, r.Ack = rec.Seq, rec.Ack
+	r.Window = rec.Window
+	r.UrgPtr = rec.Urgent
+	r.PayloadLen = uint32(rec.PayloadLen)
+	var has uint16
+	if c.HasSeqRel {
+		has |= hasSeqRel
+		r.SeqRel = c.SeqRel
+	}
+	if c.HasAckRel {
+		has |= hasAckRel
+		r.AckRel = c.AckRel
+	}
+	if c.HasWindow {
+		has |= hasWindowScaled
+		r.WindowScaled = c.WindowScaled
+	}
+	if rec.HasMSS {
+		has |= hasMSS
+		r.MSS = rec.MSS
+	}
+	if rec.HasWScale {
+		has |= hasWScale
+		r.WScale = rec.WScale
+	}
+	if rec.HasTS {
+		has |= hasTS
+		r.TSVal, r.TSEcr = rec.TSVal, rec.TSEcr
+	}
+	if rec.NSACK > 0 {
+		has |= hasSACK
+		n := min(rec.NSACK, len(r.SACK))
+		r.NSACK = uint8(n)
+		copy(r.SACK[:n], rec.SACK[:n])
+	}
+	if rec.SACKOK {
+		has |= isSackOK
+	}
+	if rec.Truncated != decode.LayerNone && rec.Truncated <= decode.LayerOptions {
+		has |= isTruncated
+	}
+	if options && rec.DataOff > 20 {
+		start := len(b.Text)
+		b.Text = AppendTCPOptions(b.Text, rec, p.Data)
+		if len(b.Text) > start {
+			has |= hasOptions
+			r.OptStart, r.OptEnd = uint32(start), uint32(len(b.Text))
+		}
+	}
+	r.Has = has
+}
+
+// options returns the options text of r (valid while b is).
+func (b *Batch) options(r *Row) []byte { return b.Text[r.OptStart:r.OptEnd] }
+
+// wantsOptions reports whether cols include the options column.
+func wantsOptions(cols []Column) bool {
+	for _, c := range cols {
+		if c == ColOptions {
+			return true
+		}
+	}
+	return false
+}

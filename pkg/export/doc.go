@@ -1,0 +1,22 @@
+// Package export turns decoded packets into text lines, JSON, CSV and Parquet.
+//
+// The text encoder (NewText) prints tcpdump's lines; read and export --format
+// text use it. The table encoders write one row per TCP packet with the columns
+// of SCHEMA.md (see Column):
+//
+//	r, _ := reader.Open("cap.pcap")           // the caller owns and closes r
+//	f, _ := os.Create("cap.parquet")          // and the output
+//	enc, _ := export.NewParquet(f, export.ParquetOptions{})
+//	st, err := export.Run(r, enc, export.RunOptions{Match: flt.Match})
+//	// Run always closes enc: a Parquet file gets its footer even when r fails
+//	// mid-way (err is then the reader's *reader.PacketError).
+//	f.Close()
+//
+// Run decodes and tracks connections (decode.ConnTracker) in one goroutine and
+// encodes in another, handing over Batches of flat Rows that own no memory of
+// the reader. Encoders reuse their buffers: NewCSV and NewJSON append each row
+// to one buffer written in 256 KiB pieces, and allocate nothing per row; the
+// Parquet encoder fills arrow builders column by column and hands them to
+// pqarrow in chunks of 16Ki rows, holding at most one row group in memory.
+// Encoders are not safe for concurrent use; Close does not close the writer.
+package export

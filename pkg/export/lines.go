@@ -1,0 +1,359 @@
+package export
+
+import (
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+)
+
+// Encoder writes batches of rows in one format. Close writes what is buffered
+// (for Parquet: the last row group and the footer); it does not close the
+// underlying writer. The first error is kept and returned by every later call.
+type Encoder interface {
+	WriteBatch(b *Batch) error
+	Close() error
+}
+
+// LineOptions configure the CSV and JSON encoders.
+type LineOptions struct {
+	Columns []Column // nil: every column
+	Time    TSFormat
+}
+
+// lineEncoder is the shared body of the CSV and JSON encoders: rows are formatted
+// by appending to one reused buffer, which is written out in large pieces.
+type lineEncoder struct {
+	w      io.Writer
+	cols   []Column
+	time   TSFormat
+	json   bool
+	keys   [][]byte // JSON: `"name":` per selected column; CSV: nil
+	buf    []byte
+	tsf    tsFormatter
+	err    error
+	header bool
+}
+
+const flushAt = 256 << 10
+
+// NewCSV returns an encoder writing CSV: a header row with the column names, then
+// one line per row, RFC 4180 quoting, CRLF-free ("\n" line ends, as most tools
+// write them), empty cells for null.
+func NewCSV(w io.Writer, o LineOptions) Encoder {
+	e := newLineEncoder(w, o)
+	e.header = true
+	return e
+}
+
+// NewJSON returns an encoder writing one JSON object a line, null for unknown
+// values, keys in column order.
+func NewJSON(w io.Writer, o LineOptions) Encoder {
+	e := newLineEncoder(w, o)
+	e.json = true
+	for _, c := range e.cols {
+		k := strconv.AppendQuote(nil, c.String())
+		e.keys = append(e.keys, append(k, ':'))
+	}
+	return e
+}
+
+func newLineEncoder(w io.Writer, o LineOptions) *lineEncoder {
+	cols := o.Columns
+	if cols == nil {
+		cols = AllColumns()
+	}
+	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096)}
+}
+
+func (e *lineEncoder) WriteBatch(bt *Batch) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.header {
+		for i, c := range e.cols {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.buf = append(e.buf, c.String()...)
+		}
+		e.buf = append(e.buf, '\n')
+		e.header = false
+	}
+	for i := range bt.Rows {
+		if e.json {
+			e.buf = e.appendJSON(e.buf, bt, &bt.Rows[i])
+		} else {
+			e.buf = e.appendCSV(e.buf, bt, &bt.Rows[i])
+		}
+		if len(e.buf) >= flushAt {
+			e.flush()
+			if e.err != nil {
+				return e.err
+			}
+		}
+	}
+	return e.err
+}
+
+func (e *lineEncoder) flush() {
+	if e.err == nil && len(e.buf) > 0 {
+		_, e.err = e.w.Write(e.buf)
+	}
+	e.buf = e.buf[:0]
+}
+
+func (e *lineEncoder) Close() error {
+	if e.header && e.err == nil {
+		// No rows: a CSV file still gets its header.
+		e.err = e.WriteBatch(&Batch{})
+	}
+	e.flush()
+	return e.err
+}
+
+func (e *lineEncoder) appendCSV(b []byte, bt *Batch, r *Row) []byte {
+	for i, c := range e.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = e.appendValue(b, bt, r, c)
+	}
+	return append(b, '\n')
+}
+
+func (e *lineEncoder) appendJSON(b []byte, bt *Batch, r *Row) []byte {
+	b = append(b, '{')
+	for i, c := range e.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.keys[i]...)
+		b = e.appendValue(b, bt, r, c)
+	}
+	return append(b, '}', '\n')
+}
+
+func (e *lineEncoder) appendNull(b []byte) []byte {
+	if e.json {
+		return append(b, "null"...)
+	}
+	return b
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+func appendU(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+
+// appendValue appends one cell; strings are quoted for JSON and, when needed, CSV.
+func (e *lineEncoder) appendValue(b []byte, bt *Batch, r *Row, c Column) []byte {
+	switch c {
+	case ColFrame:
+		return appendU(b, r.Frame)
+	case ColTS:
+		switch e.time {
+		case TSEpoch:
+			return appendEpoch(b, r.TS)
+		case TSEpochNS:
+			return strconv.AppendInt(b, r.TS, 10)
+		}
+		if e.json {
+			b = append(b, '"')
+			b = e.tsf.appendRFC3339(b, r.TS)
+			return append(b, '"')
+		}
+		return e.tsf.appendRFC3339(b, r.TS)
+	case ColIface:
+		return appendU(b, uint64(r.Iface))
+	case ColCapLen:
+		return appendU(b, uint64(r.CapLen))
+	case ColWireLen:
+		return appendU(b, uint64(r.WireLen))
+	case ColIPVersion:
+		return appendU(b, uint64(r.IPVersion))
+	case ColSrcIP, ColDstIP:
+		ip := &r.SrcIP
+		if c == ColDstIP {
+			ip = &r.DstIP
+		}
+		if e.json {
+			b = append(b, '"')
+			b = decode.AppendIP(b, *ip, r.IPVersion)
+			return append(b, '"')
+		}
+		return decode.AppendIP(b, *ip, r.IPVersion)
+	case ColSrcPort:
+		return appendU(b, uint64(r.SrcPort))
+	case ColDstPort:
+		return appendU(b, uint64(r.DstPort))
+	case ColStream:
+		return appendU(b, r.Stream)
+	case ColFlags:
+		if e.json {
+			b = append(b, '"')
+			b = AppendTCPFlags(b, r.Flags)
+			return append(b, '"')
+		}
+		return AppendTCPFlags(b, r.Flags)
+	case ColFlagsRaw:
+		return appendU(b, uint64(r.FlagsRaw))
+	case ColSYN:
+		return appendBool(b, r.Flags&decode.SYN != 0)
+	case ColACKFlag:
+		return appendBool(b, r.Flags&decode.ACK != 0)
+	case ColFIN:
+		return appendBool(b, r.Flags&decode.FIN != 0)
+	case ColRST:
+		return appendBool(b, r.Flags&decode.RST != 0)
+	case ColPSH:
+		return appendBool(b, r.Flags&decode.PSH != 0)
+	case ColURG:
+		return appendBool(b, r.Flags&decode.URG != 0)
+	case ColECE:
+		return appendBool(b, r.Flags&decode.ECE != 0)
+	case ColCWR:
+		return appendBool(b, r.Flags&decode.CWR != 0)
+	case ColSeq:
+		return appendU(b, uint64(r.Seq))
+	case ColAck:
+		return appendU(b, uint64(r.Ack))
+	case ColSeqRel:
+		return e.appendOptU(b, r.Has&hasSeqRel != 0, uint64(r.SeqRel))
+	case ColAckRel:
+		return e.appendOptU(b, r.Has&hasAckRel != 0, uint64(r.AckRel))
+	case ColWindow:
+		return appendU(b, uint64(r.Window))
+	case ColWindowScaled:
+		return e.appendOptU(b, r.Has&hasWindowScaled != 0, uint64(r.WindowScaled))
+	case ColPayloadLen:
+		return appendU(b, uint64(r.PayloadLen))
+	case ColUrgPtr:
+		return appendU(b, uint64(r.UrgPtr))
+	case ColMSS:
+		return e.appendOptU(b, r.Has&hasMSS != 0, uint64(r.MSS))
+	case ColWScale:
+		return e.appendOptU(b, r.Has&hasWScale != 0, uint64(r.WScale))
+	case ColSackOK:
+		return appendBool(b, r.Has&isSackOK != 0)
+	case ColTSVal:
+		return e.appendOptU(b, r.Has&hasTS != 0, uint64(r.TSVal))
+	case ColTSEcr:
+		return e.appendOptU(b, r.Has&hasTS != 0, uint64(r.TSEcr))
+	case ColSACK:
+		return e.appendSACK(b, r)
+	case ColOptions:
+		if r.Has&hasOptions == 0 {
+			return e.appendNull(b)
+		}
+		if e.json {
+			return appendJSONString(b, bt.options(r))
+		}
+		return appendCSVField(b, bt.options(r))
+	case ColTruncated:
+		return appendBool(b, r.Has&isTruncated != 0)
+	case ColTTL:
+		return appendU(b, uint64(r.TTL))
+	case ColIPID:
+		return appendU(b, uint64(r.IPID))
+	}
+	return b
+}
+
+func (e *lineEncoder) appendOptU(b []byte, ok bool, v uint64) []byte {
+	if !ok {
+		return e.appendNull(b)
+	}
+	return appendU(b, v)
+}
+
+// appendSACK writes [{"left":L,"right":R},...] in JSON and "L-R L-R" in CSV.
+func (e *lineEncoder) appendSACK(b []byte, r *Row) []byte {
+	if r.Has&hasSACK == 0 {
+		return e.appendNull(b)
+	}
+	if e.json {
+		b = append(b, '[')
+	}
+	for i := 0; i < int(r.NSACK); i++ {
+		s := r.SACK[i]
+		if e.json {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"left":`...)
+			b = appendU(b, uint64(s.Left))
+			b = append(b, `,"right":`...)
+			b = appendU(b, uint64(s.Right))
+			b = append(b, '}')
+			continue
+		}
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendU(b, uint64(s.Left))
+		b = append(b, '-')
+		b = appendU(b, uint64(s.Right))
+	}
+	if e.json {
+		b = append(b, ']')
+	}
+	return b
+}
+
+// appendCSVField quotes s as RFC 4180 asks when it holds a comma, quote or line end.
+func appendCSVField(b, s []byte) []byte {
+	quote := false
+	for _, c := range s {
+		if c == ',' || c == '"' || c == '\n' || c == '\r' {
+			quote = true
+			break
+		}
+	}
+	if !quote {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for _, c := range s {
+		if c == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, c)
+	}
+	return append(b, '"')
+}
+
+const jsonHex = "0123456789abcdef"
+
+// appendJSONString quotes s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b, s []byte) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,184 @@
+package export
+
+import (
+	"errors"
+	"io"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// Source hands out packets in order; *reader.Reader and *reader.MergeReader are
+// sources. A packet is valid until the next call.
+type Source interface {
+	Next() (*reader.Packet, error)
+}
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Columns []Column                  // nil: every column (only used to skip the options text when not wanted)
+	Match   func(*reader.Packet) bool // nil: every packet
+	Conn    decode.ConnOptions        // zero: decode.DefaultConnOptions
+	// Progress, when set, is called about every BatchRows packets read, from the
+	// goroutine that reads src (so it may query src), with the packets read so far.
+	Progress func(packets uint64)
+	// Sync runs decoding and encoding in the calling goroutine only.
+	Sync bool
+}
+
+// BatchRows is the number of rows handed at once from the decoding goroutine to
+// the encoding one.
+const BatchRows = 4096
+
+// Stats counts what Run did.
+type Stats struct {
+	Packets uint64 // packets read
+	Rows    uint64 // rows written (TCP packets that matched)
+}
+
+// Run reads src to its end, writes a row for every matching TCP packet with enc
+// and closes enc. Reading, filtering, decoding and the connection columns run in
+// one goroutine, encoding in another, so two CPUs share the work.
+//
+// When src fails, the rows before the failure are still written and enc is closed
+// (a Parquet file gets its footer), and the source's error is returned. An
+// encoder error stops reading and is returned.
+func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
+	opts := wantsOptions(o.Columns)
+	if o.Columns == nil {
+		opts = true
+	}
+	conn := o.Conn
+	if conn == (decode.ConnOptions{}) {
+		conn = decode.DefaultConnOptions
+	}
+	p := producer{src: src, match: o.Match, options: opts, ct: decode.NewConnTracker(conn), progress: o.Progress}
+	if o.Sync {
+		return runSync(&p, enc)
+	}
+
+	const inFlight = 4
+	free := make(chan *Batch, inFlight)
+	full := make(chan *Batch, inFlight)
+	stop := make(chan struct{})
+	for range inFlight {
+		free <- &Batch{Rows: make([]Row, 0, BatchRows)}
+	}
+	srcErr := make(chan error, 1)
+	go func() {
+		defer close(full)
+		for {
+			select {
+			case <-stop:
+				srcErr <- nil
+				return
+			default:
+			}
+			var b *Batch
+			select {
+			case b = <-free:
+			case <-stop:
+				srcErr <- nil
+				return
+			}
+			b.Reset()
+			err := p.fill(b)
+			if b.Len() > 0 {
+				full <- b
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				srcErr <- err
+				return
+			}
+		}
+	}()
+	var encErr error
+	for b := range full {
+		if encErr == nil {
+			encErr = enc.WriteBatch(b)
+			if encErr != nil {
+				close(stop)
+			}
+		}
+		free <- b
+	}
+	readErr := <-srcErr
+	if err := enc.Close(); encErr == nil {
+		encErr = err
+	}
+	st := Stats{Packets: p.packets, Rows: p.rows}
+	if encErr != nil {
+		return st, encErr
+	}
+	return st, readErr
+}
+
+func runSync(p *producer, enc Encoder) (Stats, error) {
+	b := &Batch{Rows: make([]Row, 0, BatchRows)}
+	var readErr, encErr error
+	for {
+		b.Reset()
+		err := p.fill(b)
+		if encErr = enc.WriteBatch(b); encErr != nil {
+			break
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+	}
+	if err := enc.Close(); encErr == nil {
+		encErr = err
+	}
+	st := Stats{Packets: p.packets, Rows: p.rows}
+	if encErr != nil {
+		return st, encErr
+	}
+	return st, readErr
+}
+
+// producer turns packets into rows.
+type producer struct {
+	src      Source
+	match    func(*reader.Packet) bool
+	options  bool
+	ct       *decode.ConnTracker
+	rec      decode.Record
+	progress func(uint64)
+	packets  uint64
+	rows     uint64
+}
+
+// fill adds rows to b until it holds BatchRows or the source ends or fails (the
+// error, io.EOF at the end, is returned with the rows read before it).
+func (p *producer) fill(b *Batch) error {
+	for b.Len() < BatchRows {
+		pkt, err := p.src.Next()
+		if err != nil {
+			if p.progress != nil {
+				p.progress(p.packets)
+			}
+			return err
+		}
+		p.packets++
+		if p.progress != nil && p.packets%BatchRows == 0 {
+			p.progress(p.packets)
+		}
+		if p.match != nil && !p.match(pkt) {
+			continue
+		}
+		decode.Decode(pkt.LinkType, pkt.Data, pkt.WireLen, &p.rec)
+		if !Exportable(&p.rec) {
+			continue
+		}
+		c, _ := p.ct.Track(&p.rec, pkt.Timestamp)
+		b.Add(pkt, &p.rec, c, p.options)
+		p.rows++
+	}
+	return nil
+}
