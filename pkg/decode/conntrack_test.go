@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -18,20 +19,14 @@ import (
 // every corpus capture; -update-conntrack regenerates them with the installed tshark.
 var updateConntrack = flag.Bool("update-conntrack", false, "regenerate testdata/conntrack with tshark")
 
-const corpusDir = "/work/shared/corpus/pcap"
-
 var tsharkConnFields = []string{"frame.number", "tcp.stream", "tcp.flags", "tcp.seq_raw", "tcp.seq",
 	"tcp.ack", "tcp.window_size", "tcp.window_size_scalefactor"}
 
 func corpusFiles(t *testing.T) []string {
 	t.Helper()
-	ents, err := os.ReadDir(corpusDir)
-	if err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
 	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
+	for _, f := range testcorpus.Captures(t) {
+		out = append(out, filepath.Base(f))
 	}
 	return out
 }
@@ -58,7 +53,7 @@ func corpusRecords(path string) (map[int]*Record, map[int]int64, error) {
 }
 
 func regenerateConntrack(t *testing.T, name, out string) {
-	args := []string{"-r", filepath.Join(corpusDir, name), "-Y", "tcp", "-T", "fields", "-E", "header=y", "-E", "separator=,", "-E", "quote=d"}
+	args := []string{"-r", testcorpus.Pcap(t, name), "-Y", "tcp", "-T", "fields", "-E", "header=y", "-E", "separator=,", "-E", "quote=d"}
 	for _, f := range tsharkConnFields {
 		args = append(args, "-e", f)
 	}
@@ -96,7 +91,7 @@ func TestConnTrackCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			recs, ts, err := corpusRecords(filepath.Join(corpusDir, name))
+			recs, ts, err := corpusRecords(testcorpus.Pcap(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,21 +24,16 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-const corpus = "/work/shared/corpus"
-
 func corpusCaptures(t *testing.T) []string {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(corpus, "pcap"))
-	if err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
 	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
+	for _, f := range testcorpus.Captures(t) {
+		names = append(names, filepath.Base(f))
 	}
 	return names
 }
@@ -219,7 +214,7 @@ type tsharkRow map[string]string
 
 func readTshark(t *testing.T, name string) []tsharkRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpus, "expected", name+".tshark.csv"))
+	f, err := os.Open(filepath.Join(testcorpus.Dir(t), "expected", name+".tshark.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +281,7 @@ func TestCorpusAgainstTshark(t *testing.T) {
 	compared := 0
 	for _, name := range corpusCaptures(t) {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(corpus, "pcap", name)
+			path := testcorpus.Pcap(t, name)
 			want := readTshark(t, name)
 			for _, format := range []string{"csv", "json", "parquet"} {
 				tb, _, err := exportTable(t, path, format)
@@ -392,7 +387,7 @@ func rfc3339Micros(s string) (int64, error) {
 // every column, on the whole corpus.
 func TestFormatsAgree(t *testing.T) {
 	for _, name := range corpusCaptures(t) {
-		path := filepath.Join(corpus, "pcap", name)
+		path := testcorpus.Pcap(t, name)
 		c, cst, _ := exportTable(t, path, "csv")
 		j, jst, _ := exportTable(t, path, "json")
 		p, pst, _ := exportTable(t, path, "parquet")
@@ -463,7 +458,7 @@ func TestParquetSchema(t *testing.T) {
 // TestParquetFooterOnBadInput: when the input is cut mid-record, the rows before
 // the cut form a complete Parquet file and the reader's error comes back.
 func TestParquetFooterOnBadInput(t *testing.T) {
-	src := filepath.Join(corpus, "pcap", "filesamples-200722_tcp_anon.pcapng")
+	src := testcorpus.Pcap(t, "filesamples-200722_tcp_anon.pcapng")
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Skipf("corpus: %v", err)
@@ -489,7 +484,7 @@ func TestParquetFooterOnBadInput(t *testing.T) {
 
 // TestColumnsSelection: --columns picks and orders columns in every format.
 func TestColumnsSelection(t *testing.T) {
-	path := filepath.Join(corpus, "pcap", "pcpp-one_tcp_stream.pcap")
+	path := testcorpus.Pcap(t, "pcpp-one_tcp_stream.pcap")
 	if _, err := os.Stat(path); err != nil {
 		t.Skip("corpus not available")
 	}
@@ -548,7 +543,7 @@ func epochRef(sec, frac int64) string {
 
 // TestHotPathAllocs: building and encoding rows allocates nothing per packet.
 func TestHotPathAllocs(t *testing.T) {
-	path := filepath.Join(corpus, "pcap", "filesamples-200722_tcp_anon.pcapng")
+	path := testcorpus.Pcap(t, "filesamples-200722_tcp_anon.pcapng")
 	r, err := reader.Open(path)
 	if err != nil {
 		t.Skipf("corpus: %v", err)
