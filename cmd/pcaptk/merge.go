@@ -62,9 +62,10 @@ func runMerge(o *mergeOptions, s *streams) error {
 	if err != nil {
 		return err
 	}
-	// Bounded memory whatever the number of inputs: 32 MiB of read buffers in all.
+	// Bounded memory whatever the number of inputs: 8 MiB of read buffers in all
+	// (records larger than a buffer still grow it, up to the reader's record limit).
 	ropts := reader.DefaultOptions
-	ropts.BufferSize = min(ropts.BufferSize, max(64<<10, (32<<20)/len(o.Inputs)))
+	ropts.BufferSize = min(ropts.BufferSize, max(16<<10, (8<<20)/len(o.Inputs)))
 	rs := make([]*reader.Reader, 0, len(o.Inputs))
 	defer func() {
 		for _, r := range rs {
