@@ -66,9 +66,11 @@ const (
 // memWords is BPF_MEMWORDS, the size of the scratch memory.
 const memWords = 16
 
-// maxLoops bounds the backward jumps one run may take: far more than a
-// protochain walk over the largest packet needs (each turn skips a header).
-const maxLoops = 1 << 20
+// loopSlack is added to the backward-jump budget of a run, which is one per
+// 8 captured bytes beyond it: libpcap's protochain loop skips a header of at
+// least 8 bytes each turn, so it never needs more, while any other loop stays
+// cheap. (libpcap 1.10 has no bound; its later versions stop at 64 jumps.)
+const loopSlack = 64
 
 // maxInsns is BPF_MAXINSNS, the longest program libpcap's validator accepts.
 const maxInsns = 4096
@@ -312,11 +314,13 @@ func translate(in Insn) (uint8, error) {
 func (prog program) run(data []byte, wireLen uint32) uint32 {
 	var a, x uint32
 	var mem [memWords]uint32
-	loops := 0
+	loops, maxLoops := 0, len(data)/8+loopSlack
 	buflen := uint32(len(data))
 	if uint64(len(data)) > 1<<32-1 {
 		buflen = 1<<32 - 1
 	}
+	// load guarantees pc stays inside prog: jumps are checked and the last
+	// instruction returns.
 	pc := 0
 	for {
 		in := &prog[pc]
@@ -464,9 +468,6 @@ func (prog program) run(data []byte, wireLen uint32) uint32 {
 			a = x
 		default:
 			return 0 // unreachable: load accepts only the opcodes above
-		}
-		if pc >= len(prog) {
-			return 0 // unreachable: load checks every jump and the final return
 		}
 	}
 }
