@@ -61,9 +61,17 @@ type Filter struct {
 	err   error
 }
 
-// Compile checks expr with libpcap (for LINKTYPE_ETHERNET, snaplen 262144) and
-// returns a Filter for it. An empty expression matches every packet. A refused
-// expression returns a *SyntaxError quoting libpcap's message.
+// Compile checks expr with libpcap and returns a Filter for it. An empty
+// expression matches every packet. An expression libpcap refuses is a
+// *SyntaxError quoting libpcap's message.
+//
+// The check compiles for LINKTYPE_ETHERNET with snaplen 262144. Some valid
+// expressions only make sense on other link types ("wlan type mgt" on 802.11,
+// "inbound" on Linux cooked captures, "vpi 1" on ATM): when Ethernet refuses
+// one, Compile tries the link types such words exist for (probeLinkTypes) and
+// accepts the expression if any of them takes it; packets of a link type that
+// cannot take it then fail to match and Err says why. Only an expression that
+// no link type takes is a SyntaxError (with Ethernet's message).
 func Compile(expr string) (*Filter, error) {
 	f := &Filter{expr: expr, cache: make(map[key]*compiled)}
 	if strings.TrimSpace(expr) == "" {
@@ -71,15 +79,26 @@ func Compile(expr string) (*Filter, error) {
 		return f, nil
 	}
 	c := f.compile(key{linkTypeEthernet, MaxSnaplen})
-	if c.err != nil {
-		var le *LinkTypeError
-		if errors.As(c.err, &le) {
-			return nil, &SyntaxError{Expr: expr, Msg: syntaxMsg(le.Msg)}
-		}
-		return nil, c.err
+	if c.err == nil {
+		return f, nil
 	}
-	return f, nil
+	var le *LinkTypeError
+	if !errors.As(c.err, &le) {
+		return nil, c.err // libpcap made a program this package cannot run
+	}
+	for _, lt := range probeLinkTypes {
+		if _, _, err := compileLibpcap(lt, MaxSnaplen, expr); err == nil {
+			return f, nil
+		}
+	}
+	return nil, &SyntaxError{Expr: expr, Msg: syntaxMsg(le.Msg)}
 }
+
+// probeLinkTypes are the LINKTYPE_ values for which libpcap has words of its
+// own, tried when Ethernet refuses an expression: Linux cooked v1/v2 (inbound,
+// ifindex), raw IP, BSD loopback, PPP, 802.11 and radiotap (wlan), pflog (rulenum,
+// action), SunATM (vpi, vci, oam), MTP2 (fisu, sio), ARCNET, FDDI, IP over FC.
+var probeLinkTypes = []uint16{113, 276, 101, 0, 9, 105, 127, 117, 123, 140, 129, 10, 122}
 
 // String returns the expression.
 func (f *Filter) String() string { return f.expr }

@@ -188,3 +188,31 @@ func TestMatchAllocatesNothing(t *testing.T) {
 		t.Errorf("Match allocates %v times a packet", n)
 	}
 }
+
+// TestCompileOtherLinkTypes: expressions that only some link types take compile,
+// and fail per packet (with Err) on the others, as tcpdump fails per file.
+func TestCompileOtherLinkTypes(t *testing.T) {
+	for _, c := range []struct {
+		expr     string
+		linkType uint16 // one that takes it
+	}{
+		{"inbound", 113},
+		{"ifindex 2", 276},
+		{"wlan type mgt", 127},
+		{"vpi 1", 123},
+		{"rulenum 3", 117},
+	} {
+		f, err := Compile(c.expr)
+		if err != nil {
+			t.Errorf("Compile(%q): %v", c.expr, err)
+			continue
+		}
+		f.MatchData(c.linkType, 0, ethTCP, 54)
+		if f.Err() != nil {
+			t.Errorf("%q on link type %d: %v", c.expr, c.linkType, f.Err())
+		}
+		if f.MatchData(1, 0, ethTCP, 54) || f.Err() == nil {
+			t.Errorf("%q on Ethernet: matched or no Err", c.expr)
+		}
+	}
+}
