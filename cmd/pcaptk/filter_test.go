@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -356,8 +355,6 @@ func TestFilterStreamsAndErrors(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "/etc/passwd") {
 		t.Errorf("non-capture: exit %d, %q", code, stderr)
 	}
-	var pe *reader.PacketError
-	_ = errors.As(nil, &pe)
 }
 
 // fileSnaplen is the snaplen of a pcap file's header (0 for pcapng: per interface).

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -192,5 +191,3 @@ func infoText(t *testing.T, path string) string {
 	}
 	return out
 }
-
-var _ = strconv.Itoa
