@@ -2,7 +2,9 @@
 # Capture speed under load: the traffic of ../../../shared/bench/make-capture.sh (memcached
 # and HTTP in netns hB, loadgen clients in hA), captured on hB's vB at the same time by
 # tcpdump and by pcaptk with -C 10 -W 5. Prints both tools' counts and the packet rate.
-#   test/capture/bench.sh PCAPTK [SECONDS] [CLIENTS] [BUFFER_KIB]
+#   test/capture/bench.sh PCAPTK [SECONDS] [CLIENTS] [BUFFER_KIB|default]
+# BUFFER_KIB is given to both tools as -B; "default" leaves each with its own default
+# (tcpdump: libpcap's 2 MiB; pcaptk: 32 MiB).
 # Needs root, memcached, tcpdump, ethtool, python3; uses ../shared/bench (SHARED=dir to override).
 set -eu
 pcaptk=$(realpath "$1"); secs=${2:-20}; clients=${3:-48}; bufkib=${4:-65536}
@@ -19,8 +21,9 @@ ip netns exec hB memcached -u root -l 10.99.0.2 -p 11211 -c 4096 -t 1 & mc=$!
 (cd "$work" && exec ip netns exec hB python3 -m http.server 8080 --bind 10.99.0.2 >/dev/null 2>&1) & web=$!
 sleep 1
 mkdir "$work/pc" "$work/td"
-ip netns exec hB tcpdump -i vB -B "$bufkib" -s 0 -w "$work/td/td.pcap" tcp 2>"$work/td.err" & td=$!
-ip netns exec hB "$pcaptk" capture -i vB -B "$bufkib" -C 10 -W 5 -w "$work/pc/pc.pcap" tcp 2>"$work/pc.err" & pc=$!
+bflag="-B $bufkib"; [ "$bufkib" = default ] && bflag=
+ip netns exec hB tcpdump -i vB $bflag -s 0 -w "$work/td/td.pcap" tcp 2>"$work/td.err" & td=$!
+ip netns exec hB "$pcaptk" capture -i vB $bflag -C 10 -W 5 -w "$work/pc/pc.pcap" tcp 2>"$work/pc.err" & pc=$!
 sleep 2
 start=$(date +%s.%N)
 ip netns exec hA "$work/loadgen" -c "$clients" -d "${secs}s" -http http://10.99.0.2:8080/blob.bin >/dev/null
@@ -33,7 +36,8 @@ echo "== tcpdump -B $bufkib ($tdcpu)"; cat "$work/td.err"
 echo "== pcaptk capture -B $bufkib -C 10 -W 5 ($pccpu)"; cat "$work/pc.err"
 ls -l "$work/pc"
 n=$(grep -o '^[0-9]* packets captured' "$work/pc.err" | cut -d' ' -f1)
-python3 -c "import sys; print('pcaptk: %d packets in %.1f s of traffic: %.0f packets/s' % ($n, $end-$start, $n/($end-$start)))"
+peak=$(tcpdump -r "$work/td/td.pcap" -tt -nn 2>/dev/null | cut -d. -f1 | uniq -c | sort -n | tail -1 | awk '{print $1}')
+python3 -c "print('pcaptk: %d packets in %.1f s of traffic: %.0f packets/s on average, %d in the busiest second' % ($n, $end-$start, $n/($end-$start), $peak))"
 # The ring's files hold the newest packets: each must be among the last packets of
 # tcpdump's capture. Compared without time stamps (the kernel may stamp the two sockets'
 # copies a microsecond apart; -S as relative sequence numbers depend on where a file
