@@ -369,3 +369,20 @@ func headerSnaplen(t *testing.T, path string) uint32 {
 	}
 	return r.Interfaces()[0].Snaplen
 }
+
+// BenchmarkFilterWrite measures filter -r -w on a corpus capture (bytes = input size).
+func BenchmarkFilterWrite(b *testing.B) {
+	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
+	st, err := os.Stat(in)
+	if err != nil {
+		b.Skip("corpus missing")
+	}
+	out := filepath.Join(b.TempDir(), "out.pcap")
+	s := &streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		if err := runFilter(&filterOptions{In: in, Out: out, Expr: "tcp or udp", Window: 5}, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

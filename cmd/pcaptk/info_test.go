@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -190,4 +191,20 @@ func infoText(t *testing.T, path string) string {
 		t.Fatalf("info %s: %s", path, stderr)
 	}
 	return out
+}
+
+// BenchmarkInfo measures info on a corpus capture (bytes = input size).
+func BenchmarkInfo(b *testing.B) {
+	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
+	st, err := os.Stat(in)
+	if err != nil {
+		b.Skip("corpus missing")
+	}
+	s := &streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		if err := runInfo(&infoOptions{Files: []string{in}}, s); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
