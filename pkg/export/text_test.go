@@ -1,0 +1,91 @@
+package export
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+func corpusPackets(tb testing.TB) []reader.Packet {
+	var ps []reader.Packet
+	for _, f := range testcorpus.Captures(tb) {
+		r, err := reader.Open(f)
+		if err != nil {
+			continue
+		}
+		for {
+			p, err := r.Next()
+			if err != nil {
+				break
+			}
+			ps = append(ps, p.Clone())
+		}
+		r.Close()
+	}
+	return ps
+}
+
+// TestTextAllocatesNothing: once the per-connection state has seen the
+// connections, printing a packet allocates nothing, whatever flags are set.
+func TestTextAllocatesNothing(t *testing.T) {
+	ps := corpusPackets(t)
+	for _, o := range []TextOptions{
+		{NoPortNames: true},
+		{Verbose: 1, Link: true, HexASCII: 1, TimeFormat: TimeDate, Nano: true},
+		{AbsoluteSeq: true, ASCII: true, TimeFormat: TimeDelta},
+	} {
+		o.Location = time.UTC
+		o.IfName = func(uint32) string { return "lo" }
+		enc := NewText(io.Discard, o)
+		var rec decode.Record
+		pass := func() {
+			for i := range ps {
+				decode.Decode(ps[i].LinkType, ps[i].Data, ps[i].WireLen, &rec)
+				enc.Encode(&ps[i], &rec)
+			}
+		}
+		pass() // warm up: connections, buffer growth
+		if a := testing.AllocsPerRun(3, pass); a != 0 {
+			t.Errorf("%+v: %.1f allocations per corpus pass", o, a)
+		}
+	}
+}
+
+func BenchmarkTextEncode(b *testing.B) {
+	ps := corpusPackets(b)
+	enc := NewText(io.Discard, TextOptions{NoPortNames: true, Location: time.UTC})
+	recs := make([]decode.Record, len(ps))
+	for i := range ps {
+		decode.Decode(ps[i].LinkType, ps[i].Data, ps[i].WireLen, &recs[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := i % len(ps)
+		enc.Encode(&ps[j], &recs[j])
+	}
+}
+
+// FuzzText decodes and prints arbitrary bytes under every link type pcaptk
+// decodes, with the most demanding flags: it must never panic.
+func FuzzText(f *testing.F) {
+	for i, p := range corpusPackets(f) {
+		if i%7 == 0 {
+			f.Add(p.LinkType, p.Data)
+		}
+	}
+	enc := NewText(io.Discard, TextOptions{Verbose: 2, Link: true, HexASCII: 1, Location: time.UTC,
+		IfName: func(uint32) string { return "?" }})
+	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
+		var rec decode.Record
+		p := reader.Packet{Data: data, CapLen: uint32(len(data)), WireLen: uint32(len(data)), LinkType: lt, Timestamp: 1e18}
+		decode.Decode(lt, data, p.WireLen, &rec)
+		if err := enc.Encode(&p, &rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
