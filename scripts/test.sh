@@ -1,7 +1,20 @@
 #!/bin/bash
-# Runs every test: unit, golden (corpus), integration (libpcap, tshark, DuckDB), short fuzzing.
+# Runs every test: unit, golden (corpus), integration (libpcap, tcpdump, tshark,
+# DuckDB, live capture as root), then each fuzz target for a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin TZ=UTC LC_ALL=C
+fuzztime=${FUZZTIME:-5s}
+
 go vet ./...
 go test -count=1 -timeout 20m ./...
+
+# Short fuzzing of every parser; a crash fails the run and leaves the input in
+# the package's testdata/fuzz for `go test` to replay.
+for pkg in $(go list ./pkg/...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    echo "fuzz $pkg $target ($fuzztime)"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/pcaptk-fuzz.log 2>&1 || { cat /tmp/pcaptk-fuzz.log; exit 1; }
+  done
+done
+echo "fuzzing: no failures"
