@@ -14,7 +14,10 @@
 //	}
 //	if err := f.Err(); err != nil { ... }      // expression invalid for some link type met
 //
-// A Filter caches per link type and is not safe for concurrent use.
+// A Filter caches per link type and is not safe for concurrent use. The program
+// sees the packet as libpcap shows it for a file with that interface's snaplen:
+// bytes past Snapshot(linkType, snaplen) are cut off (tcpdump -w writes them
+// cut too), and "len" is the wire length.
 //
 // Selections for pcaptk filter:
 //

@@ -62,7 +62,7 @@ var compileMu sync.Mutex
 // compileLibpcap returns the BPF program libpcap makes for expr on a savefile with
 // the given LINKTYPE_ and header snaplen, and the snapshot length libpcap uses
 // for such a file (0 or oversized snaplens are replaced by the link type's maximum).
-func compileLibpcap(linkType uint16, snaplen uint32, expr string) ([]Insn, uint32, error) {
+func compileLibpcap(linkType uint16, snaplen uint32, expr string) ([]insn, uint32, error) {
 	cexpr := C.CString(expr)
 	defer C.free(unsafe.Pointer(cexpr))
 	errbuf := (*C.char)(C.calloc(C.PCAP_ERRBUF_SIZE+1, 1))
@@ -80,9 +80,9 @@ func compileLibpcap(linkType uint16, snaplen uint32, expr string) ([]Insn, uint3
 
 	n := int(prog.bf_len)
 	cins := unsafe.Slice(prog.bf_insns, n)
-	ins := make([]Insn, n)
+	ins := make([]insn, n)
 	for i, c := range cins {
-		ins[i] = Insn{Op: uint16(c.code), Jt: uint8(c.jt), Jf: uint8(c.jf), K: uint32(c.k)}
+		ins[i] = insn{Op: uint16(c.code), Jt: uint8(c.jt), Jf: uint8(c.jf), K: uint32(c.k)}
 	}
 	return ins, uint32(snap), nil
 }
@@ -99,7 +99,7 @@ func syntaxMsg(msg string) string {
 }
 
 // cProgram copies ins into C memory for libpcap; the caller frees it.
-func cProgram(ins []Insn) *C.struct_bpf_insn {
+func cProgram(ins []insn) *C.struct_bpf_insn {
 	size := unsafe.Sizeof(C.struct_bpf_insn{})
 	cins := (*C.struct_bpf_insn)(C.calloc(C.size_t(len(ins)+1), C.size_t(size)))
 	for i, in := range ins {
@@ -111,7 +111,7 @@ func cProgram(ins []Insn) *C.struct_bpf_insn {
 
 // libpcapValidate runs libpcap's bpf_validate. The Go validator (load) is
 // tested against it.
-func libpcapValidate(ins []Insn) bool {
+func libpcapValidate(ins []insn) bool {
 	cins := cProgram(ins)
 	defer C.free(unsafe.Pointer(cins))
 	return C.bpf_validate(cins, C.int(len(ins))) != 0
@@ -122,7 +122,7 @@ func libpcapValidate(ins []Insn) bool {
 // filter packets (see program.run for why). Only call it on programs load
 // accepts and that cannot loop: libpcap aborts on opcodes it does not run
 // and spins forever in an endless loop.
-func libpcapFilter(ins []Insn, data []byte, wireLen uint32) uint32 {
+func libpcapFilter(ins []insn, data []byte, wireLen uint32) uint32 {
 	cins := cProgram(ins)
 	defer C.free(unsafe.Pointer(cins))
 	cdata := (*C.u_char)(C.malloc(C.size_t(len(data) + 1)))

@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// Insn is one classic BPF instruction as libpcap emits it (struct bpf_insn).
-type Insn struct {
+// insn is one classic BPF instruction as libpcap emits it (struct bpf_insn).
+type insn struct {
 	Op uint16
 	Jt uint8
 	Jf uint8
@@ -156,7 +156,7 @@ var aluOps = [...]struct {
 // division by a constant zero, shifts by constants below 32, the last
 // instruction returns) and translates it for Run. It rejects opcodes that
 // libpcap's own interpreter does not run.
-func load(ins []Insn) (program, error) {
+func load(ins []insn) (program, error) {
 	n := len(ins)
 	if n == 0 || n > maxInsns {
 		return nil, fmt.Errorf("bpf program has %d instructions, want 1..%d", n, maxInsns)
@@ -207,7 +207,7 @@ func load(ins []Insn) (program, error) {
 	return prog, nil
 }
 
-func translate(in Insn) (uint8, error) {
+func translate(in insn) (uint8, error) {
 	c := in.Op
 	switch c & 0x07 {
 	case clsLD:

@@ -4,8 +4,8 @@ import (
 	"testing"
 )
 
-func stmt(op uint16, k uint32) Insn               { return Insn{Op: op, K: k} }
-func jump(op uint16, k uint32, jt, jf uint8) Insn { return Insn{Op: op, Jt: jt, Jf: jf, K: k} }
+func stmt(op uint16, k uint32) insn               { return insn{Op: op, K: k} }
+func jump(op uint16, k uint32, jt, jf uint8) insn { return insn{Op: op, Jt: jt, Jf: jf, K: k} }
 
 // Opcodes spelled as bpf.h composes them, so the tests read like tcpdump -d.
 const (
@@ -40,83 +40,83 @@ var pkt = []byte{0x45, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0xff, 0x80}
 // every way a run ends early. Each is also run through libpcap's bpf_filter.
 var vmCases = []struct {
 	name    string
-	prog    []Insn
+	prog    []insn
 	data    []byte
 	wireLen uint32
 	want    uint32
 }{
-	{"ret k", []Insn{stmt(retK, 7)}, pkt, 10, 7},
-	{"ld w", []Insn{stmt(ldW, 1), stmt(retA, 0)}, pkt, 10, 0x00010203},
-	{"ld h", []Insn{stmt(ldH, 8), stmt(retA, 0)}, pkt, 10, 0xff80},
-	{"ld b", []Insn{stmt(ldB, 9), stmt(retA, 0)}, pkt, 10, 0x80},
-	{"ld w last word", []Insn{stmt(ldW, 6), stmt(retA, 0)}, pkt, 10, 0x0506ff80},
-	{"ld w past end", []Insn{stmt(ldW, 7), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld h past end", []Insn{stmt(ldH, 9), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld b past end", []Insn{stmt(ldB, 10), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld w huge k", []Insn{stmt(ldW, 0xfffffffe), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld beyond caplen within wirelen", []Insn{stmt(ldB, 12), stmt(retK, 1)}, pkt, 1500, 0},
-	{"ld ind w", []Insn{stmt(ldxImm, 2), stmt(ldIndW, 1), stmt(retA, 0)}, pkt, 10, 0x02030405},
-	{"ld ind h", []Insn{stmt(ldxImm, 7), stmt(ldIndH, 1), stmt(retA, 0)}, pkt, 10, 0xff80},
-	{"ld ind b", []Insn{stmt(ldxImm, 8), stmt(ldIndB, 0), stmt(retA, 0)}, pkt, 10, 0xff},
-	{"ld ind past end", []Insn{stmt(ldxImm, 8), stmt(ldIndH, 1), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld ind b past end", []Insn{stmt(ldxImm, 9), stmt(ldIndB, 1), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld ind x+k wraps", []Insn{stmt(ldxImm, 0xffffffff), stmt(ldIndB, 2), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld ind w x+k wraps", []Insn{stmt(ldxImm, 0xfffffffe), stmt(ldIndW, 3), stmt(retK, 1)}, pkt, 10, 0},
-	{"ldx msh", []Insn{stmt(ldxMsh, 0), stmt(txa, 0), stmt(retA, 0)}, pkt, 10, 20},
-	{"ldx msh past end", []Insn{stmt(ldxMsh, 10), stmt(retK, 1)}, pkt, 10, 0},
-	{"ld len is wire length", []Insn{stmt(ldLen, 0), stmt(retA, 0)}, pkt, 1514, 1514},
-	{"ldx len", []Insn{stmt(ldxLen, 0), stmt(txa, 0), stmt(retA, 0)}, pkt, 60, 60},
-	{"ld imm", []Insn{stmt(ldImm, 0xdeadbeef), stmt(retA, 0)}, pkt, 10, 0xdeadbeef},
-	{"st ld mem", []Insn{stmt(ldImm, 5), stmt(st, 15), stmt(ldImm, 0), stmt(ldMem, 15), stmt(retA, 0)}, pkt, 10, 5},
-	{"stx ldx mem", []Insn{stmt(ldxImm, 9), stmt(stx, 3), stmt(ldxImm, 0), stmt(ldxMem, 3), stmt(txa, 0), stmt(retA, 0)}, pkt, 10, 9},
-	{"tax", []Insn{stmt(ldImm, 6), stmt(tax, 0), stmt(ldImm, 0), stmt(txa, 0), stmt(retA, 0)}, pkt, 10, 6},
-	{"add k", []Insn{stmt(ldImm, 0xffffffff), stmt(alu(aluADD, srcK), 2), stmt(retA, 0)}, pkt, 10, 1},
-	{"sub k", []Insn{stmt(ldImm, 1), stmt(alu(aluSUB, srcK), 2), stmt(retA, 0)}, pkt, 10, 0xffffffff},
-	{"mul k", []Insn{stmt(ldImm, 0x10000), stmt(alu(aluMUL, srcK), 0x10001), stmt(retA, 0)}, pkt, 10, 0x10000},
-	{"div k", []Insn{stmt(ldImm, 100), stmt(alu(aluDIV, srcK), 7), stmt(retA, 0)}, pkt, 10, 14},
-	{"mod k", []Insn{stmt(ldImm, 100), stmt(alu(aluMOD, srcK), 7), stmt(retA, 0)}, pkt, 10, 2},
-	{"or k", []Insn{stmt(ldImm, 0xf0), stmt(alu(aluOR, srcK), 0x0f), stmt(retA, 0)}, pkt, 10, 0xff},
-	{"and k", []Insn{stmt(ldImm, 0xf3), stmt(alu(aluAND, srcK), 0x3f), stmt(retA, 0)}, pkt, 10, 0x33},
-	{"xor k", []Insn{stmt(ldImm, 0xff), stmt(alu(aluXOR, srcK), 0x0f), stmt(retA, 0)}, pkt, 10, 0xf0},
-	{"lsh k", []Insn{stmt(ldImm, 3), stmt(alu(aluLSH, srcK), 31), stmt(retA, 0)}, pkt, 10, 0x80000000},
-	{"rsh k", []Insn{stmt(ldImm, 0x80000000), stmt(alu(aluRSH, srcK), 31), stmt(retA, 0)}, pkt, 10, 1},
-	{"neg", []Insn{stmt(ldImm, 1), stmt(alu(aluNEG, 0), 0), stmt(retA, 0)}, pkt, 10, 0xffffffff},
-	{"add x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 4), stmt(alu(aluADD, srcX), 0), stmt(retA, 0)}, pkt, 10, 7},
-	{"sub x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 4), stmt(alu(aluSUB, srcX), 0), stmt(retA, 0)}, pkt, 10, 1},
-	{"mul x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 4), stmt(alu(aluMUL, srcX), 0), stmt(retA, 0)}, pkt, 10, 12},
-	{"div x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 10), stmt(alu(aluDIV, srcX), 0), stmt(retA, 0)}, pkt, 10, 3},
-	{"mod x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 10), stmt(alu(aluMOD, srcX), 0), stmt(retA, 0)}, pkt, 10, 1},
-	{"div x zero rejects", []Insn{stmt(ldxImm, 0), stmt(ldImm, 10), stmt(alu(aluDIV, srcX), 0), stmt(retK, 1)}, pkt, 10, 0},
-	{"mod x zero rejects", []Insn{stmt(ldxImm, 0), stmt(ldImm, 10), stmt(alu(aluMOD, srcX), 0), stmt(retK, 1)}, pkt, 10, 0},
-	{"or x", []Insn{stmt(ldxImm, 1), stmt(ldImm, 2), stmt(alu(aluOR, srcX), 0), stmt(retA, 0)}, pkt, 10, 3},
-	{"and x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 6), stmt(alu(aluAND, srcX), 0), stmt(retA, 0)}, pkt, 10, 2},
-	{"xor x", []Insn{stmt(ldxImm, 3), stmt(ldImm, 6), stmt(alu(aluXOR, srcX), 0), stmt(retA, 0)}, pkt, 10, 5},
-	{"lsh x", []Insn{stmt(ldxImm, 4), stmt(ldImm, 1), stmt(alu(aluLSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 16},
-	{"rsh x", []Insn{stmt(ldxImm, 4), stmt(ldImm, 0x100), stmt(alu(aluRSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 16},
-	{"lsh x 32 is zero", []Insn{stmt(ldxImm, 32), stmt(ldImm, 1), stmt(alu(aluLSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 0},
-	{"rsh x 40 is zero", []Insn{stmt(ldxImm, 40), stmt(ldImm, 0xffffffff), stmt(alu(aluRSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 0},
-	{"ja", []Insn{stmt(ja, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jeq k true", []Insn{stmt(ldB, 0), jump(jmp(jmpJEQ, srcK), 0x45, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jeq k false", []Insn{stmt(ldB, 0), jump(jmp(jmpJEQ, srcK), 0x46, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jgt k true", []Insn{stmt(ldB, 0), jump(jmp(jmpJGT, srcK), 0x44, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jgt k false", []Insn{stmt(ldB, 0), jump(jmp(jmpJGT, srcK), 0x45, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jge k true", []Insn{stmt(ldB, 0), jump(jmp(jmpJGE, srcK), 0x45, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jge k false", []Insn{stmt(ldB, 0), jump(jmp(jmpJGE, srcK), 0x46, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jset k true", []Insn{stmt(ldB, 0), jump(jmp(jmpJSET, srcK), 0x04, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jset k false", []Insn{stmt(ldB, 0), jump(jmp(jmpJSET, srcK), 0x02, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jeq x true", []Insn{stmt(ldxImm, 0x45), stmt(ldB, 0), jump(jmp(jmpJEQ, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jeq x false", []Insn{stmt(ldxImm, 0x44), stmt(ldB, 0), jump(jmp(jmpJEQ, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jgt x true", []Insn{stmt(ldxImm, 0x44), stmt(ldB, 0), jump(jmp(jmpJGT, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jgt x false", []Insn{stmt(ldxImm, 0x45), stmt(ldB, 0), jump(jmp(jmpJGT, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jge x true", []Insn{stmt(ldxImm, 0x45), stmt(ldB, 0), jump(jmp(jmpJGE, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jge x false", []Insn{stmt(ldxImm, 0x46), stmt(ldB, 0), jump(jmp(jmpJGE, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"jset x true", []Insn{stmt(ldxImm, 0x41), stmt(ldB, 0), jump(jmp(jmpJSET, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
-	{"jset x false", []Insn{stmt(ldxImm, 0x3a), stmt(ldB, 0), jump(jmp(jmpJSET, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
-	{"empty packet", []Insn{stmt(ldB, 0), stmt(retK, 1)}, nil, 0, 0},
-	{"empty packet len", []Insn{stmt(ldLen, 0), stmt(retA, 0)}, nil, 64, 64},
+	{"ret k", []insn{stmt(retK, 7)}, pkt, 10, 7},
+	{"ld w", []insn{stmt(ldW, 1), stmt(retA, 0)}, pkt, 10, 0x00010203},
+	{"ld h", []insn{stmt(ldH, 8), stmt(retA, 0)}, pkt, 10, 0xff80},
+	{"ld b", []insn{stmt(ldB, 9), stmt(retA, 0)}, pkt, 10, 0x80},
+	{"ld w last word", []insn{stmt(ldW, 6), stmt(retA, 0)}, pkt, 10, 0x0506ff80},
+	{"ld w past end", []insn{stmt(ldW, 7), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld h past end", []insn{stmt(ldH, 9), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld b past end", []insn{stmt(ldB, 10), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld w huge k", []insn{stmt(ldW, 0xfffffffe), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld beyond caplen within wirelen", []insn{stmt(ldB, 12), stmt(retK, 1)}, pkt, 1500, 0},
+	{"ld ind w", []insn{stmt(ldxImm, 2), stmt(ldIndW, 1), stmt(retA, 0)}, pkt, 10, 0x02030405},
+	{"ld ind h", []insn{stmt(ldxImm, 7), stmt(ldIndH, 1), stmt(retA, 0)}, pkt, 10, 0xff80},
+	{"ld ind b", []insn{stmt(ldxImm, 8), stmt(ldIndB, 0), stmt(retA, 0)}, pkt, 10, 0xff},
+	{"ld ind past end", []insn{stmt(ldxImm, 8), stmt(ldIndH, 1), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld ind b past end", []insn{stmt(ldxImm, 9), stmt(ldIndB, 1), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld ind x+k wraps", []insn{stmt(ldxImm, 0xffffffff), stmt(ldIndB, 2), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld ind w x+k wraps", []insn{stmt(ldxImm, 0xfffffffe), stmt(ldIndW, 3), stmt(retK, 1)}, pkt, 10, 0},
+	{"ldx msh", []insn{stmt(ldxMsh, 0), stmt(txa, 0), stmt(retA, 0)}, pkt, 10, 20},
+	{"ldx msh past end", []insn{stmt(ldxMsh, 10), stmt(retK, 1)}, pkt, 10, 0},
+	{"ld len is wire length", []insn{stmt(ldLen, 0), stmt(retA, 0)}, pkt, 1514, 1514},
+	{"ldx len", []insn{stmt(ldxLen, 0), stmt(txa, 0), stmt(retA, 0)}, pkt, 60, 60},
+	{"ld imm", []insn{stmt(ldImm, 0xdeadbeef), stmt(retA, 0)}, pkt, 10, 0xdeadbeef},
+	{"st ld mem", []insn{stmt(ldImm, 5), stmt(st, 15), stmt(ldImm, 0), stmt(ldMem, 15), stmt(retA, 0)}, pkt, 10, 5},
+	{"stx ldx mem", []insn{stmt(ldxImm, 9), stmt(stx, 3), stmt(ldxImm, 0), stmt(ldxMem, 3), stmt(txa, 0), stmt(retA, 0)}, pkt, 10, 9},
+	{"tax", []insn{stmt(ldImm, 6), stmt(tax, 0), stmt(ldImm, 0), stmt(txa, 0), stmt(retA, 0)}, pkt, 10, 6},
+	{"add k", []insn{stmt(ldImm, 0xffffffff), stmt(alu(aluADD, srcK), 2), stmt(retA, 0)}, pkt, 10, 1},
+	{"sub k", []insn{stmt(ldImm, 1), stmt(alu(aluSUB, srcK), 2), stmt(retA, 0)}, pkt, 10, 0xffffffff},
+	{"mul k", []insn{stmt(ldImm, 0x10000), stmt(alu(aluMUL, srcK), 0x10001), stmt(retA, 0)}, pkt, 10, 0x10000},
+	{"div k", []insn{stmt(ldImm, 100), stmt(alu(aluDIV, srcK), 7), stmt(retA, 0)}, pkt, 10, 14},
+	{"mod k", []insn{stmt(ldImm, 100), stmt(alu(aluMOD, srcK), 7), stmt(retA, 0)}, pkt, 10, 2},
+	{"or k", []insn{stmt(ldImm, 0xf0), stmt(alu(aluOR, srcK), 0x0f), stmt(retA, 0)}, pkt, 10, 0xff},
+	{"and k", []insn{stmt(ldImm, 0xf3), stmt(alu(aluAND, srcK), 0x3f), stmt(retA, 0)}, pkt, 10, 0x33},
+	{"xor k", []insn{stmt(ldImm, 0xff), stmt(alu(aluXOR, srcK), 0x0f), stmt(retA, 0)}, pkt, 10, 0xf0},
+	{"lsh k", []insn{stmt(ldImm, 3), stmt(alu(aluLSH, srcK), 31), stmt(retA, 0)}, pkt, 10, 0x80000000},
+	{"rsh k", []insn{stmt(ldImm, 0x80000000), stmt(alu(aluRSH, srcK), 31), stmt(retA, 0)}, pkt, 10, 1},
+	{"neg", []insn{stmt(ldImm, 1), stmt(alu(aluNEG, 0), 0), stmt(retA, 0)}, pkt, 10, 0xffffffff},
+	{"add x", []insn{stmt(ldxImm, 3), stmt(ldImm, 4), stmt(alu(aluADD, srcX), 0), stmt(retA, 0)}, pkt, 10, 7},
+	{"sub x", []insn{stmt(ldxImm, 3), stmt(ldImm, 4), stmt(alu(aluSUB, srcX), 0), stmt(retA, 0)}, pkt, 10, 1},
+	{"mul x", []insn{stmt(ldxImm, 3), stmt(ldImm, 4), stmt(alu(aluMUL, srcX), 0), stmt(retA, 0)}, pkt, 10, 12},
+	{"div x", []insn{stmt(ldxImm, 3), stmt(ldImm, 10), stmt(alu(aluDIV, srcX), 0), stmt(retA, 0)}, pkt, 10, 3},
+	{"mod x", []insn{stmt(ldxImm, 3), stmt(ldImm, 10), stmt(alu(aluMOD, srcX), 0), stmt(retA, 0)}, pkt, 10, 1},
+	{"div x zero rejects", []insn{stmt(ldxImm, 0), stmt(ldImm, 10), stmt(alu(aluDIV, srcX), 0), stmt(retK, 1)}, pkt, 10, 0},
+	{"mod x zero rejects", []insn{stmt(ldxImm, 0), stmt(ldImm, 10), stmt(alu(aluMOD, srcX), 0), stmt(retK, 1)}, pkt, 10, 0},
+	{"or x", []insn{stmt(ldxImm, 1), stmt(ldImm, 2), stmt(alu(aluOR, srcX), 0), stmt(retA, 0)}, pkt, 10, 3},
+	{"and x", []insn{stmt(ldxImm, 3), stmt(ldImm, 6), stmt(alu(aluAND, srcX), 0), stmt(retA, 0)}, pkt, 10, 2},
+	{"xor x", []insn{stmt(ldxImm, 3), stmt(ldImm, 6), stmt(alu(aluXOR, srcX), 0), stmt(retA, 0)}, pkt, 10, 5},
+	{"lsh x", []insn{stmt(ldxImm, 4), stmt(ldImm, 1), stmt(alu(aluLSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 16},
+	{"rsh x", []insn{stmt(ldxImm, 4), stmt(ldImm, 0x100), stmt(alu(aluRSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 16},
+	{"lsh x 32 is zero", []insn{stmt(ldxImm, 32), stmt(ldImm, 1), stmt(alu(aluLSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 0},
+	{"rsh x 40 is zero", []insn{stmt(ldxImm, 40), stmt(ldImm, 0xffffffff), stmt(alu(aluRSH, srcX), 0), stmt(retA, 0)}, pkt, 10, 0},
+	{"ja", []insn{stmt(ja, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jeq k true", []insn{stmt(ldB, 0), jump(jmp(jmpJEQ, srcK), 0x45, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jeq k false", []insn{stmt(ldB, 0), jump(jmp(jmpJEQ, srcK), 0x46, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jgt k true", []insn{stmt(ldB, 0), jump(jmp(jmpJGT, srcK), 0x44, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jgt k false", []insn{stmt(ldB, 0), jump(jmp(jmpJGT, srcK), 0x45, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jge k true", []insn{stmt(ldB, 0), jump(jmp(jmpJGE, srcK), 0x45, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jge k false", []insn{stmt(ldB, 0), jump(jmp(jmpJGE, srcK), 0x46, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jset k true", []insn{stmt(ldB, 0), jump(jmp(jmpJSET, srcK), 0x04, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jset k false", []insn{stmt(ldB, 0), jump(jmp(jmpJSET, srcK), 0x02, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jeq x true", []insn{stmt(ldxImm, 0x45), stmt(ldB, 0), jump(jmp(jmpJEQ, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jeq x false", []insn{stmt(ldxImm, 0x44), stmt(ldB, 0), jump(jmp(jmpJEQ, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jgt x true", []insn{stmt(ldxImm, 0x44), stmt(ldB, 0), jump(jmp(jmpJGT, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jgt x false", []insn{stmt(ldxImm, 0x45), stmt(ldB, 0), jump(jmp(jmpJGT, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jge x true", []insn{stmt(ldxImm, 0x45), stmt(ldB, 0), jump(jmp(jmpJGE, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jge x false", []insn{stmt(ldxImm, 0x46), stmt(ldB, 0), jump(jmp(jmpJGE, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"jset x true", []insn{stmt(ldxImm, 0x41), stmt(ldB, 0), jump(jmp(jmpJSET, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 1},
+	{"jset x false", []insn{stmt(ldxImm, 0x3a), stmt(ldB, 0), jump(jmp(jmpJSET, srcX), 0, 0, 1), stmt(retK, 1), stmt(retK, 2)}, pkt, 10, 2},
+	{"empty packet", []insn{stmt(ldB, 0), stmt(retK, 1)}, nil, 0, 0},
+	{"empty packet len", []insn{stmt(ldLen, 0), stmt(retA, 0)}, nil, 64, 64},
 	// protochain's shape: a backward ja closes a loop that walks forward
 	// until a load falls off the packet.
-	{"backward ja loop ends on bounds", []Insn{
+	{"backward ja loop ends on bounds", []insn{
 		stmt(ldxImm, 0),
 		stmt(ldIndB, 0),                          // 1: A = P[x]
 		jump(jmp(jmpJEQ, srcK), 0xee, 4, 0),      // 2: found 0xee → 7 (it is not there)
@@ -147,7 +147,7 @@ func TestVM(t *testing.T) {
 
 func TestVMBackwardJumpFound(t *testing.T) {
 	// The same loop as above, but finding its byte: ends on the ret, not on bounds.
-	ins := []Insn{
+	ins := []insn{
 		stmt(ldxImm, 0),
 		stmt(ldIndB, 0),
 		jump(jmp(jmpJEQ, srcK), 0xff, 5, 0),
@@ -172,7 +172,7 @@ func TestVMBackwardJumpFound(t *testing.T) {
 
 func TestVMEndlessLoopStops(t *testing.T) {
 	// libpcap would spin forever on this; the Go interpreter gives up and rejects.
-	prog, err := load([]Insn{stmt(ldImm, 1), stmt(ja, 0xfffffffe), stmt(retK, 1)})
+	prog, err := load([]insn{stmt(ldImm, 1), stmt(ja, 0xfffffffe), stmt(retK, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,24 +184,24 @@ func TestVMEndlessLoopStops(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	cases := []struct {
 		name      string
-		prog      []Insn
+		prog      []insn
 		libpcapOK bool // what libpcap's bpf_validate says
 	}{
 		{"empty", nil, false},
-		{"no final ret", []Insn{stmt(ldImm, 1)}, false},
-		{"jump past end", []Insn{jump(jmp(jmpJEQ, srcK), 0, 1, 0), stmt(retK, 0)}, false},
-		{"ja past end", []Insn{stmt(ja, 1), stmt(retK, 0)}, false},
-		{"ja before start", []Insn{stmt(ja, 0xfffffff0), stmt(retK, 0)}, false},
-		{"mem index 16", []Insn{stmt(st, 16), stmt(retK, 0)}, false},
-		{"ldx mem index 16", []Insn{stmt(ldxMem, 16), stmt(retK, 0)}, false},
-		{"div by constant zero", []Insn{stmt(alu(aluDIV, srcK), 0), stmt(retK, 0)}, false},
-		{"mod by constant zero", []Insn{stmt(alu(aluMOD, srcK), 0), stmt(retK, 0)}, false},
+		{"no final ret", []insn{stmt(ldImm, 1)}, false},
+		{"jump past end", []insn{jump(jmp(jmpJEQ, srcK), 0, 1, 0), stmt(retK, 0)}, false},
+		{"ja past end", []insn{stmt(ja, 1), stmt(retK, 0)}, false},
+		{"ja before start", []insn{stmt(ja, 0xfffffff0), stmt(retK, 0)}, false},
+		{"mem index 16", []insn{stmt(st, 16), stmt(retK, 0)}, false},
+		{"ldx mem index 16", []insn{stmt(ldxMem, 16), stmt(retK, 0)}, false},
+		{"div by constant zero", []insn{stmt(alu(aluDIV, srcK), 0), stmt(retK, 0)}, false},
+		{"mod by constant zero", []insn{stmt(alu(aluMOD, srcK), 0), stmt(retK, 0)}, false},
 		// libpcap's validator lets this through too, then its interpreter aborts.
-		{"unknown misc opcode", []Insn{stmt(0xff, 0), stmt(retK, 0)}, true},
-		{"unknown alu opcode", []Insn{stmt(clsALU|0xb0, 0), stmt(retK, 0)}, false},
+		{"unknown misc opcode", []insn{stmt(0xff, 0), stmt(retK, 0)}, true},
+		{"unknown alu opcode", []insn{stmt(clsALU|0xb0, 0), stmt(retK, 0)}, false},
 		// libpcap's validator lets this through, then its interpreter aborts.
-		{"ld len with size h", []Insn{stmt(clsLD|szH|modeLEN, 0), stmt(retK, 0)}, true},
-		{"lsh by constant 32", []Insn{stmt(alu(aluLSH, srcK), 32), stmt(retK, 0)}, true},
+		{"ld len with size h", []insn{stmt(clsLD|szH|modeLEN, 0), stmt(retK, 0)}, true},
+		{"lsh by constant 32", []insn{stmt(alu(aluLSH, srcK), 32), stmt(retK, 0)}, true},
 	}
 	for _, c := range cases {
 		if _, err := load(c.prog); err == nil {
