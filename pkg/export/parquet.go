@@ -122,6 +122,8 @@ type Parquet struct {
 	text    []byte
 	srcIP   addrCache
 	dstIP   addrCache
+	recs    chan arrow.RecordBatch // chunks for the writer goroutine
+	done    chan error             // its result, once it has closed fw
 	err     error
 	closed  bool
 }
@@ -174,7 +176,9 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
-	p := &Parquet{cols: cols, tsMicro: o.TSMicro, fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema)}
+	p := &Parquet{cols: cols, tsMicro: o.TSMicro, fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema),
+		recs: make(chan arrow.RecordBatch, 1), done: make(chan error, 1)}
+	go p.write()
 	return p, nil
 }
 
@@ -204,12 +208,39 @@ func (p *Parquet) flushChunk() error {
 	}
 	rec := p.rb.NewRecordBatch()
 	p.n = 0
-	err := p.fw.WriteBuffered(rec)
-	rec.Release()
+	select {
+	case p.recs <- rec:
+	case err := <-p.done:
+		// The writer goroutine stopped on an error.
+		rec.Release()
+		p.fail(err)
+	}
+	return p.err
+}
+
+// write runs in its own goroutine: pqarrow encodes and compresses the chunks
+// there while the caller builds the next one.
+func (p *Parquet) write() {
+	var err error
+	for rec := range p.recs {
+		if err == nil {
+			err = p.fw.WriteBuffered(rec)
+		}
+		rec.Release()
+		if err != nil {
+			break
+		}
+	}
+	if cerr := p.fw.Close(); err == nil {
+		err = cerr
+	}
+	p.done <- err
+}
+
+func (p *Parquet) fail(err error) {
 	if err != nil && p.err == nil {
 		p.err = fmt.Errorf("parquet: %w", err)
 	}
-	return p.err
 }
 
 // Close writes the buffered rows, the last row group and the footer.
@@ -218,9 +249,12 @@ func (p *Parquet) Close() error {
 		return p.err
 	}
 	p.closed = true
-	p.flushChunk()
-	if err := p.fw.Close(); err != nil && p.err == nil {
-		p.err = fmt.Errorf("parquet: %w", err)
+	if p.err == nil {
+		p.flushChunk()
+	}
+	close(p.recs)
+	if p.err == nil {
+		p.fail(<-p.done)
 	}
 	p.rb.Release()
 	return p.err
