@@ -500,13 +500,16 @@ func (t *Text) appendARP(b []byte, p *reader.Packet, rec *decode.Record) []byte 
 	}
 	hln, pln := int(d[4]), int(d[5])
 	op := make16(d[6], d[7])
-	if make16(d[0], d[1]) != 1 || make16(d[2], d[3]) != 0x0800 || hln != 6 || pln != 4 || len(d) < 28 {
+	if make16(d[2], d[3]) != 0x0800 || pln != 4 || len(d) < 8+2*hln+8 {
 		b = append(b, "hardware type "...)
 		b = appendUint(b, uint64(make16(d[0], d[1])))
 		b = append(b, ", length "...)
 		return appendUint(b, uint64(plen))
 	}
-	sha, spa, tha, tpa := d[8:14], d[14:18], d[18:24], d[24:28]
+	sha := d[8 : 8+hln]
+	spa := d[8+hln : 12+hln]
+	tha := d[12+hln : 12+2*hln]
+	tpa := d[12+2*hln : 16+2*hln]
 	switch op {
 	case 1:
 		b = append(b, "Request who-has "...)
