@@ -163,16 +163,19 @@ var snapCache sync.Map // key → uint32
 
 // Snapshot returns the snapshot length libpcap uses when it reads a file whose
 // interface has this LINKTYPE_ and snaplen: snaplen itself, or the link type's
-// maximum (262144 for most) when snaplen is 0 or above it. libpcap cuts captured
+// maximum (262144 for most) when snaplen is 0. libpcap cuts captured
 // bytes beyond it when reading, so tcpdump -r F -w OUT writes such packets cut.
 func Snapshot(linkType uint16, snaplen uint32) uint32 {
 	k := key{linkType, snaplen}
 	if v, ok := snapCache.Load(k); ok {
 		return v.(uint32)
 	}
-	_, snap, err := compileLibpcap(linkType, snaplen, "")
-	if err != nil || snap == 0 {
-		snap = max(snaplen, MaxSnaplen)
+	_, snap, _ := compileLibpcap(linkType, snaplen, "") // "" fails on link types libpcap does not know
+	if snap == 0 {
+		snap = snaplen
+		if snap == 0 {
+			snap = MaxSnaplen
+		}
 	}
 	snapCache.Store(k, snap)
 	return snap

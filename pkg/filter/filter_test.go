@@ -175,6 +175,11 @@ func TestSnapshot(t *testing.T) {
 			t.Errorf("Snapshot(%d, %d) = %d, tcpdump says %d", c.linkType, c.snaplen, got, want)
 		}
 	}
+	// A link type unknown to libpcap (tcpdump refuses the file): the header's
+	// snaplen, or the usual maximum for 0.
+	if a, b := Snapshot(65000, 5), Snapshot(65000, 0); a != 5 || b != MaxSnaplen {
+		t.Errorf("Snapshot on an unknown link type = %d, %d; want 5, %d", a, b, MaxSnaplen)
+	}
 }
 
 func TestMatchAllocatesNothing(t *testing.T) {

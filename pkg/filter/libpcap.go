@@ -61,7 +61,8 @@ var compileMu sync.Mutex
 
 // compileLibpcap returns the BPF program libpcap makes for expr on a savefile with
 // the given LINKTYPE_ and header snaplen, and the snapshot length libpcap uses
-// for such a file (0 or oversized snaplens are replaced by the link type's maximum).
+// for such a file (a snaplen of 0 is replaced by the link type's maximum); the
+// snapshot length is returned (if libpcap got that far) even when compiling fails.
 func compileLibpcap(linkType uint16, snaplen uint32, expr string) ([]insn, uint32, error) {
 	cexpr := C.CString(expr)
 	defer C.free(unsafe.Pointer(cexpr))
@@ -69,12 +70,12 @@ func compileLibpcap(linkType uint16, snaplen uint32, expr string) ([]insn, uint3
 	defer C.free(unsafe.Pointer(errbuf))
 
 	var prog C.struct_bpf_program
-	var snap C.int
+	var snap C.int // set once libpcap has opened the header, even if compiling fails
 	compileMu.Lock()
 	rc := C.pcaptk_compile(C.uint(linkType), C.uint(snaplen), cexpr, &prog, &snap, errbuf)
 	compileMu.Unlock()
 	if rc != 0 {
-		return nil, 0, &libpcapError{msg: C.GoString(errbuf)}
+		return nil, uint32(max(snap, 0)), &libpcapError{msg: C.GoString(errbuf)}
 	}
 	defer C.pcap_freecode(&prog)
 
