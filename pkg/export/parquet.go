@@ -3,12 +3,13 @@ package export
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
@@ -33,12 +34,6 @@ const DefaultRowGroupSize = 1 << 18
 // MemoryPerRow estimates the bytes a row costs while its row group is open, for
 // callers that set a memory limit.
 const MemoryPerRow = 96
-
-// chunkRows is how many rows the arrow builders hold before they are handed to
-// the Parquet writer, which encodes and compresses them into the open row group:
-// memory stays bounded by one chunk of arrow arrays plus one row group's
-// compressed pages, however large the row group.
-const chunkRows = 16 << 10
 
 // pageSize is the target size of a data page. Each column writer keeps buffers of
 // about this size, so the default of 1 MiB costs some 80 MB over 40 columns.
@@ -113,35 +108,50 @@ func arrowField(c Column, tsMicro bool) arrow.Field {
 }
 
 // Parquet streams rows into a Parquet file.
+//
+// The Arrow schema of ArrowSchema is turned into the Parquet schema by pqarrow
+// (so that the logical types are exactly the ones pqarrow and DuckDB expect), and
+// rows go straight from Rows into arrow-go's typed Parquet column writers: no
+// Arrow arrays in between. The columns of a buffered row group have independent
+// writers, so each batch is written by several goroutines, each owning a fixed
+// share of the columns; encoding and compression, most of the work, use every CPU.
 type Parquet struct {
 	cols    []Column
 	tsMicro bool
-	fw      *pqarrow.FileWriter
-	rb      *array.RecordBuilder
-	n       int // rows in the builders
-	text    []byte
-	srcIP   addrCache
-	dstIP   addrCache
-	recs    chan arrow.RecordBatch // chunks for the writer goroutine
-	done    chan error             // its result, once it has closed fw
+	fw      *file.Writer
+	rgw     file.BufferedRowGroupWriter
+	rgRows  int64 // rows in the open row group
+	rgSize  int64
+	leaf    []int // first leaf column of each of cols
+	workers []*pqWorker
 	err     error
 	closed  bool
 }
 
-// addrCache keeps the text of the last address formatted: consecutive packets
-// mostly share their endpoints.
-type addrCache struct {
-	ip   [16]byte
-	v    uint8
-	text []byte
+// pqWorker writes its share of the columns of each batch, with its own scratch
+// buffers.
+type pqWorker struct {
+	p     *Parquet
+	cols  []int // indexes into p.cols
+	jobs  chan pqJob
+	i32   []int32
+	i32b  []int32
+	i64   []int64
+	bools []bool
+	ba    []parquet.ByteArray
+	def   []int16
+	rep   []int16
+	text  []byte
+	ends  []int
+	src   addrCache
+	dst   addrCache
 }
 
-func (c *addrCache) get(ip *[16]byte, v uint8) []byte {
-	if c.text == nil || *ip != c.ip || v != c.v {
-		c.ip, c.v = *ip, v
-		c.text = decode.AppendIP(c.text[:0], *ip, v)
-	}
-	return c.text
+type pqJob struct {
+	bt   *Batch
+	rows []Row
+	rgw  file.BufferedRowGroupWriter
+	done chan<- error
 }
 
 // NewParquet returns an encoder writing a Parquet file to w. Close writes the
@@ -170,71 +180,113 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	for c := range dictionaryColumns {
 		wp = append(wp, parquet.WithDictionaryFor(c.String(), true))
 	}
-	schema := ArrowSchema(cols, o.TSMicro)
-	fw, err := pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(wp...),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	props := parquet.NewWriterProperties(wp...)
+	sc, err := pqarrow.ToParquet(ArrowSchema(cols, o.TSMicro), props, pqarrow.DefaultWriterProps())
 	if err != nil {
-		return nil, fmt.Errorf("parquet: %w", err)
+		return nil, fmt.Errorf("parquet schema: %w", err)
 	}
-	p := &Parquet{cols: cols, tsMicro: o.TSMicro, fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema),
-		recs: make(chan arrow.RecordBatch, 1), done: make(chan error, 1)}
-	go p.write()
+	p := &Parquet{cols: cols, tsMicro: o.TSMicro, rgSize: rg}
+	leaf := 0
+	for _, c := range cols {
+		p.leaf = append(p.leaf, leaf)
+		leaf++
+		if c == ColSACK {
+			leaf++ // left and right
+		}
+	}
+	p.fw = file.NewParquetWriter(w, sc.Root(), file.WithWriterProps(props))
+	p.startWorkers()
 	return p, nil
 }
 
-// WriteBatch appends the rows of b.
-func (p *Parquet) WriteBatch(b *Batch) error {
-	if p.err != nil {
-		return p.err
+// columnCost weighs columns by their measured share of the encoding time.
+func columnCost(c Column) int {
+	switch c {
+	case ColOptions:
+		return 12
+	case ColSrcIP, ColDstIP, ColFlags:
+		return 4
+	case ColFrame, ColTS, ColStream, ColSACK:
+		return 3
+	case ColSYN, ColACKFlag, ColFIN, ColRST, ColPSH, ColURG, ColECE, ColCWR, ColSackOK, ColTruncated:
+		return 1
 	}
-	rows := b.Rows
-	for len(rows) > 0 {
-		n := min(len(rows), chunkRows-p.n)
-		p.appendRows(b, rows[:n])
-		rows = rows[n:]
-		p.n += n
-		if p.n >= chunkRows {
-			if err := p.flushChunk(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return 2
 }
 
-func (p *Parquet) flushChunk() error {
-	if p.n == 0 {
-		return p.err
+func (p *Parquet) startWorkers() {
+	n := min(max(runtime.GOMAXPROCS(0), 1), 4, len(p.cols))
+	p.workers = make([]*pqWorker, n)
+	load := make([]int, n)
+	for i := range p.workers {
+		p.workers[i] = &pqWorker{p: p}
 	}
-	rec := p.rb.NewRecordBatch()
-	p.n = 0
-	select {
-	case p.recs <- rec:
-	case err := <-p.done:
-		// The writer goroutine stopped on an error.
-		rec.Release()
-		p.fail(err)
+	order := make([]int, len(p.cols))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return columnCost(p.cols[order[a]]) > columnCost(p.cols[order[b]]) })
+	for _, ci := range order {
+		least := 0
+		for w := range load {
+			if load[w] < load[least] {
+				least = w
+			}
+		}
+		load[least] += columnCost(p.cols[ci])
+		p.workers[least].cols = append(p.workers[least].cols, ci)
+	}
+	// Worker 0 runs in the caller's goroutine; the others wait for jobs.
+	for _, w := range p.workers[1:] {
+		w.jobs = make(chan pqJob)
+		go func() {
+			for j := range w.jobs {
+				j.done <- w.write(j.rgw, j.bt, j.rows)
+			}
+		}()
+	}
+}
+
+// WriteBatch writes the rows of b, opening and closing row groups as they fill.
+func (p *Parquet) WriteBatch(b *Batch) error {
+	rows := b.Rows
+	for len(rows) > 0 && p.err == nil {
+		if p.rgw == nil {
+			rgw, err := p.fw.AppendBufferedRowGroupChecked()
+			if err != nil {
+				p.fail(err)
+				break
+			}
+			p.rgw, p.rgRows = rgw, 0
+		}
+		n := min(int64(len(rows)), p.rgSize-p.rgRows)
+		p.writeRows(b, rows[:n])
+		rows = rows[n:]
+		p.rgRows += n
+		if p.rgRows >= p.rgSize {
+			p.closeRowGroup()
+		}
 	}
 	return p.err
 }
 
-// write runs in its own goroutine: pqarrow encodes and compresses the chunks
-// there while the caller builds the next one.
-func (p *Parquet) write() {
-	var err error
-	for rec := range p.recs {
-		if err == nil {
-			err = p.fw.WriteBuffered(rec)
-		}
-		rec.Release()
-		if err != nil {
-			break
-		}
+func (p *Parquet) writeRows(b *Batch, rows []Row) {
+	done := make(chan error, len(p.workers))
+	for _, w := range p.workers[1:] {
+		w.jobs <- pqJob{bt: b, rows: rows, rgw: p.rgw, done: done}
 	}
-	if cerr := p.fw.Close(); err == nil {
-		err = cerr
+	p.fail(p.workers[0].write(p.rgw, b, rows))
+	for range p.workers[1:] {
+		p.fail(<-done)
 	}
-	p.done <- err
+}
+
+func (p *Parquet) closeRowGroup() {
+	if p.rgw == nil {
+		return
+	}
+	p.fail(p.rgw.Close())
+	p.rgw = nil
 }
 
 func (p *Parquet) fail(err error) {
@@ -243,150 +295,179 @@ func (p *Parquet) fail(err error) {
 	}
 }
 
-// Close writes the buffered rows, the last row group and the footer.
+// Close writes the open row group and the footer.
 func (p *Parquet) Close() error {
 	if p.closed {
 		return p.err
 	}
 	p.closed = true
-	if p.err == nil {
-		p.flushChunk()
+	for _, w := range p.workers[1:] {
+		close(w.jobs)
 	}
-	close(p.recs)
-	if p.err == nil {
-		p.fail(<-p.done)
-	}
-	p.rb.Release()
+	p.closeRowGroup()
+	p.fail(p.fw.Close())
 	return p.err
 }
 
-// appendRows appends rows column by column: one type switch per column and batch,
-// not per cell.
-func (p *Parquet) appendRows(bt *Batch, rows []Row) {
-	for i, c := range p.cols {
-		fb := p.rb.Field(i)
-		fb.Reserve(len(rows))
-		switch c {
-		case ColFrame:
-			b := fb.(*array.Uint64Builder)
-			for k := range rows {
-				b.UnsafeAppend(rows[k].Frame)
-			}
-		case ColStream:
-			b := fb.(*array.Uint64Builder)
-			for k := range rows {
-				b.UnsafeAppend(rows[k].Stream)
-			}
-		case ColTS:
-			b := fb.(*array.TimestampBuilder)
-			for k := range rows {
-				v := rows[k].TS
-				if p.tsMicro {
-					v = floorDiv(v, 1000)
-				}
-				b.UnsafeAppend(arrow.Timestamp(v))
-			}
-		case ColIface, ColCapLen, ColWireLen, ColSeq, ColAck, ColPayloadLen:
-			b := fb.(*array.Uint32Builder)
-			for k := range rows {
-				b.UnsafeAppend(u32Of(&rows[k], c))
-			}
-		case ColSeqRel, ColAckRel, ColWindowScaled, ColTSVal, ColTSEcr:
-			b := fb.(*array.Uint32Builder)
-			for k := range rows {
-				v, ok := optU32Of(&rows[k], c)
-				if ok {
-					b.UnsafeAppend(v)
-				} else {
-					b.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-		case ColIPVersion, ColTTL:
-			b := fb.(*array.Uint8Builder)
-			for k := range rows {
-				if c == ColTTL {
-					b.UnsafeAppend(rows[k].TTL)
-				} else {
-					b.UnsafeAppend(rows[k].IPVersion)
-				}
-			}
-		case ColWScale:
-			b := fb.(*array.Uint8Builder)
-			for k := range rows {
-				if rows[k].Has&hasWScale != 0 {
-					b.UnsafeAppend(rows[k].WScale)
-				} else {
-					b.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-		case ColSrcPort, ColDstPort, ColFlagsRaw, ColWindow, ColUrgPtr, ColIPID:
-			b := fb.(*array.Uint16Builder)
-			for k := range rows {
-				b.UnsafeAppend(u16Of(&rows[k], c))
-			}
-		case ColMSS:
-			b := fb.(*array.Uint16Builder)
-			for k := range rows {
-				if rows[k].Has&hasMSS != 0 {
-					b.UnsafeAppend(rows[k].MSS)
-				} else {
-					b.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-		case ColSrcIP, ColDstIP:
-			b := fb.(*array.StringBuilder)
-			cache := &p.srcIP
-			if c == ColDstIP {
-				cache = &p.dstIP
-			}
-			for k := range rows {
-				r := &rows[k]
-				ip := &r.SrcIP
-				if c == ColDstIP {
-					ip = &r.DstIP
-				}
-				b.BinaryBuilder.Append(cache.get(ip, r.IPVersion))
-			}
-		case ColFlags:
-			b := fb.(*array.StringBuilder)
-			for k := range rows {
-				p.text = AppendTCPFlags(p.text[:0], rows[k].Flags)
-				b.BinaryBuilder.Append(p.text)
-			}
-		case ColOptions:
-			b := fb.(*array.StringBuilder)
-			for k := range rows {
-				if rows[k].Has&hasOptions != 0 {
-					b.BinaryBuilder.Append(bt.options(&rows[k]))
-				} else {
-					b.AppendNull()
-				}
-			}
-		case ColSYN, ColACKFlag, ColFIN, ColRST, ColPSH, ColURG, ColECE, ColCWR, ColSackOK, ColTruncated:
-			b := fb.(*array.BooleanBuilder)
-			for k := range rows {
-				b.UnsafeAppend(boolOf(&rows[k], c))
-			}
-		case ColSACK:
-			lb := fb.(*array.ListBuilder)
-			sb := lb.ValueBuilder().(*array.StructBuilder)
-			left := sb.FieldBuilder(0).(*array.Uint32Builder)
-			right := sb.FieldBuilder(1).(*array.Uint32Builder)
-			for k := range rows {
-				r := &rows[k]
-				if r.Has&hasSACK == 0 {
-					lb.AppendNull()
-					continue
-				}
-				lb.Append(true)
-				for j := 0; j < int(r.NSACK); j++ {
-					sb.Append(true)
-					left.Append(r.SACK[j].Left)
-					right.Append(r.SACK[j].Right)
+// write writes the worker's columns of rows.
+func (w *pqWorker) write(rgw file.BufferedRowGroupWriter, bt *Batch, rows []Row) error {
+	for _, ci := range w.cols {
+		cw, err := rgw.Column(w.p.leaf[ci])
+		if err != nil {
+			return err
+		}
+		if err := w.column(w.p.cols[ci], cw, rgw, ci, bt, rows); err != nil {
+			return fmt.Errorf("column %s: %w", w.p.cols[ci], err)
+		}
+	}
+	return nil
+}
+
+// grow returns s resized to n, reusing its memory.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
+}
+
+func (w *pqWorker) column(c Column, cw file.ColumnChunkWriter, rgw file.BufferedRowGroupWriter, ci int, bt *Batch, rows []Row) error {
+	n := len(rows)
+	var err error
+	switch c {
+	case ColFrame, ColStream, ColTS:
+		w.i64 = grow(w.i64, n)
+		for k := range rows {
+			switch c {
+			case ColFrame:
+				w.i64[k] = int64(rows[k].Frame)
+			case ColStream:
+				w.i64[k] = int64(rows[k].Stream)
+			default:
+				w.i64[k] = rows[k].TS
+				if w.p.tsMicro {
+					w.i64[k] = floorDiv(rows[k].TS, 1000)
 				}
 			}
 		}
+		_, err = cw.(*file.Int64ColumnChunkWriter).WriteBatch(w.i64, nil, nil)
+	case ColIface, ColCapLen, ColWireLen, ColSeq, ColAck, ColPayloadLen:
+		w.i32 = grow(w.i32, n)
+		for k := range rows {
+			w.i32[k] = int32(u32Of(&rows[k], c))
+		}
+		_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(w.i32, nil, nil)
+	case ColSrcPort, ColDstPort, ColFlagsRaw, ColWindow, ColUrgPtr, ColIPID:
+		w.i32 = grow(w.i32, n)
+		for k := range rows {
+			w.i32[k] = int32(u16Of(&rows[k], c))
+		}
+		_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(w.i32, nil, nil)
+	case ColIPVersion, ColTTL:
+		w.i32 = grow(w.i32, n)
+		for k := range rows {
+			if c == ColTTL {
+				w.i32[k] = int32(rows[k].TTL)
+			} else {
+				w.i32[k] = int32(rows[k].IPVersion)
+			}
+		}
+		_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(w.i32, nil, nil)
+	case ColSeqRel, ColAckRel, ColWindowScaled, ColTSVal, ColTSEcr, ColMSS, ColWScale:
+		w.i32, w.def = grow(w.i32, n)[:0], grow(w.def, n)
+		for k := range rows {
+			v, ok := optValue(&rows[k], c)
+			if ok {
+				w.i32 = append(w.i32, int32(v))
+				w.def[k] = 1
+			} else {
+				w.def[k] = 0
+			}
+		}
+		_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(w.i32, w.def, nil)
+	case ColSYN, ColACKFlag, ColFIN, ColRST, ColPSH, ColURG, ColECE, ColCWR, ColSackOK, ColTruncated:
+		w.bools = grow(w.bools, n)
+		for k := range rows {
+			w.bools[k] = boolOf(&rows[k], c)
+		}
+		_, err = cw.(*file.BooleanColumnChunkWriter).WriteBatch(w.bools, nil, nil)
+	case ColSrcIP, ColDstIP, ColFlags:
+		// Format into one buffer first, then slice it: appending may move it.
+		w.text, w.ends = w.text[:0], grow(w.ends, n)
+		for k := range rows {
+			r := &rows[k]
+			switch c {
+			case ColSrcIP:
+				w.text = append(w.text, w.src.get(&r.SrcIP, r.IPVersion)...)
+			case ColDstIP:
+				w.text = append(w.text, w.dst.get(&r.DstIP, r.IPVersion)...)
+			default:
+				w.text = AppendTCPFlags(w.text, r.Flags)
+			}
+			w.ends[k] = len(w.text)
+		}
+		w.ba = grow(w.ba, n)
+		start := 0
+		for k := range rows {
+			w.ba[k] = w.text[start:w.ends[k]:w.ends[k]]
+			start = w.ends[k]
+		}
+		_, err = cw.(*file.ByteArrayColumnChunkWriter).WriteBatch(w.ba, nil, nil)
+	case ColOptions:
+		w.ba, w.def = grow(w.ba, n)[:0], grow(w.def, n)
+		for k := range rows {
+			if rows[k].Has&hasOptions != 0 {
+				w.ba = append(w.ba, bt.options(&rows[k]))
+				w.def[k] = 1
+			} else {
+				w.def[k] = 0
+			}
+		}
+		_, err = cw.(*file.ByteArrayColumnChunkWriter).WriteBatch(w.ba, w.def, nil)
+	case ColSACK:
+		err = w.sack(cw, rgw, ci, rows)
 	}
+	return err
+}
+
+// sack writes the two leaves of list<struct<left, right>>: a null list is one
+// level (definition 0), each block one value at the leaves' full definition
+// level, repeated (repetition 1) after the first block of a row.
+func (w *pqWorker) sack(left file.ColumnChunkWriter, rgw file.BufferedRowGroupWriter, ci int, rows []Row) error {
+	right, err := rgw.Column(w.p.leaf[ci] + 1)
+	if err != nil {
+		return err
+	}
+	full := left.Descr().MaxDefinitionLevel()
+	w.i32, w.i32b, w.def, w.rep = w.i32[:0], w.i32b[:0], w.def[:0], w.rep[:0]
+	for k := range rows {
+		r := &rows[k]
+		if r.Has&hasSACK == 0 {
+			w.def, w.rep = append(w.def, 0), append(w.rep, 0)
+			continue
+		}
+		for j := 0; j < int(r.NSACK); j++ {
+			w.i32 = append(w.i32, int32(r.SACK[j].Left))
+			w.i32b = append(w.i32b, int32(r.SACK[j].Right))
+			w.def = append(w.def, full)
+			w.rep = append(w.rep, min(int16(j), 1))
+		}
+	}
+	if _, err := left.(*file.Int32ColumnChunkWriter).WriteBatch(w.i32, w.def, w.rep); err != nil {
+		return err
+	}
+	_, err = right.(*file.Int32ColumnChunkWriter).WriteBatch(w.i32b, w.def, w.rep)
+	return err
+}
+
+func optValue(r *Row, c Column) (uint32, bool) {
+	switch c {
+	case ColMSS:
+		return uint32(r.MSS), r.Has&hasMSS != 0
+	case ColWScale:
+		return uint32(r.WScale), r.Has&hasWScale != 0
+	}
+	return optU32Of(r, c)
 }
 
 func floorDiv(a, b int64) int64 {
@@ -482,4 +563,20 @@ func compressionLevel(c compress.Compression) int {
 		return 1
 	}
 	return compress.DefaultCompressionLevel
+}
+
+// addrCache keeps the text of the last address formatted: consecutive packets
+// mostly share their endpoints.
+type addrCache struct {
+	ip   [16]byte
+	v    uint8
+	text []byte
+}
+
+func (c *addrCache) get(ip *[16]byte, v uint8) []byte {
+	if c.text == nil || *ip != c.ip || v != c.v {
+		c.ip, c.v = *ip, v
+		c.text = decode.AppendIP(c.text[:0], *ip, v)
+	}
+	return c.text
 }
