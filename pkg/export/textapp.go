@@ -15,6 +15,8 @@ func appendApp(b []byte, sport, dport uint16, payload []byte, length int, verbos
 	case port(80), port(8080):
 		b = append(b, ": "...)
 		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands, verbose)
+	case port(53):
+		return appendDNSOverTCP(b, payload, length)
 	}
 	return b
 }

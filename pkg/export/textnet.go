@@ -418,12 +418,17 @@ func (t *Text) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) [
 		b = t.appendAddrPort(b, rec.SrcIP, v, rec.SrcPort, decode.ProtoUDP)
 		b = append(b, " > "...)
 		b = t.appendAddrPort(b, rec.DstIP, v, rec.DstPort, decode.ProtoUDP)
-		b = append(b, ": UDP, length "...)
+		b = append(b, ": "...)
 		ulen := int(rec.UDPLen) - 8
 		if ulen < 0 || int(rec.UDPLen) > rec.L4Len {
 			ulen = rec.L4Len - 8
 		}
-		return appendUint(b, uint64(max(ulen, 0)))
+		ulen = max(ulen, 0)
+		if rec.SrcPort == 53 || rec.DstPort == 53 {
+			return appendDNS(b, p.Data[rec.PayloadOff:rec.PayloadOff+rec.PayloadCap], ulen)
+		}
+		b = append(b, "UDP, length "...)
+		return appendUint(b, uint64(ulen))
 	}
 	b = decode.AppendIP(b, rec.SrcIP, v)
 	b = append(b, " > "...)
