@@ -243,7 +243,7 @@ type infoState struct {
 	rec   decode.Record
 	conns map[uint64]struct{}
 	seed  maphash.Seed
-	key   [36]byte
+	key   [37]byte // lower endpoint (address, port), higher endpoint, IP version
 }
 
 func (st *infoState) tcp(p *reader.Packet, fi *fileInfo) {
@@ -253,7 +253,8 @@ func (st *infoState) tcp(p *reader.Packet, fi *fileInfo) {
 		return
 	}
 	fi.TCPPackets++
-	a, b := st.key[:18], st.key[18:]
+	a, b := st.key[:18], st.key[18:36]
+	st.key[36] = r.IPVersion
 	copy(a, r.SrcIP[:])
 	a[16], a[17] = byte(r.SrcPort>>8), byte(r.SrcPort)
 	copy(b, r.DstIP[:])

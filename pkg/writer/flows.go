@@ -39,8 +39,8 @@ type FlowOptions struct {
 }
 
 // flowKey is a connection, both directions alike: protocol, then the lower (address,
-// port) endpoint, then the higher one.
-type flowKey [1 + 2*18]byte
+// port) endpoint, then the higher one, then the IP version.
+type flowKey [1 + 2*18 + 1]byte
 
 type flow struct {
 	path       string
@@ -128,7 +128,7 @@ func (fl *Flows) lookup(p *reader.Packet) *flow {
 		n = 16
 	}
 	var k flowKey
-	k[0] = r.Proto
+	k[0], k[37] = r.Proto, r.IPVersion
 	a, b := k[1:19], k[19:37]
 	copy(a, r.SrcIP[:n])
 	a[16], a[17] = byte(r.SrcPort>>8), byte(r.SrcPort)
