@@ -31,7 +31,8 @@ type RotateOptions struct {
 	// Path is the name pattern (-w). When it holds strftime fields (%Y %m %d %H %M %S %y
 	// %j %s %%), each file's name is Path expanded with the file's time, plus "_NNNNN"
 	// (a sequence number from 00001) before the extension when MaxBytes or MaxPackets
-	// may cut several files within one second. Without fields, files are named
+	// may cut several files within one second, or when the expansion names a file
+	// this sink already wrote (a pattern coarser than Interval): no file is overwritten. Without fields, files are named
 	// BASE_NNNNN_YYYYmmddHHMMSS.EXT (Path = BASE.EXT). Either way the file's time is
 	// the time given to Open, or else the timestamp of the file's first packet, in the
 	// local time zone; so names sort chronologically.
@@ -275,7 +276,7 @@ func (r *Rotating) name(ts int64) string {
 	t := time.Unix(0, ts)
 	if strings.Contains(r.o.Path, "%") {
 		n := Strftime(r.o.Path, t)
-		if r.o.MaxBytes > 0 || r.o.MaxPackets > 0 {
+		if r.o.MaxBytes > 0 || r.o.MaxPackets > 0 || r.used(n) {
 			ext := filepath.Ext(n)
 			n = fmt.Sprintf("%s_%05d%s", strings.TrimSuffix(n, ext), r.seq, ext)
 		}
@@ -283,6 +284,17 @@ func (r *Rotating) name(ts int64) string {
 	}
 	ext := filepath.Ext(r.o.Path)
 	return fmt.Sprintf("%s_%05d_%s%s", strings.TrimSuffix(r.o.Path, ext), r.seq, t.Format("20060102150405"), ext)
+}
+
+// used reports whether this sink already wrote a file named n (a pattern coarser than
+// the interval would otherwise overwrite it).
+func (r *Rotating) used(n string) bool {
+	for _, f := range r.files {
+		if f == n {
+			return true
+		}
+	}
+	return false
 }
 
 // newFileWriter starts a pcap or pcapng writer on bw. For pcap the link type and

@@ -243,3 +243,26 @@ func TestFlowsAllocs(t *testing.T) {
 	}
 	fl.Close()
 }
+
+// TestRotatingNoOverwrite: a strftime pattern coarser than the interval gets a number
+// instead of overwriting the previous file.
+func TestRotatingNoOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Date(2024, 3, 1, 12, 0, 0, 0, time.Local).UnixNano()
+	r, _ := NewRotating(RotateOptions{Path: filepath.Join(dir, "m-%H%M.pcap"), Interval: 10 * time.Second})
+	for i := 0; i < 3; i++ {
+		p := ipPacket(6, [4]byte{1, 1, 1, 1}, [4]byte{2, 2, 2, 2}, 1, 2, base+int64(i)*15e9, uint64(i+1))
+		r.WritePacket(&p)
+	}
+	r.Close()
+	var names []string
+	for _, f := range r.Files() {
+		names = append(names, filepath.Base(f))
+		if n := len(readAll(t, f)); n != 1 {
+			t.Errorf("%s holds %d packets", f, n)
+		}
+	}
+	if fmt.Sprint(names) != "[m-1200.pcap m-1200_00002.pcap m-1200_00003.pcap]" {
+		t.Errorf("names %v", names)
+	}
+}
