@@ -2,6 +2,7 @@ package export
 
 import (
 	"io"
+	"runtime"
 	"strconv"
 	"unicode/utf8"
 
@@ -34,6 +35,12 @@ type lineEncoder struct {
 	tsf    tsFormatter
 	err    error
 	header bool
+	// helpers format parts of each batch in other goroutines, in copies of this
+	// encoder with their own buffer and time cache.
+	helpers []*lineEncoder
+	jobs    chan []Row // a helper's part of the batch
+	batch   *Batch     // the batch the helpers are working on
+	done    chan struct{}
 }
 
 const flushAt = 256 << 10
@@ -44,6 +51,7 @@ const flushAt = 256 << 10
 func NewCSV(w io.Writer, o LineOptions) Encoder {
 	e := newLineEncoder(w, o)
 	e.header = true
+	e.startHelpers()
 	return e
 }
 
@@ -56,6 +64,7 @@ func NewJSON(w io.Writer, o LineOptions) Encoder {
 		k := strconv.AppendQuote(nil, c.String())
 		e.keys = append(e.keys, append(k, ':'))
 	}
+	e.startHelpers()
 	return e
 }
 
@@ -65,6 +74,61 @@ func newLineEncoder(w io.Writer, o LineOptions) *lineEncoder {
 		cols = AllColumns()
 	}
 	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096)}
+}
+
+// minSplit is the fewest rows worth sharing among goroutines.
+const minSplit = 1024
+
+// startHelpers starts one helper goroutine per CPU beyond the first (at most 3).
+func (e *lineEncoder) startHelpers() {
+	n := min(runtime.GOMAXPROCS(0)-1, 3)
+	if n <= 0 {
+		return
+	}
+	e.done = make(chan struct{}, n)
+	for range n {
+		h := &lineEncoder{cols: e.cols, time: e.time, json: e.json, keys: e.keys,
+			buf: make([]byte, 0, flushAt), jobs: make(chan []Row)}
+		e.helpers = append(e.helpers, h)
+		go func() {
+			for rows := range h.jobs {
+				h.buf = h.formatRows(h.buf[:0], e.batch, rows)
+				e.done <- struct{}{}
+			}
+		}()
+	}
+}
+
+func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
+	for i := range rows {
+		if e.json {
+			b = e.appendJSON(b, bt, &rows[i])
+		} else {
+			b = e.appendCSV(b, bt, &rows[i])
+		}
+	}
+	return b
+}
+
+// writeSplit formats rows in parts, the first here and the others in the
+// helpers, and writes the parts in order.
+func (e *lineEncoder) writeSplit(bt *Batch, rows []Row) {
+	parts := len(e.helpers) + 1
+	size := (len(rows) + parts - 1) / parts
+	e.batch = bt
+	for i, h := range e.helpers {
+		h.jobs <- rows[min((i+1)*size, len(rows)):min((i+2)*size, len(rows))]
+	}
+	e.buf = e.formatRows(e.buf, bt, rows[:size])
+	for range e.helpers {
+		<-e.done
+	}
+	e.flush()
+	for _, h := range e.helpers {
+		if e.err == nil && len(h.buf) > 0 {
+			_, e.err = e.w.Write(h.buf)
+		}
+	}
 }
 
 func (e *lineEncoder) WriteBatch(bt *Batch) error {
@@ -81,18 +145,13 @@ func (e *lineEncoder) WriteBatch(bt *Batch) error {
 		e.buf = append(e.buf, '\n')
 		e.header = false
 	}
-	for i := range bt.Rows {
-		if e.json {
-			e.buf = e.appendJSON(e.buf, bt, &bt.Rows[i])
-		} else {
-			e.buf = e.appendCSV(e.buf, bt, &bt.Rows[i])
-		}
-		if len(e.buf) >= flushAt {
-			e.flush()
-			if e.err != nil {
-				return e.err
-			}
-		}
+	if len(e.helpers) > 0 && len(bt.Rows) >= minSplit {
+		e.writeSplit(bt, bt.Rows)
+		return e.err
+	}
+	e.buf = e.formatRows(e.buf, bt, bt.Rows)
+	if len(e.buf) >= flushAt {
+		e.flush()
 	}
 	return e.err
 }
@@ -105,6 +164,10 @@ func (e *lineEncoder) flush() {
 }
 
 func (e *lineEncoder) Close() error {
+	for _, h := range e.helpers {
+		close(h.jobs)
+	}
+	e.helpers = nil
 	if e.header && e.err == nil {
 		// No rows: a CSV file still gets its header.
 		e.err = e.WriteBatch(&Batch{})
