@@ -1,14 +1,22 @@
 #!/bin/bash
 # Installs the build and test dependencies on Debian and builds ./pcaptk.
+# Go is expected at /usr/local/go (or on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs="libpcap-dev tcpdump tshark memcached iproute2 ethtool nodejs npm"
+export PATH=$PATH:/usr/local/go/bin
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+# Debian packages: libpcap for cgo; tcpdump, tshark (with editcap, mergecap,
+# capinfos) as reference tools; memcached, iproute2 and ethtool for the live
+# capture tests.
+pkgs="libpcap-dev tcpdump tshark memcached iproute2 ethtool"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+# Node.js runs the DuckDB integration test; keep a Node.js already on the machine.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
-export PATH=$PATH:/usr/local/go/bin
 go build -o pcaptk ./cmd/pcaptk
+echo "built ./pcaptk ($(./pcaptk --version))"
