@@ -11,19 +11,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-// corpusPcapDir holds the shared real captures (see its README).
-const corpusPcapDir = "/work/shared/corpus/pcap"
+// corpusPcapDir holds the shared real captures (see internal/testcorpus); the test is
+// skipped when there is none.
+func corpusPcapDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(testcorpus.Dir(t), "pcap")
+}
 
 func corpusCaptures(t *testing.T) []string {
 	t.Helper()
-	fs, _ := filepath.Glob(filepath.Join(corpusPcapDir, "*.pcap*"))
-	if len(fs) == 0 {
-		t.Skip("corpus not found at " + corpusPcapDir)
-	}
-	return fs
+	return testcorpus.Captures(t)
 }
 
 func needRefTools(t *testing.T, names ...string) {
@@ -201,7 +202,7 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 func TestFilterSelectionsMatchEditcap(t *testing.T) {
 	needRefTools(t, "editcap")
 	dir := t.TempDir()
-	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
+	in := filepath.Join(corpusPcapDir(t), "pcpp-many-protocols.pcap")
 	if _, err := os.Stat(in); err != nil {
 		t.Skip("corpus file missing")
 	}
@@ -211,7 +212,7 @@ func TestFilterSelectionsMatchEditcap(t *testing.T) {
 	// a capture with duplicates: every packet of a small file three times, and one
 	// copy five packets later (outside the default window)
 	dupIn := filepath.Join(dir, "dups.pcap")
-	small := mustCapturePackets(t, filepath.Join(corpusPcapDir, "dns_tcp.pcap"))
+	small := mustCapturePackets(t, filepath.Join(corpusPcapDir(t), "dns_tcp.pcap"))
 	var dups []reader.Packet
 	for i, p := range small {
 		dups = append(dups, p, p, p)
@@ -293,7 +294,7 @@ func truncateCopy(t *testing.T, src, dst string, n int64) {
 
 func TestFilterStreamsAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(corpusPcapDir, "pcpp-four_ipv6_http_streams.pcapng")
+	in := filepath.Join(corpusPcapDir(t), "pcpp-four_ipv6_http_streams.pcapng")
 	if _, err := os.Stat(in); err != nil {
 		in = corpusCaptures(t)[0]
 	}
@@ -338,7 +339,7 @@ func TestFilterStreamsAndErrors(t *testing.T) {
 
 	// an input cut mid-record: everything before is written, the file is valid, exit 1
 	// with the file name and packet number
-	src := filepath.Join(corpusPcapDir, "dns_tcp.pcap")
+	src := filepath.Join(corpusPcapDir(t), "dns_tcp.pcap")
 	cut := filepath.Join(dir, "cut.pcap")
 	st, _ := os.Stat(src)
 	truncateCopy(t, src, cut, st.Size()-10)
@@ -372,7 +373,7 @@ func headerSnaplen(t *testing.T, path string) uint32 {
 
 // BenchmarkFilterWrite measures filter -r -w on a corpus capture (bytes = input size).
 func BenchmarkFilterWrite(b *testing.B) {
-	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
+	in := filepath.Join(corpusPcapDir(b), "pcpp-many-protocols.pcap")
 	st, err := os.Stat(in)
 	if err != nil {
 		b.Skip("corpus missing")

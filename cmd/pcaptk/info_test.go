@@ -54,7 +54,7 @@ func TestInfoMatchesCapinfos(t *testing.T) {
 	checked := 0
 	for _, in := range corpusCaptures(t) {
 		base := filepath.Base(in)
-		ref, err := os.ReadFile(filepath.Join(corpusPcapDir, "..", "expected", base+".capinfos.txt"))
+		ref, err := os.ReadFile(filepath.Join(corpusPcapDir(t), "..", "expected", base+".capinfos.txt"))
 		if err != nil {
 			continue
 		}
@@ -90,7 +90,7 @@ func TestInfoTCP(t *testing.T) {
 	needRefTools(t, "tshark")
 	for _, base := range []string{"dns_tcp.pcap", "pcpp-four_ipv6_http_streams.pcap", "filesamples-simple_http_sll2.pcap",
 		"pcpp-many-protocols.pcap", "gopacket-test_vlan.pcap", "pcpp-null_loopback.pcap"} {
-		in := filepath.Join(corpusPcapDir, base)
+		in := filepath.Join(corpusPcapDir(t), base)
 		if _, err := os.Stat(in); err != nil {
 			t.Fatalf("corpus file %s missing", base)
 		}
@@ -133,8 +133,8 @@ func TestInfoTCP(t *testing.T) {
 
 func TestInfoJSONAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	a := filepath.Join(corpusPcapDir, "dns_tcp.pcap")
-	b := filepath.Join(corpusPcapDir, "pcpp-many_interfaces-1.pcapng")
+	a := filepath.Join(corpusPcapDir(t), "dns_tcp.pcap")
+	b := filepath.Join(corpusPcapDir(t), "pcpp-many_interfaces-1.pcapng")
 	code, out, stderr := pcaptkRun(t, nil, "info", "--json", a, b)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -195,7 +195,7 @@ func infoText(t *testing.T, path string) string {
 
 // BenchmarkInfo measures info on a corpus capture (bytes = input size).
 func BenchmarkInfo(b *testing.B) {
-	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
+	in := filepath.Join(corpusPcapDir(b), "pcpp-many-protocols.pcap")
 	st, err := os.Stat(in)
 	if err != nil {
 		b.Skip("corpus missing")

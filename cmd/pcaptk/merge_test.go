@@ -15,7 +15,7 @@ import (
 func TestMergeMatchesMergecap(t *testing.T) {
 	needRefTools(t, "mergecap")
 	dir := t.TempDir()
-	c := func(name string) string { return filepath.Join(corpusPcapDir, name) }
+	c := func(name string) string { return filepath.Join(corpusPcapDir(t), name) }
 	// interleaved halves of one capture: odd packets in one file, even in the other
 	all := mustCapturePackets(t, c("pcpp-http-packets2.pcap"))
 	var odd, even []reader.Packet
@@ -71,8 +71,8 @@ func TestMergeMatchesMergecap(t *testing.T) {
 
 func TestMergeErrors(t *testing.T) {
 	dir := t.TempDir()
-	a := filepath.Join(corpusPcapDir, "dns_tcp.pcap")
-	b := filepath.Join(corpusPcapDir, "tcp-handshake-nano.pcap") // Linux cooked
+	a := filepath.Join(corpusPcapDir(t), "dns_tcp.pcap")
+	b := filepath.Join(corpusPcapDir(t), "tcp-handshake-nano.pcap") // Linux cooked
 	out := filepath.Join(dir, "out.pcap")
 
 	// pcap asked for inputs of two link types: usage error that says why, no file
@@ -96,7 +96,7 @@ func TestMergeErrors(t *testing.T) {
 
 	// a damaged input: the others are merged whole, the damaged one up to its damage;
 	// reported with name and packet; the output is valid; exit 1
-	src := filepath.Join(corpusPcapDir, "ssh.pcap")
+	src := filepath.Join(corpusPcapDir(t), "ssh.pcap")
 	srcPkts := mustCapturePackets(t, src)
 	cut := filepath.Join(dir, "cut.pcap")
 	st, _ := os.Stat(src)
@@ -122,7 +122,7 @@ func TestMergeErrors(t *testing.T) {
 // TestMergeManyInputs: many inputs at once, from standard input too.
 func TestMergeManyInputs(t *testing.T) {
 	dir := t.TempDir()
-	all := mustCapturePackets(t, filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap"))[:600]
+	all := mustCapturePackets(t, filepath.Join(corpusPcapDir(t), "pcpp-many-protocols.pcap"))[:600]
 	var inputs []string
 	for i := 0; i < 200; i++ {
 		var ps []reader.Packet
@@ -158,7 +158,7 @@ func TestMergeManyInputs(t *testing.T) {
 // so the later input's packet comes first; the test shows the difference is only that.)
 func TestMergeTiesInInputOrder(t *testing.T) {
 	dir := t.TempDir()
-	ps := mustCapturePackets(t, filepath.Join(corpusPcapDir, "dns_tcp.pcap"))
+	ps := mustCapturePackets(t, filepath.Join(corpusPcapDir(t), "dns_tcp.pcap"))
 	a, b := ps[0], ps[1]
 	b.Timestamp = a.Timestamp
 	fa, fb := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")

@@ -45,7 +45,7 @@ func TestSplitMatchesEditcap(t *testing.T) {
 		{"pcpp-tcp-reassembly.pcap", []string{"--seconds", "10"}, "-i", "10"},
 	}
 	for i, c := range cases {
-		in := filepath.Join(corpusPcapDir, c.in)
+		in := filepath.Join(corpusPcapDir(t), c.in)
 		ext := filepath.Ext(c.in)
 		sub := filepath.Join(dir, string(rune('a'+i)))
 		os.Mkdir(sub, 0o755)
@@ -80,7 +80,7 @@ func TestSplitMatchesEditcap(t *testing.T) {
 
 func TestSplitSize(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(corpusPcapDir, "pcpp-many-protocols.pcap")
+	in := filepath.Join(corpusPcapDir(t), "pcpp-many-protocols.pcap")
 	all := mustCapturePackets(t, in)
 	files := splitOutputs(t, "-r", in, "-w", filepath.Join(dir, "s.pcap"), "--size", "0.5")
 	if len(files) < 3 {
@@ -102,7 +102,7 @@ func TestSplitSize(t *testing.T) {
 func TestSplitFlows(t *testing.T) {
 	for _, base := range []string{"pcpp-many-protocols.pcap", "pcpp-four_ipv6_http_streams.pcap", "pcpp-many_interfaces-1.pcapng"} {
 		dir := t.TempDir()
-		in := filepath.Join(corpusPcapDir, base)
+		in := filepath.Join(corpusPcapDir(t), base)
 		ext := filepath.Ext(base)
 		files := splitOutputs(t, "-r", in, "-w", filepath.Join(dir, "f"+ext), "--flows", "--max-open", "3")
 		if len(files) < 3 {
@@ -143,7 +143,7 @@ func TestSplitFlows(t *testing.T) {
 
 func TestSplitUsage(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(corpusPcapDir, "dns_tcp.pcap")
+	in := filepath.Join(corpusPcapDir(t), "dns_tcp.pcap")
 	w := filepath.Join(dir, "x.pcap")
 	for _, args := range [][]string{
 		{"split", "-r", in, "-w", w},
