@@ -13,9 +13,8 @@ type SeqTracker struct {
 	free  []*seqEntry
 }
 
-// DefaultSeqTrackerMax bounds SeqTracker at about 100 MB... no: each entry is
-// under 100 bytes with its map slot, so a million entries stay near 100 MB at
-// worst; 262144 keeps it under 32 MB.
+// DefaultSeqTrackerMax is the default bound on remembered connections. An entry
+// takes under 100 bytes with its map slot, so 262,144 of them stay under 32 MB.
 const DefaultSeqTrackerMax = 1 << 18
 
 type seqKey struct {
