@@ -436,53 +436,9 @@ func (t *Text) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) [
 	b = append(b, ": "...)
 	switch rec.Proto {
 	case decode.ProtoICMP:
-		if !rec.HasICMP {
-			return append(b, "[|icmp]"...)
-		}
-		b = append(b, "ICMP "...)
-		switch rec.ICMPType {
-		case 8, 0:
-			if rec.ICMPType == 8 {
-				b = append(b, "echo request"...)
-			} else {
-				b = append(b, "echo reply"...)
-			}
-			b = append(b, ", id "...)
-			b = appendUint(b, uint64(rec.ICMPID))
-			b = append(b, ", seq "...)
-			b = appendUint(b, uint64(rec.ICMPSeq))
-		default:
-			b = append(b, "type "...)
-			b = appendUint(b, uint64(rec.ICMPType))
-			b = append(b, ", code "...)
-			b = appendUint(b, uint64(rec.ICMPCode))
-		}
-		b = append(b, ", length "...)
-		return appendUint(b, uint64(rec.L4Len))
+		return appendICMP(b, rec, "[|icmp]", "ICMP ", 8, 0)
 	case decode.ProtoICMPv6:
-		if !rec.HasICMP {
-			return append(b, "[|icmp6]"...)
-		}
-		b = append(b, "ICMP6, "...)
-		switch rec.ICMPType {
-		case 128, 129:
-			if rec.ICMPType == 128 {
-				b = append(b, "echo request"...)
-			} else {
-				b = append(b, "echo reply"...)
-			}
-			b = append(b, ", id "...)
-			b = appendUint(b, uint64(rec.ICMPID))
-			b = append(b, ", seq "...)
-			b = appendUint(b, uint64(rec.ICMPSeq))
-		default:
-			b = append(b, "type "...)
-			b = appendUint(b, uint64(rec.ICMPType))
-			b = append(b, ", code "...)
-			b = appendUint(b, uint64(rec.ICMPCode))
-		}
-		b = append(b, ", length "...)
-		return appendUint(b, uint64(rec.L4Len))
+		return appendICMP(b, rec, "[|icmp6]", "ICMP6, ", 128, 129)
 	}
 	b = append(b, ipProtoName(rec.Proto)...)
 	if ipProtoName(rec.Proto) == "unknown" {
@@ -491,6 +447,34 @@ func (t *Text) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) [
 		b = appendUint(b, uint64(rec.Proto))
 	}
 	b = append(b, ' ')
+	return appendUint(b, uint64(rec.L4Len))
+}
+
+// appendICMP prints an ICMP or ICMPv6 message: echo requests and replies as
+// tcpdump does, others by type and code.
+func appendICMP(b []byte, rec *decode.Record, trunc, name string, echoReq, echoRep uint8) []byte {
+	if !rec.HasICMP {
+		return append(b, trunc...)
+	}
+	b = append(b, name...)
+	switch rec.ICMPType {
+	case echoReq, echoRep:
+		if rec.ICMPType == echoReq {
+			b = append(b, "echo request"...)
+		} else {
+			b = append(b, "echo reply"...)
+		}
+		b = append(b, ", id "...)
+		b = appendUint(b, uint64(rec.ICMPID))
+		b = append(b, ", seq "...)
+		b = appendUint(b, uint64(rec.ICMPSeq))
+	default:
+		b = append(b, "type "...)
+		b = appendUint(b, uint64(rec.ICMPType))
+		b = append(b, ", code "...)
+		b = appendUint(b, uint64(rec.ICMPCode))
+	}
+	b = append(b, ", length "...)
 	return appendUint(b, uint64(rec.L4Len))
 }
 

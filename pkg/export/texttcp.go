@@ -247,6 +247,11 @@ func AppendTCPOptions(dst []byte, rec *decode.Record, data []byte) []byte {
 	return dst
 }
 
+const (
+	failBad   = 1 // the option's length does not fit the header
+	failTrunc = 2 // the capture ends inside the option
+)
+
 // appendTCPOptionsText walks the option bytes o (captured part of hlen bytes of
 // options) as tcpdump does. stop reports that the line must end here (a bad or
 // truncated option: tcpdump prints no closing bracket nor length then).
@@ -285,15 +290,19 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			hlen--
 		}
 		hlen--
-		// need checks that datalen bytes remain in the header and were captured
-		need := func(n int) (ok bool, truncd bool) {
-			if n > hlen {
-				return false, false
+		// need reports whether n option bytes remain in the header and were
+		// captured; otherwise fail says which (tcpdump's "bad opt" or "[|tcp]").
+		fail := 0
+		need := func(n int) bool {
+			switch {
+			case n > hlen:
+				fail = failBad
+			case i+n > len(o):
+				fail = failTrunc
+			default:
+				return true
 			}
-			if i+n > len(o) {
-				return false, true
-			}
-			return true, false
+			return false
 		}
 		if name := tcpOptionName(kind); name != "" {
 			b = append(b, name...)
@@ -305,21 +314,15 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		switch kind {
 		case 2: // mss
 			datalen = 2
-			if ok, tr := need(2); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(2) {
+				break
 			}
 			b = append(b, ' ')
 			b = appendUint(b, uint64(be.Uint16(o[i:])))
 		case 3: // wscale
 			datalen = 1
-			if ok, tr := need(1); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(1) {
+				break
 			}
 			b = append(b, ' ')
 			b = appendUint(b, uint64(o[i]))
@@ -332,11 +335,8 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 				b = appendUint(b, uint64(datalen/8))
 				b = append(b, ' ')
 				for j := 0; j < datalen; j += 8 {
-					if ok, tr := need(j + 8); !ok {
-						if tr {
-							return trunc(b)
-						}
-						return bad(b)
+					if !need(j + 8) {
+						break
 					}
 					s, e := be.Uint32(o[i+j:]), be.Uint32(o[i+j+4:])
 					if rev {
@@ -355,21 +355,15 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			}
 		case 6, 7, 11, 12, 13: // echo, echoreply, cc, ccnew, ccecho
 			datalen = 4
-			if ok, tr := need(4); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(4) {
+				break
 			}
 			b = append(b, ' ')
 			b = appendUint(b, uint64(be.Uint32(o[i:])))
 		case 8: // timestamp
 			datalen = 8
-			if ok, tr := need(8); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(8) {
+				break
 			}
 			b = append(b, " val "...)
 			b = appendUint(b, uint64(be.Uint32(o[i:])))
@@ -377,21 +371,15 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			b = appendUint(b, uint64(be.Uint32(o[i+4:])))
 		case 19: // md5 signature
 			datalen = 16
-			if ok, tr := need(16); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(16) {
+				break
 			}
 			b = append(b, " shared secret not supplied with -M, can't check - "...)
 			b = appendHexBytes(b, o[i:i+16])
 		case 20: // scps
 			datalen = 2
-			if ok, tr := need(2); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(2) {
+				break
 			}
 			b = append(b, " cap "...)
 			b = append(b, hexdig[o[i]>>4], hexdig[o[i]&15])
@@ -402,30 +390,21 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			if datalen < 2 {
 				b = append(b, " invalid"...)
 			} else {
-				if ok, tr := need(1); !ok {
-					if tr {
-						return trunc(b)
-					}
-					return bad(b)
+				if !need(1) {
+					break
 				}
 				b = append(b, " keyid "...)
 				b = appendUint(b, uint64(o[i]))
-				if ok, tr := need(2); !ok {
-					if tr {
-						return trunc(b)
-					}
-					return bad(b)
+				if !need(2) {
+					break
 				}
 				b = append(b, " rnextkeyid "...)
 				b = appendUint(b, uint64(o[i+1]))
 				if datalen > 2 {
 					b = append(b, " mac 0x"...)
 					for j := 2; j < datalen; j++ {
-						if ok, tr := need(j + 1); !ok {
-							if tr {
-								return trunc(b)
-							}
-							return bad(b)
+						if !need(j + 1) {
+							break
 						}
 						b = append(b, hexdig[o[i+j]>>4], hexdig[o[i+j]&15])
 					}
@@ -434,11 +413,8 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		case 0, 1, 4: // eol, nop, sackOK
 		case 28: // uto
 			datalen = 2
-			if ok, tr := need(2); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(2) {
+				break
 			}
 			v := be.Uint16(o[i:])
 			b = append(b, " 0x"...)
@@ -452,37 +428,28 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			b = appendUint(b, uint64(v))
 		case 30: // mptcp
 			datalen = l - 2
-			if ok, tr := need(datalen); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(datalen) {
+				break
 			}
 			var ok bool
-			b, ok = appendMPTCP(b, o[i-2:i+datalen], flags)
-			if !ok {
-				return bad(b)
+			if b, ok = appendMPTCP(b, o[i-2:i+datalen], flags); !ok {
+				fail = failBad
 			}
 		case 34: // tfo
 			datalen = l - 2
-			if ok, tr := need(datalen); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(datalen) {
+				break
 			}
 			b = append(b, ' ')
 			b = appendFastOpen(b, o[i:i+datalen])
 		case 254: // experimental, RFC 6994
 			datalen = l - 2
-			if ok, tr := need(datalen); !ok {
-				if tr {
-					return trunc(b)
-				}
-				return bad(b)
+			if !need(datalen) {
+				break
 			}
 			if datalen < 2 {
-				return bad(b)
+				fail = failBad
+				break
 			}
 			magic := be.Uint16(o[i:])
 			b = append(b, '-')
@@ -498,14 +465,17 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 				b = append(b, " 0x"...)
 			}
 			for j := 0; j < datalen; j++ {
-				if ok, tr := need(j + 1); !ok {
-					if tr {
-						return trunc(b)
-					}
-					return bad(b)
+				if !need(j + 1) {
+					break
 				}
 				b = append(b, hexdig[o[i+j]>>4], hexdig[o[i+j]&15])
 			}
+		}
+		switch fail {
+		case failBad:
+			return bad(b)
+		case failTrunc:
+			return trunc(b)
 		}
 		i += datalen
 		hlen -= datalen
