@@ -63,7 +63,7 @@ of one of the kept packets just before it; -s then truncates it.`,
 	f.IntVarP(&o.Snaplen, "snaplen", "s", 0, "truncate packets to `N` bytes")
 	f.BoolVar(&o.Dedup, "dedup", false, "drop a packet identical to one of the previous 4 kept (editcap -d)")
 	f.IntVar(&o.Window, "dedup-window", 5, "duplicate window counting the packet itself (editcap -D `N`); implies --dedup")
-	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: the input's)")
+	f.StringVar(&o.Format, "format", "", "output `FORMAT`, pcap or pcapng (default: the input's)")
 	return c
 }
 

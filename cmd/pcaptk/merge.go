@@ -53,7 +53,7 @@ exits 1 to say something was skipped.`,
 	f := c.Flags()
 	f.StringVarP(&o.Out, "write", "w", "", "output capture (`FILE`, - for standard output)")
 	f.BoolVarP(&o.Concat, "append", "a", false, "concatenate the inputs in order instead of merging by time")
-	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: from the -w name, else pcap if every input is pcap)")
+	f.StringVar(&o.Format, "format", "", "output `FORMAT`, pcap or pcapng (default: from the -w name, else pcap if every input is pcap)")
 	return c
 }
 

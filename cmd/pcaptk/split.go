@@ -85,7 +85,7 @@ name that was written is printed on standard output.`,
 	f.Float64Var(&o.Seconds, "seconds", 0, "a new file every `S` seconds from the first packet")
 	f.BoolVar(&o.Flows, "flows", false, "one file per TCP/UDP connection")
 	f.IntVar(&o.MaxOpen, "max-open", writer.DefaultMaxOpen, "with --flows: at most `N` files open at once")
-	f.StringVar(&o.Format, "format", "", "output format `pcap|pcapng` (default: the input's)")
+	f.StringVar(&o.Format, "format", "", "output `FORMAT`, pcap or pcapng (default: the input's)")
 	return c
 }
 
