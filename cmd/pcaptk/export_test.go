@@ -239,3 +239,25 @@ func TestExportMergeAndDatasets(t *testing.T) {
 		t.Errorf("partitions: %d files, %d rows, want %d rows: %v", len(parts), total, na+nb, parts)
 	}
 }
+
+// TestExportProgress: a progress line on a terminal, none in a pipe or with --quiet.
+func TestExportProgress(t *testing.T) {
+	in := testcorpus.Pcap(t, "pcpp-many-protocols.pcap")
+	for _, c := range []struct {
+		terminal bool
+		args     []string
+		want     bool
+	}{
+		{true, nil, true},
+		{true, []string{"--quiet"}, false},
+		{false, nil, false},
+	} {
+		var out, errOut bytes.Buffer
+		args := append([]string{"export", "-r", in, "--format", "csv"}, c.args...)
+		code := run(args, &streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, ErrIsTerminal: c.terminal})
+		got := strings.Contains(errOut.String(), " packets ") && strings.Contains(errOut.String(), "MB/s")
+		if code != 0 || got != c.want {
+			t.Errorf("terminal=%v %v: exit %d, stderr %q", c.terminal, c.args, code, errOut.String())
+		}
+	}
+}
