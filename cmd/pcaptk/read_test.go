@@ -23,12 +23,11 @@ func init() {
 
 // knownLineDiffs are the reference lines pcaptk does not reproduce whole, per
 // capture: text that tcpdump's application decoders print after "length N"
-// for protocols pcaptk does not decode (NFS, PPTP). Every line still
+// for protocols pcaptk does not decode (NFS). Every line still
 // matches up to and including "length N". The README lists them.
 var knownLineDiffs = map[string]int{
 	"hoobr_nfs_printfh.pcap":       1, // NFS
 	"nfs-write-verf-cookie.pcapng": 2, // NFS
-	"pptp.pcap":                    7, // PPTP control messages
 }
 
 var lengthPrefix = regexp.MustCompile(`^(.*?, length [0-9]+)`)
@@ -120,13 +119,12 @@ func TestReadMatchesTcpdumpFlags(t *testing.T) {
 	if err != nil {
 		t.Skip("tcpdump not installed (apt-get install tcpdump)")
 	}
-	// Captures whose payloads tcpdump decodes further than pcaptk (NFS,
-	// PPTP), whose pcapng interfaces have different link types (tcpdump stops
+	// Captures whose payloads tcpdump decodes further than pcaptk (NFS), whose pcapng interfaces have different link types (tcpdump stops
 	// there), or whose time stamps are out of range (compared in the golden
 	// test without -ttt).
 	skip := map[string]bool{
 		"hoobr_nfs_printfh.pcap":       true,
-		"nfs-write-verf-cookie.pcapng": true, "pptp.pcap": true, "pcpp-many_interfaces-1.pcapng": true,
+		"nfs-write-verf-cookie.pcapng": true, "pcpp-many_interfaces-1.pcapng": true,
 		"pcpp-pcapng-example.pcapng": true, "timestamp_invalid_micro.pcap": true, "timestamp_invalid_nano.pcap": true,
 	}
 	// With -v tcpdump also decodes BGP and OpenFlow bodies and DNS's other

@@ -8,6 +8,8 @@ func appendApp(b []byte, sport, dport uint16, payload []byte, length int, verbos
 	switch {
 	case port(179):
 		return append(b, ": BGP"...)
+	case port(1723):
+		return appendPPTP(b, payload[:min(len(payload), length)], verbose)
 	case port(22):
 		return appendSSH(b, payload, length)
 	case port(6633), port(6653):
