@@ -322,3 +322,22 @@ func TestReadPortNames(t *testing.T) {
 		t.Errorf("port 80 not named http: %s", out)
 	}
 }
+
+// TestReadTextProtocols compares the text-protocol summaries (SMTP, FTP, RTSP,
+// WHOIS, HTTP; made by testdata/text-protocols.py) with tcpdump 4.99.3's output.
+func TestReadTextProtocols(t *testing.T) {
+	for _, tc := range []struct{ flag, golden string }{{"-nn", "nn"}, {"-v", "nnv"}} {
+		want, err := os.ReadFile("../../testdata/text-protocols.tcpdump-" + tc.golden + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"read", "-nn", "-r", "../../testdata/text-protocols.pcap"}
+		if tc.flag == "-v" {
+			args = append(args, "-v")
+		}
+		_, got, _ := pcaptkRun(t, nil, args...)
+		if got != string(want) {
+			t.Errorf("%s: differs from tcpdump:\n%s", tc.flag, firstDiff(string(want), got))
+		}
+	}
+}

@@ -6,6 +6,12 @@ package export
 func appendApp(b []byte, sport, dport uint16, payload []byte, length int, verbose bool) []byte {
 	port := func(p uint16) bool { return sport == p || dport == p }
 	switch {
+	case port(25):
+		b = append(b, ": "...)
+		return appendTxtProto(b, "SMTP", "smtp", payload, length, nil, verbose)
+	case port(43):
+		b = append(b, ": "...)
+		return appendTxtProto(b, "WHOIS", "whois", payload, length, nil, verbose)
 	case port(179):
 		return append(b, ": BGP"...)
 	case port(1723):
@@ -14,9 +20,15 @@ func appendApp(b []byte, sport, dport uint16, payload []byte, length int, verbos
 		return appendSSH(b, payload, length)
 	case port(6633), port(6653):
 		return appendOpenFlow(b, payload, length)
+	case port(21):
+		b = append(b, ": "...)
+		return appendTxtProto(b, "FTP", "ftp", payload, length, nil, verbose)
 	case port(80), port(8080):
 		b = append(b, ": "...)
 		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands, verbose)
+	case port(554), port(8554):
+		b = append(b, ": "...)
+		return appendTxtProto(b, "RTSP", "rtsp", payload, length, rtspCommands, verbose)
 	case port(53):
 		return appendDNSOverTCP(b, payload, length)
 	}
@@ -31,6 +43,9 @@ var httpCommands = []string{
 	"MKACTIVITY", "ORDERPATCH", "ACL", "PATCH", "SEARCH", "BIND", "UNBIND",
 	"REBIND", "MKREDIRECTREF", "UPDATEREDIRECTREF", "MKCALENDAR",
 }
+
+var rtspCommands = []string{"DESCRIBE", "ANNOUNCE", "GET_PARAMETER", "OPTIONS", "PAUSE",
+	"PLAY", "RECORD", "REDIRECT", "SETUP", "SET_PARAMETER", "TEARDOWN"}
 
 func isPrint(c byte) bool { return c >= 0x20 && c < 0x7f }
 
@@ -90,16 +105,18 @@ func equalFold(a []byte, b string) bool {
 // appendTxtProto prints a text protocol's first line when it is a request or a
 // response ("HTTP: GET / HTTP/1.1"), else just the protocol's name.
 func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string, verbose bool) []byte {
-	printIt := false
+	printIt := cmds == nil
 	tok, idx := fetchToken(p, 0, n)
-	if idx != 0 {
+	if cmds != nil && idx != 0 {
 		for _, c := range cmds {
 			if equalFold(tok, c) {
 				printIt = true
 				break
 			}
 		}
-		tok, idx = fetchToken(p, idx, n)
+		if name == "HTTP" || name == "RTSP" { // "HTTP/1.1 200 OK": the code comes second
+			tok, idx = fetchToken(p, idx, n)
+		}
 		if idx != 0 && len(tok) == 3 && isDigit(tok[0]) && isDigit(tok[1]) && isDigit(tok[2]) {
 			printIt = true
 		}
