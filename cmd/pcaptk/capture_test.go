@@ -716,6 +716,27 @@ func testCaptureErrors(t *testing.T, bin string) {
 		!bytes.Contains(out, []byte(`"lo": permission denied`)) || !bytes.Contains(out, []byte("CAP_NET_RAW")) {
 		t.Errorf("capture as nobody: %v\n%s", err, out)
 	}
+
+	// With the capabilities the message names (setcap on a copy), nobody may capture.
+	if _, err := exec.LookPath("setcap"); err != nil {
+		t.Skip("setcap is not installed (libcap2-bin)")
+	}
+	capBin := filepath.Join(filepath.Dir(bin), "pcaptk-setcap")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(capBin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("setcap", "cap_net_raw,cap_net_admin=eip", capBin).CombinedOutput(); err != nil {
+		t.Skipf("setcap refused (file system without capabilities?): %v %s", err, out)
+	}
+	c = exec.Command(capBin, "capture", "-i", "lo", "-w", "/dev/null", "--duration", "0.2")
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	if out, err := c.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("0 packets dropped by kernel")) {
+		t.Errorf("capture as nobody with cap_net_raw: %v\n%s", err, out)
+	}
 }
 
 // testWalkthrough runs the README's walkthrough: memcached on loopback, a telnet-style
