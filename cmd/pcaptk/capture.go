@@ -46,9 +46,6 @@ type captureOptions struct {
 	queueMB        int
 	expr           string
 	print          textFlags
-
-	// stop, when set (tests), stops the capture when closed, as SIGINT does.
-	stop <-chan struct{}
 }
 
 // Default kernel buffer: libpcap's 2 MiB drops packets in bursts at a few hundred
@@ -218,8 +215,8 @@ func runCapture(o *captureOptions, s *streams) error {
 		select {
 		case <-stopSig:
 		case <-timeout:
-		case <-o.stop:
 		}
+		signal.Stop(stopSig) // a second Ctrl-C kills at once
 		capt.Stop()
 	}()
 
