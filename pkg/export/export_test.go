@@ -585,3 +585,15 @@ func TestHotPathAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendU(t *testing.T) {
+	vals := []uint64{0, 9, 10, 99, 100, 101, 999, 1000, 65535, 1<<32 - 1, 1 << 32, 1<<64 - 1}
+	for v := uint64(1); v < 1<<60; v = v*7 + 3 {
+		vals = append(vals, v)
+	}
+	for _, v := range vals {
+		if got, want := string(appendU(nil, v)), strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("appendU(%d) = %s", v, got)
+		}
+	}
+}

@@ -212,7 +212,41 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, "false"...)
 }
 
-func appendU(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendU appends v in decimal. It is strconv.AppendUint without the generic
+// path: most cells are small numbers, and this is the hottest loop of CSV and JSON.
+func appendU(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	if v < 100 {
+		return append(b, digitPairs[v*2], digitPairs[v*2+1])
+	}
+	if v > 1<<32-1 {
+		return strconv.AppendUint(b, v, 10)
+	}
+	var buf [10]byte
+	i := len(buf)
+	u := uint32(v)
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[r*2], digitPairs[r*2+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[u*2], digitPairs[u*2+1]
+	} else {
+		i--
+		buf[i] = byte('0' + u)
+	}
+	return append(b, buf[i:]...)
+}
 
 // appendValue appends one cell; strings are quoted for JSON and, when needed, CSV.
 func (e *lineEncoder) appendValue(b []byte, bt *Batch, r *Row, c Column) []byte {
