@@ -267,7 +267,7 @@ func readPackets(t *testing.T, files ...string) []reader.Packet {
 // stampSlack is how far apart two captures may stamp one packet. Locally sent TCP
 // packets carry no real-time stamp, so the kernel stamps each capturing socket's copy
 // as it delivers it: two tcpdumps side by side differ by a microsecond or two.
-const stampSlack = 200 * time.Microsecond
+const stampSlack = time.Millisecond
 
 // samePackets compares timestamps (within stampSlack), lengths and bytes.
 func samePackets(t *testing.T, what string, got, want []reader.Packet) {
