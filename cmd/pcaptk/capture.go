@@ -151,6 +151,11 @@ func runCapture(o *captureOptions, s *streams) error {
 	if o.list {
 		return listInterfaces(s.Out)
 	}
+	// From here on a signal stops the capture cleanly (one that comes before the
+	// capture starts waits in the channel).
+	stopSig := make(chan os.Signal, 1)
+	signal.Notify(stopSig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(stopSig)
 	var drop *account
 	if o.user != "" && os.Geteuid() == 0 {
 		a, err := lookupAccount(o.user)
@@ -204,9 +209,6 @@ func runCapture(o *captureOptions, s *streams) error {
 	}
 
 	capt := reader.StartCapture(lives, reader.CaptureOptions{QueueBytes: o.queueMB << 20})
-	stopSig := make(chan os.Signal, 1)
-	signal.Notify(stopSig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(stopSig)
 	go func() {
 		var timeout <-chan time.Time
 		if o.duration > 0 {
