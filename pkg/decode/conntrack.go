@@ -1,5 +1,7 @@
 package decode
 
+import "encoding/binary"
+
 // Per-connection TCP state for the columns that need more than one packet:
 // tshark's tcp.stream number, relative sequence and acknowledgment numbers, and
 // windows scaled by the handshake's window-scale option.
@@ -187,10 +189,13 @@ func makeKey(rec *Record) (connKey, int) {
 }
 
 func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if a0 != b0 {
+		return a0 < b0
+	}
+	a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	if a1 != b1 {
+		return a1 < b1
 	}
 	return pa <= pb
 }
