@@ -269,21 +269,53 @@ func readPackets(t *testing.T, files ...string) []reader.Packet {
 // as it delivers it: two tcpdumps side by side differ by a microsecond or two.
 const stampSlack = time.Millisecond
 
-// samePackets compares timestamps (within stampSlack), lengths and bytes.
+// samePackets checks that got holds exactly the packets of want: the same bytes and
+// lengths, timestamps within stampSlack, and the same order within each direction of
+// each connection. Across connections the order may differ: packets sent at the same
+// moment from two CPUs reach two capturing sockets in either order (two tcpdumps side
+// by side disagree the same way).
 func samePackets(t *testing.T, what string, got, want []reader.Packet) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d packets, tcpdump has %d", what, len(got), len(want))
 	}
-	for i := 0; i < len(got) && i < len(want); i++ {
-		g, w := got[i], want[i]
-		d := time.Duration(g.Timestamp - w.Timestamp)
-		if d < -stampSlack || d > stampSlack || g.CapLen != w.CapLen || g.WireLen != w.WireLen ||
-			!bytes.Equal(g.Data, w.Data) {
-			t.Fatalf("%s: packet %d differs: got ts %d len %d/%d, tcpdump ts %d len %d/%d", what, i+1,
-				g.Timestamp, g.CapLen, g.WireLen, w.Timestamp, w.CapLen, w.WireLen)
+	stamps := map[string][]int64{} // packet bytes → tcpdump's timestamps
+	wantFlows := map[string][]string{}
+	for _, w := range want {
+		k := fmt.Sprintf("%d/%d/%s", w.CapLen, w.WireLen, w.Data)
+		stamps[k] = append(stamps[k], w.Timestamp)
+		wantFlows[flowKey(w.Data)] = append(wantFlows[flowKey(w.Data)], k)
+	}
+	gotFlows := map[string][]string{}
+	for i, g := range got {
+		k := fmt.Sprintf("%d/%d/%s", g.CapLen, g.WireLen, g.Data)
+		ts := stamps[k]
+		if len(ts) == 0 {
+			t.Fatalf("%s: packet %d (%d bytes at %d) is not in tcpdump's capture", what, i+1, g.CapLen, g.Timestamp)
+		}
+		if d := time.Duration(g.Timestamp - ts[0]); d < -stampSlack || d > stampSlack {
+			t.Fatalf("%s: packet %d stamped %d, tcpdump %d", what, i+1, g.Timestamp, ts[0])
+		}
+		stamps[k] = ts[1:]
+		gotFlows[flowKey(g.Data)] = append(gotFlows[flowKey(g.Data)], k)
+	}
+	for f, ks := range wantFlows {
+		if fmt.Sprint(gotFlows[f]) != fmt.Sprint(ks) {
+			t.Fatalf("%s: the packets of flow %x are not in tcpdump's order", what, f)
 		}
 	}
+}
+
+// flowKey is the addresses and ports of an Ethernet/IPv4/TCP-or-UDP packet, else "".
+func flowKey(b []byte) string {
+	if len(b) < 34 || b[12] != 0x08 || b[13] != 0x00 {
+		return ""
+	}
+	ihl := int(b[14]&0x0f) * 4
+	if len(b) < 14+ihl+4 {
+		return ""
+	}
+	return string(b[26:34]) + string(b[14+ihl:14+ihl+4])
 }
 
 func globSorted(t *testing.T, pattern string) []string {
