@@ -574,15 +574,23 @@ func TestHotPathAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, fill); n != 0 {
 		t.Errorf("decode, track and Add: %v allocations per %d packets", n, len(pkts))
 	}
+	// Enough rows for the encoders to share each batch among goroutines.
+	big := &Batch{Text: b.Text}
+	for len(big.Rows) < 2*minSplit {
+		big.Rows = append(big.Rows, b.Rows...)
+	}
 	for _, mk := range []func(io.Writer) Encoder{
 		func(w io.Writer) Encoder { return NewCSV(w, LineOptions{}) },
 		func(w io.Writer) Encoder { return NewJSON(w, LineOptions{Time: TSEpoch}) },
 	} {
 		enc := mk(io.Discard)
-		enc.WriteBatch(b)
-		if n := testing.AllocsPerRun(20, func() { enc.WriteBatch(b) }); n != 0 {
-			t.Errorf("%T: %v allocations per batch of %d rows", enc, n, b.Len())
+		for _, bt := range []*Batch{b, big} {
+			enc.WriteBatch(bt)
+			if n := testing.AllocsPerRun(20, func() { enc.WriteBatch(bt) }); n != 0 {
+				t.Errorf("%T: %v allocations per batch of %d rows", enc, n, bt.Len())
+			}
 		}
+		enc.Close()
 	}
 }
 
