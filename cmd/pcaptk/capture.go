@@ -82,7 +82,7 @@ interfaces and the first file are open. Without root:
   pcaptk capture -i lo -w - tcp | pcaptk read -r -`,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.expr = strings.Join(args, " ")
-			if err := o.check(c); err != nil {
+			if err := o.check(); err != nil {
 				return err
 			}
 			return runCapture(o, s)
@@ -113,7 +113,7 @@ interfaces and the first file are open. Without root:
 }
 
 // check validates the flags that do not need an open interface.
-func (o *captureOptions) check(c *cobra.Command) error {
+func (o *captureOptions) check() error {
 	if o.list {
 		return nil
 	}
@@ -393,7 +393,7 @@ func outputFormat(o *captureOptions, ifaces []reader.Interface) (reader.Format, 
 		}
 		return reader.FormatPcapNG, nil
 	}
-	switch strings.ToLower(filepath.Ext(strings.TrimSuffix(o.write, ".gz"))) {
+	switch strings.ToLower(filepath.Ext(o.write)) {
 	case ".pcap", ".cap", ".dmp":
 		if sameLink && len(ifaces) == 1 {
 			return reader.FormatPcap, nil
@@ -453,10 +453,13 @@ func newCaptureSink(o *captureOptions, s *streams, ifaces []reader.Interface) (*
 			Interval: time.Duration(o.seconds) * time.Second, Ring: ring, Mode: 0o600,
 			OnClose: k.closed,
 		})
-		if err != nil {
-			return nil, fmt.Errorf("capture: %w", err)
+		if err == nil {
+			err = k.rot.Open(time.Now())
 		}
-		if err := k.rot.Open(time.Now()); err != nil {
+		if err != nil {
+			if k.post != nil {
+				k.post.finish()
+			}
 			return nil, fmt.Errorf("capture: %w", err)
 		}
 		k.single, k.flusher, k.statser = k.rot, k.rot, k.rot
