@@ -449,8 +449,10 @@ func testRing(t *testing.T, bin string) {
 	dir := t.TempDir()
 	port := echoServer(t, "127.0.0.1:0")
 	zlog := filepath.Join(dir, "closed.log")
+	// A slow -z (ls lists the file only if it still exists) must neither stall the
+	// capture nor find its file already removed by the ring.
 	pc := startCapture(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "ring.pcap"),
-		"--packets-per-file", "100", "-W", "3", "-z", "echo >>"+zlog, fmt.Sprintf("tcp port %d", port))
+		"--packets-per-file", "100", "-W", "3", "-z", "sleep 0.1; ls >>"+zlog, fmt.Sprintf("tcp port %d", port))
 	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 2, 100)
 	time.Sleep(300 * time.Millisecond)
 	code, stderr := pc.stop(t)
