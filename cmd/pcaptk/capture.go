@@ -293,7 +293,7 @@ func printCaptureCounts(w io.Writer, captured uint64, stats []reader.CaptureStat
 		}
 	}
 	if qdrop > 0 {
-		fmt.Fprintf(w, "%d %s dropped by pcaptk (write queue full: disk too slow; raise --queue-size)\n", qdrop, plural(qdrop))
+		fmt.Fprintf(w, "%d %s dropped by pcaptk (write queue full: output too slow; raise --queue-size)\n", qdrop, plural(qdrop))
 	}
 }
 

@@ -87,6 +87,7 @@ func TestCaptureLive(t *testing.T) {
 	t.Run("ring-and-postrotate", func(t *testing.T) { testRing(t, bin) })
 	t.Run("count-any", func(t *testing.T) { testCount(t, bin) })
 	t.Run("stdout-pipe", func(t *testing.T) { testStdoutPipe(t, bin) })
+	t.Run("stalled-output-counts-drops", func(t *testing.T) { testStalledOutput(t, bin) })
 	t.Run("print", func(t *testing.T) { testPrint(t, bin) })
 	t.Run("multi-interface-pcapng", func(t *testing.T) { testMultiInterface(t, bin) })
 	t.Run("drop-privileges", func(t *testing.T) { testDropPrivileges(t, bin) })
@@ -543,6 +544,53 @@ func testStdoutPipe(t *testing.T, bin string) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 12 || !strings.Contains(lines[0], "Flags [S]") {
 		t.Errorf("read -r - printed %d lines, want 12 starting with the SYN:\n%s", len(lines), out.String())
+	}
+}
+
+// While nothing reads pcaptk's standard output, reading from the kernel goes on: the
+// packets that find the small queue full are counted and reported, not lost silently,
+// and the stream stays valid.
+func testStalledOutput(t *testing.T, bin string) {
+	port := echoServer(t, "127.0.0.1:0")
+	c := exec.Command(bin, "capture", "-i", "lo", "-w", "-", "--queue-size", "1", fmt.Sprintf("tcp port %d", port))
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut := &syncBuffer{}
+	c.Stderr = errOut
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill() })
+	for !strings.Contains(errOut.String(), "listening on") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150) // about 3 MB, nobody reading
+	time.Sleep(300 * time.Millisecond)
+	out := filepath.Join(t.TempDir(), "stream.pcap")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := make(chan error, 1)
+	go func() { _, err := io.Copy(f, stdout); copied <- err }()
+	time.Sleep(300 * time.Millisecond)
+	c.Process.Signal(syscall.SIGINT)
+	if err := <-copied; err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := c.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	m := regexp.MustCompile(`(\d+) packets captured\n(?s:.*)\n(\d+) packets dropped by pcaptk \(write queue full`).
+		FindStringSubmatch(errOut.String())
+	if m == nil {
+		t.Fatalf("no queue drops reported:\n%s", errOut)
+	}
+	if n := len(readPackets(t, out)); strconv.Itoa(n) != m[1] {
+		t.Errorf("the stream holds %d packets, stderr says %s captured", n, m[1])
 	}
 }
 
