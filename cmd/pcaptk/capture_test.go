@@ -148,7 +148,12 @@ func startCapture(t *testing.T, name string, args ...string) *proc {
 // stop sends SIGINT and waits for the exit; it returns the exit code and stderr.
 func (p *proc) stop(t *testing.T) (int, string) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGINT)
+	return p.stopWith(t, syscall.SIGINT)
+}
+
+func (p *proc) stopWith(t *testing.T, sig os.Signal) (int, string) {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
 	return p.wait(t)
 }
 
@@ -719,7 +724,7 @@ func testDropPrivileges(t *testing.T, bin string) {
 		"--packets-per-file", "100", "-z", "id -u >>"+ids+"; true", fmt.Sprintf("tcp port %d", port))
 	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 2, 60)
 	time.Sleep(300 * time.Millisecond)
-	if code, stderr := pc.stop(t); code != 0 {
+	if code, stderr := pc.stopWith(t, syscall.SIGTERM); code != 0 || !strings.Contains(stderr, "packets captured") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	files := globSorted(t, filepath.Join(dir, "z_*.pcap"))
