@@ -251,6 +251,18 @@ type CaptureStats struct {
 // bounded queue that the consumer empties with Next or Poll: a slow consumer (a disk,
 // a file rotation) never stalls the reads. When the queue is full a packet is dropped
 // and counted (CaptureStats.QueueDrops). Packets come out in the order they were read.
+//
+//	l, err := reader.OpenLive("eth0", reader.LiveOptions{Filter: "tcp port 80"})
+//	c := reader.StartCapture([]*reader.Live{l}, reader.CaptureOptions{})
+//	// on SIGINT: c.Stop()
+//	for {
+//		p, err := c.Poll(ticker.C) // nil, nil when the ticker fires first
+//		if err != nil { break }    // io.EOF after Stop, or a read error
+//		if p != nil { sink.WritePacket(p) } // p and p.Data valid until the next Poll
+//	}
+//	stats := c.Wait() // per interface: libpcap's counts and the queue's
+//
+// The Capture owns the Live handles and closes them; a single goroutine consumes.
 type Capture struct {
 	lives   []*Live
 	ifaces  []Interface
