@@ -188,6 +188,9 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	for c := range dictionaryColumns {
 		wp = append(wp, parquet.WithDictionaryFor(c.String(), true))
 	}
+	// Min/max of the options text help no query and cost a comparison of every
+	// string.
+	wp = append(wp, parquet.WithStatsFor(ColOptions.String(), false))
 	for _, c := range deltaColumns {
 		wp = append(wp, parquet.WithEncodingFor(c.String(), parquet.Encodings.DeltaBinaryPacked))
 	}
