@@ -25,7 +25,7 @@ type textFlags struct {
 
 // addTextFlags registers tcpdump's printing flags on fs.
 func addTextFlags(fs *pflag.FlagSet, f *textFlags) {
-	fs.CountVarP(&f.n, "numeric", "n", "-n: don't resolve addresses (pcaptk never does); -nn: don't name ports either")
+	fs.CountVarP(&f.n, "numeric", "n", "print port numbers instead of /etc/services names (-nn is the same; pcaptk never looks up host names)")
 	fs.BoolVarP(&f.S, "absolute-tcp-sequence-numbers", "S", false, "print absolute TCP sequence numbers")
 	fs.CountVarP(&f.t, "time", "t", "-t: no time stamp; -tt: seconds since the epoch; -ttt: delta since the previous packet; -tttt: date and time; -ttttt: delta since the first packet")
 	fs.BoolVar(&f.nano, "nano", false, "print time stamps with nanoseconds")
@@ -39,7 +39,7 @@ func addTextFlags(fs *pflag.FlagSet, f *textFlags) {
 
 func (f *textFlags) options() export.TextOptions {
 	o := export.TextOptions{
-		NoPortNames: f.n >= 2,
+		NoPortNames: f.n >= 1, // tcpdump 4.99: -n already numbers ports
 		AbsoluteSeq: f.S,
 		Nano:        f.nano,
 		Link:        f.e,
@@ -79,8 +79,8 @@ packet with time, addresses and ports, TCP flags, sequence numbers, window,
 options and length. The filter EXPRESSION uses tcpdump's syntax (pcap-filter(7))
 and is compiled by libpcap for each packet's link type.
 
-pcaptk never looks names up in DNS; without -nn, ports are named from
-/etc/services as tcpdump does.`,
+pcaptk never looks host names up in DNS. Without -n (or -nn), ports are
+named from /etc/services, as tcpdump does.`,
 		Example: `  pcaptk read -nn -r cap.pcapng 'tcp[tcpflags] & tcp-syn != 0'
   pcaptk read -r cap.pcap -c 10 -tttt tcp port 80
   pcaptk capture -i lo -w - | pcaptk read -nn -r -`,

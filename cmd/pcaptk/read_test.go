@@ -134,7 +134,9 @@ func TestReadMatchesTcpdumpFlags(t *testing.T) {
 		"bgp-as-path-oobr.pcap": "-v", "bgp-enhanced-route-refresh-subtype.pcapng": "-v",
 		"of13_ericsson.pcapng": "-v", "dns_tcp.pcap": "-v", "gopacket-ip6defrag-tcptest.pcap": "-v", "arcnet-rfc1201-arp-icmp-http.pcap": "-e",
 	}
-	flags := [][]string{{"-e"}, {"-v"}, {"-vv"}, {"-x"}, {"-xx"}, {"-X"}, {"-XX"}, {"-A"}, {"-q"},
+	// Each entry runs with -nn added, except "-n" alone. (Without -n tcpdump
+	// also names hosts through the resolver, which pcaptk never asks.)
+	flags := [][]string{{"-n"}, {"-e"}, {"-q", "-e"}, {"-v"}, {"-vv"}, {"-x"}, {"-xx"}, {"-X"}, {"-XX"}, {"-A"}, {"-q"},
 		{"-t"}, {"-tt"}, {"-ttt"}, {"-tttt"}, {"-ttttt"}, {"--nano"}, {"-S"}, {"-tt", "--nano"}, {"-c", "3"}}
 	compared := 0
 	for _, path := range testcorpus.Captures(t) {
@@ -146,7 +148,13 @@ func TestReadMatchesTcpdumpFlags(t *testing.T) {
 			if f := skipFlag[name]; f != "" && strings.HasPrefix(fl[0], f) {
 				continue
 			}
-			args := append(append([]string{"-nn"}, fl...), "-r", path, "tcp")
+			var args []string
+			if fl[0] == "-n" {
+				args = append([]string{}, fl...)
+			} else {
+				args = append([]string{"-nn"}, fl...)
+			}
+			args = append(args, "-r", path, "tcp")
 			cmd := exec.Command(tcpdump, args...)
 			cmd.Env = append(os.Environ(), "TZ=UTC")
 			want, _ := cmd.Output()
@@ -312,14 +320,19 @@ func TestReadFilterFile(t *testing.T) {
 	}
 }
 
-// TestReadPortNames: without -nn, ports are named from /etc/services.
+// TestReadPortNames: without -n, ports are named from /etc/services; -n
+// numbers them, as in tcpdump 4.99.
 func TestReadPortNames(t *testing.T) {
 	if _, err := os.Stat("/etc/services"); err != nil {
 		t.Skip("no /etc/services")
 	}
-	_, out, _ := pcaptkRun(t, nil, "read", "-n", "-c", "1", "-r", testcorpus.Pcap(t, "print-flags.pcap"))
+	_, out, _ := pcaptkRun(t, nil, "read", "-c", "1", "-r", testcorpus.Pcap(t, "print-flags.pcap"))
 	if !strings.Contains(out, "127.0.0.1.http: Flags") {
 		t.Errorf("port 80 not named http: %s", out)
+	}
+	_, out, _ = pcaptkRun(t, nil, "read", "-n", "-c", "1", "-r", testcorpus.Pcap(t, "print-flags.pcap"))
+	if !strings.Contains(out, "127.0.0.1.80: Flags") {
+		t.Errorf("-n named port 80: %s", out)
 	}
 }
 

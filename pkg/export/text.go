@@ -45,16 +45,21 @@ type TextOptions struct {
 // per-connection state for relative sequence numbers, so one Text must see the
 // packets of a capture in order. Call Flush when done.
 type Text struct {
-	w        *bufio.Writer
-	o        TextOptions
-	buf      []byte
-	seq      decode.SeqTracker
-	prevTS   int64
-	firstTS  int64
-	havePrev bool
-	services *Services
-	ifnames  map[uint32]string
-	err      error
+	w         *bufio.Writer
+	o         TextOptions
+	buf       []byte
+	seq       decode.SeqTracker
+	prevTS    int64
+	firstTS   int64
+	havePrev  bool
+	services  *Services
+	ifnames   map[uint32]string
+	ifnamesAt time.Time
+	err       error
+	// jumped is set while printing a packet when tcpdump's printer would have
+	// been aborted by reading past the captured bytes; its dumps then start at
+	// the packet's first byte, link header included.
+	jumped bool
 }
 
 // NewText returns a text encoder writing to w.
@@ -94,10 +99,17 @@ func (t *Text) Flush() error {
 
 // AppendPacket appends the full text of one packet, ending in a newline.
 func (t *Text) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+	if bad := invalidHeader(b, p); len(bad) > len(b) {
+		return append(bad, '\n')
+	}
+	t.jumped = false
 	b = t.appendTime(b, p)
-	linkLen := rec.NetOff
 	b = t.appendLink(b, p, rec)
 	b = t.appendNetwork(b, p, rec)
+	linkLen := rec.NetOff
+	if t.jumped {
+		linkLen = 0
+	}
 	switch {
 	case t.o.HexASCII > 0:
 		if t.o.HexASCII > 1 {
@@ -117,6 +129,47 @@ func (t *Text) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []by
 		}
 	}
 	return append(b, '\n')
+}
+
+// invalidHeader appends tcpdump's complaint about a record header that cannot
+// be right (nothing captured, nothing on the wire, more captured than sent,
+// lengths past 256 KiB); it appends nothing for a sound header.
+func invalidHeader(b []byte, p *reader.Packet) []byte {
+	const maxSnaplen = 262144
+	n := len(b)
+	item := func(b []byte) []byte {
+		if len(b) == n {
+			return append(b, "[Invalid header:"...)
+		}
+		return append(b, ',')
+	}
+	capLen := uint32(len(p.Data))
+	if capLen == 0 {
+		b = append(b, "[Invalid header: caplen==0"...)
+	}
+	if p.WireLen == 0 {
+		b = append(item(b), " len==0"...)
+	} else if p.WireLen < capLen {
+		b = append(item(b), " len("...)
+		b = appendUint(b, uint64(p.WireLen))
+		b = append(b, ") < caplen("...)
+		b = appendUint(b, uint64(capLen))
+		b = append(b, ')')
+	}
+	if capLen > maxSnaplen {
+		b = append(item(b), " caplen("...)
+		b = appendUint(b, uint64(capLen))
+		b = append(b, ") > 262144"...)
+	}
+	if p.WireLen > maxSnaplen {
+		b = append(item(b), " len("...)
+		b = appendUint(b, uint64(p.WireLen))
+		b = append(b, ") > 262144"...)
+	}
+	if len(b) > n {
+		b = append(b, ']')
+	}
+	return b
 }
 
 func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {

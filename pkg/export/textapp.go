@@ -3,32 +3,37 @@ package export
 // appendApp appends the application-layer summary tcpdump prints after
 // "length N" for the well-known ports it decodes by default. payload holds the
 // captured part of the length payload bytes.
-func appendApp(b []byte, sport, dport uint16, payload []byte, length int, verbose bool) []byte {
+//
+// st carries -v in and, out, whether tcpdump would have run off the end of the
+// captured bytes in a way that aborts its printer (it then dumps -x from the
+// packet's first byte).
+func appendApp(b []byte, sport, dport uint16, payload []byte, length int, st *appState) []byte {
+	verbose := st.verbose
 	port := func(p uint16) bool { return sport == p || dport == p }
 	switch {
 	case port(25):
 		b = append(b, ": "...)
-		return appendTxtProto(b, "SMTP", "smtp", payload, length, nil, verbose)
+		return appendTxtProto(b, "SMTP", "smtp", payload, length, nil, st)
 	case port(43):
 		b = append(b, ": "...)
-		return appendTxtProto(b, "WHOIS", "whois", payload, length, nil, verbose)
+		return appendTxtProto(b, "WHOIS", "whois", payload, length, nil, st)
 	case port(179):
 		return append(b, ": BGP"...)
 	case port(1723):
 		return appendPPTP(b, payload[:min(len(payload), length)], verbose)
 	case port(22):
-		return appendSSH(b, payload, length)
+		return appendSSH(b, payload, length, st)
 	case port(6633), port(6653):
 		return appendOpenFlow(b, payload, length)
 	case port(21):
 		b = append(b, ": "...)
-		return appendTxtProto(b, "FTP", "ftp", payload, length, nil, verbose)
+		return appendTxtProto(b, "FTP", "ftp", payload, length, nil, st)
 	case port(80), port(8080):
 		b = append(b, ": "...)
-		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands, verbose)
+		return appendTxtProto(b, "HTTP", "http", payload, length, httpCommands, st)
 	case port(554), port(8554):
 		b = append(b, ": "...)
-		return appendTxtProto(b, "RTSP", "rtsp", payload, length, rtspCommands, verbose)
+		return appendTxtProto(b, "RTSP", "rtsp", payload, length, rtspCommands, st)
 	case port(53):
 		return appendDNSOverTCP(b, payload, length)
 	}
@@ -104,7 +109,7 @@ func equalFold(a []byte, b string) bool {
 
 // appendTxtProto prints a text protocol's first line when it is a request or a
 // response ("HTTP: GET / HTTP/1.1"), else just the protocol's name.
-func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string, verbose bool) []byte {
+func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string, st *appState) []byte {
 	printIt := cmds == nil
 	tok, idx := fetchToken(p, 0, n)
 	if cmds != nil && idx != 0 {
@@ -125,8 +130,8 @@ func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string
 	if !printIt {
 		return b
 	}
-	if !verbose {
-		b, _ = appendTxtLineAt(b, ": ", lower, p, 0, n)
+	if !st.verbose {
+		b, _ = appendTxtLineAt(b, ": ", lower, p, 0, n, st)
 		return b
 	}
 	// Verbose: every text line, each on its own indented line.
@@ -134,7 +139,7 @@ func appendTxtProto(b []byte, name, lower string, p []byte, n int, cmds []string
 	b = appendUint(b, uint64(n))
 	for idx := 0; idx < n; {
 		var next int
-		b, next = appendTxtLineAt(b, "\n\t", lower, p, idx, n)
+		b, next = appendTxtLineAt(b, "\n\t", lower, p, idx, n, st)
 		if next == 0 {
 			break
 		}
@@ -150,9 +155,10 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // nothing more is to be printed). A printable line that runs to the protocol
 // length without an ending is printed with the truncation mark; reaching the end
 // of the captured bytes first prints only the mark.
-func appendTxtLineAt(b []byte, prefix, proto string, p []byte, start, n int) ([]byte, int) {
+func appendTxtLineAt(b []byte, prefix, proto string, p []byte, start, n int, st *appState) ([]byte, int) {
 	for idx := start; idx < n; idx++ {
 		if idx >= len(p) {
+			st.jumped = true
 			return append(append(append(b, " [|"...), proto...), ']'), 0
 		}
 		c := p[idx]
@@ -165,6 +171,7 @@ func appendTxtLineAt(b []byte, prefix, proto string, p []byte, start, n int) ([]
 				return b, 0
 			}
 			if idx+1 >= len(p) {
+				st.jumped = true
 				return append(append(append(b, " [|"...), proto...), ']'), 0
 			}
 			if p[idx+1] == '\n' {
@@ -181,18 +188,35 @@ func appendTxtLineAt(b []byte, prefix, proto string, p []byte, start, n int) ([]
 	return append(append(append(b, " [|"...), proto...), ']'), 0
 }
 
-// appendSSH prints the protocol version line of an SSH connection.
-func appendSSH(b []byte, p []byte, n int) []byte {
-	if n < 4 || len(p) < 4 || p[0] != 'S' || p[1] != 'S' || p[2] != 'H' || p[3] != '-' {
-		return b
+// appendSSH prints the protocol version line of an SSH connection. Like
+// tcpdump it reads the first four bytes whatever the length, and gives up with
+// the truncation mark where the captured bytes end first.
+func appendSSH(b []byte, p []byte, n int, st *appState) []byte {
+	trunc := func() []byte { st.jumped = true; return append(b, " [|ssh]"...) }
+	for i := 0; i < 4; i++ {
+		if i >= len(p) {
+			return trunc()
+		}
+		if p[i] != "SSH-"[i] {
+			return b
+		}
 	}
-	for idx := 4; idx < n && idx < len(p); idx++ {
+	for idx := 4; idx < n; idx++ {
+		if idx >= len(p) {
+			return trunc()
+		}
 		c := p[idx]
 		switch {
 		case c == '\n':
 			return append(append(b, ": SSH: "...), p[:idx]...)
 		case c == '\r':
-			if idx+1 >= n || idx+1 >= len(p) || p[idx+1] != '\n' {
+			if idx+1 >= n {
+				return b
+			}
+			if idx+1 >= len(p) {
+				return trunc()
+			}
+			if p[idx+1] != '\n' {
 				return b
 			}
 			return append(append(b, ": SSH: "...), p[:idx]...)
@@ -201,6 +225,12 @@ func appendSSH(b []byte, p []byte, n int) []byte {
 		}
 	}
 	return b
+}
+
+// appState is what application printers need from and tell the packet printer.
+type appState struct {
+	verbose bool
+	jumped  bool
 }
 
 var (

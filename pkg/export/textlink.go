@@ -2,6 +2,7 @@ package export
 
 import (
 	"net"
+	"time"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
@@ -26,10 +27,7 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 			b = append(b, "ifindex "...)
 			b = appendUint(b, uint64(rec.SLLIfIndex))
 			b = append(b, ' ')
-			b = decode.AppendMAC(b, rec.SLLAddr[:min(int(rec.SLLAddrLen), 8)])
-			b = append(b, ' ')
-			b = appendEthertype(b, rec.EthType)
-			b = appendFrameLen(b, p.WireLen)
+			b = t.appendSLLTail(b, p, rec)
 		}
 	case decode.LinkLinuxSLL:
 		if !t.o.Link || !rec.HasSLL {
@@ -41,12 +39,7 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		}
 		b = append(b, d...)
 		b = append(b, ' ')
-		if rec.SLLAddrLen > 0 {
-			b = decode.AppendMAC(b, rec.SLLAddr[:min(int(rec.SLLAddrLen), 8)])
-			b = append(b, ' ')
-		}
-		b = appendEthertype(b, rec.EthType)
-		b = appendFrameLen(b, p.WireLen)
+		b = t.appendSLLTail(b, p, rec)
 	case decode.LinkEthernet:
 		if !t.o.Link || !rec.HasEth {
 			return b
@@ -56,9 +49,12 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		b = decode.AppendMAC(b, rec.EthDst[:])
 		b = append(b, ", "...)
 		if rec.NVLAN == 0 {
-			if rec.EthType <= 1500 {
+			switch {
+			case rec.EthType <= 1500:
 				b = append(b, "802.3"...)
-			} else {
+			case t.o.Quiet:
+				b = append(b, ethertypeName(rec.EthType)...)
+			default:
 				b = appendEthertype(b, rec.EthType)
 			}
 			return appendFrameLen(b, p.WireLen)
@@ -116,6 +112,20 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		b = appendFrameLen(b, p.WireLen)
 	}
 	return b
+}
+
+// appendSLLTail appends the rest of a cooked header under -e: the link address
+// when it is a 6-byte one, then (unless -q) the protocol and frame length.
+func (t *Text) appendSLLTail(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+	if rec.SLLAddrLen == 6 {
+		b = decode.AppendMAC(b, rec.SLLAddr[:6])
+		b = append(b, ' ')
+	}
+	if t.o.Quiet {
+		return b
+	}
+	b = appendEthertype(b, rec.EthType)
+	return appendFrameLen(b, p.WireLen)
 }
 
 // appendFrameLen appends ", length N: ", the frame length in -e headers.
@@ -199,8 +209,10 @@ func sll1Direction(t uint16) string {
 	return "?"
 }
 
-// ifName names a Linux interface index once per index, as tcpdump's
-// if_indextoname does on the reading machine ("?" when there is none).
+// ifName names a Linux interface index as tcpdump's if_indextoname does on
+// the machine that reads the file ("?" when there is none). The table of local
+// interfaces is read once and again at most once a second when an unknown
+// index turns up, so a capture of many indexes costs no lookup per packet.
 func (t *Text) ifName(idx uint32) string {
 	if t.o.IfName != nil {
 		return t.o.IfName(idx)
@@ -208,15 +220,20 @@ func (t *Text) ifName(idx uint32) string {
 	if n, ok := t.ifnames[idx]; ok {
 		return n
 	}
-	if t.ifnames == nil {
-		t.ifnames = make(map[uint32]string)
+	if now := time.Now(); t.ifnames == nil || now.Sub(t.ifnamesAt) > time.Second {
+		t.ifnamesAt = now
+		if t.ifnames == nil {
+			t.ifnames = make(map[uint32]string)
+		}
+		clear(t.ifnames)
+		if ifs, err := net.Interfaces(); err == nil {
+			for _, ifi := range ifs {
+				t.ifnames[uint32(ifi.Index)] = ifi.Name
+			}
+		}
+		if n, ok := t.ifnames[idx]; ok {
+			return n
+		}
 	}
-	name := "?"
-	if ifi, err := net.InterfaceByIndex(int(idx)); err == nil {
-		name = ifi.Name
-	}
-	if len(t.ifnames) < 4096 {
-		t.ifnames[idx] = name
-	}
-	return name
+	return "?"
 }

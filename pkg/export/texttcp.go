@@ -91,7 +91,10 @@ func (t *Text) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte 
 	if hlen > 20 {
 		var stop bool
 		b = append(b, ", options ["...)
-		b, stop = appendTCPOptionsText(b, data[off+20:min(off+hlen, len(data))], hlen-20, flags, thseq, thack, rev, off+hlen > len(data))
+		// The option walk may read a length byte past the header, as
+		// tcpdump does, so it gets every captured byte from the options on.
+		payloadCut := rec.PayloadCap < rec.PayloadLen
+		b, stop, t.jumped = appendTCPOptionsText(b, data[min(off+20, len(data)):], hlen-20, flags, thseq, thack, rev, payloadCut)
 		if stop {
 			return b
 		}
@@ -113,7 +116,10 @@ func (t *Text) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte 
 	if flags&decode.RST != 0 && t.o.Verbose > 0 {
 		return appendRSTData(b, payload, length)
 	}
-	return appendApp(b, rec.SrcPort, rec.DstPort, payload, length, t.o.Verbose > 0)
+	st := appState{verbose: t.o.Verbose > 0}
+	b = appendApp(b, rec.SrcPort, rec.DstPort, payload, length, &st)
+	t.jumped = st.jumped
+	return b
 }
 
 func appendBadHdrLen(b []byte, hlen, length int) []byte {
@@ -243,7 +249,7 @@ func AppendTCPOptions(dst []byte, rec *decode.Record, data []byte) []byte {
 	if end < rec.OptOff {
 		return dst
 	}
-	dst, _ = appendTCPOptionsText(dst, data[rec.OptOff:end], int(rec.DataOff)-20, uint8(rec.Flags), 0, 0, false, rec.OptOff+int(rec.DataOff)-20 > end)
+	dst, _, _ = appendTCPOptionsText(dst, data[rec.OptOff:min(len(data), rec.End)], int(rec.DataOff)-20, uint8(rec.Flags), 0, 0, false, rec.PayloadCap < rec.PayloadLen)
 	return dst
 }
 
@@ -252,26 +258,30 @@ const (
 	failTrunc = 2 // the capture ends inside the option
 )
 
-// appendTCPOptionsText walks the option bytes o (captured part of hlen bytes of
-// options) as tcpdump does. stop reports that the line must end here (a bad or
-// truncated option: tcpdump prints no closing bracket nor length then).
-func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thack uint32, rev bool, cut bool) (_ []byte, stop bool) {
+// appendTCPOptionsText walks the options as tcpdump does: o holds the captured
+// bytes from the first option on, hlen the header's option length. stop
+// reports that the line must end here (a bad or truncated option: tcpdump
+// prints no closing bracket nor length then); jumped, that the capture ended
+// where tcpdump reads an option's kind or length, which aborts its printer.
+// payloadCut says the segment was not captured whole (MD5 cannot be checked).
+func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thack uint32, rev bool, payloadCut bool) (_ []byte, stop, jumped bool) {
 	sep := false
 	i := 0
-	trunc := func(b []byte) ([]byte, bool) { return append(b, " [|tcp]"...), true }
-	bad := func(b []byte) ([]byte, bool) {
+	trunc := func(b []byte) ([]byte, bool, bool) { return append(b, " [|tcp]"...), true, false }
+	jump := func(b []byte) ([]byte, bool, bool) { return append(b, " [|tcp]"...), true, true }
+	bad := func(b []byte) ([]byte, bool, bool) {
 		b = append(b, "[bad opt]"...)
 		if sep {
 			b = append(b, ']')
 		}
-		return b, true
+		return b, true, false
 	}
 	for hlen > 0 {
 		if sep {
 			b = append(b, ',')
 		}
 		if i >= len(o) {
-			return trunc(b)
+			return jump(b)
 		}
 		kind := o[i]
 		i++
@@ -280,7 +290,7 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			l = 1
 		} else {
 			if i >= len(o) {
-				return trunc(b)
+				return jump(b)
 			}
 			l = int(o[i])
 			i++
@@ -374,7 +384,11 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			if !need(16) {
 				break
 			}
-			b = append(b, " shared secret not supplied with -M, can't check - "...)
+			if payloadCut {
+				b = append(b, " snaplen too short, can't check - "...)
+			} else {
+				b = append(b, " shared secret not supplied with -M, can't check - "...)
+			}
 			b = appendHexBytes(b, o[i:i+16])
 		case 20: // scps
 			datalen = 2
@@ -388,7 +402,7 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		case 29: // tcp-ao
 			datalen = l - 2
 			if datalen < 2 {
-				b = append(b, " invalid"...)
+				b = append(b, " (invalid)"...)
 			} else {
 				if !need(1) {
 					break
@@ -416,7 +430,7 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			if !need(2) {
 				break
 			}
-			v := be.Uint16(o[i:])
+			v := uint32(be.Uint16(o[i:]))
 			b = append(b, " 0x"...)
 			b = appendHexMin(b, uint64(v))
 			if v&1 != 0 {
@@ -454,7 +468,7 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			magic := be.Uint16(o[i:])
 			b = append(b, '-')
 			if magic == 0xf989 {
-				b = append(b, "tfo "...)
+				b = append(b, "tfo"...)
 				b = appendFastOpen(b, o[i+2:i+datalen])
 			} else {
 				b = appendHex16(b, magic)
@@ -493,18 +507,17 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			break
 		}
 	}
-	_ = cut
-	return b, false
+	return b, false, false
 }
 
 func appendFastOpen(b []byte, c []byte) []byte {
 	if len(c) == 0 {
-		return append(b, "cookiereq"...)
+		return append(b, " cookiereq"...)
 	}
 	if len(c)%2 != 0 || len(c) < 4 || len(c) > 16 {
-		return append(b, "invalid"...)
+		return append(b, " (invalid)"...)
 	}
-	b = append(b, "cookie "...)
+	b = append(b, " cookie "...)
 	return appendHexBytes(b, c)
 }
 
