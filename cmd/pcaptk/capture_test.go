@@ -82,48 +82,48 @@ func TestCaptureLive(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	t.Run("size-and-count-rotation-equal-tcpdump", func(t *testing.T) { testRotationEqualsTcpdump(t, bin) })
-	t.Run("time-rotation-idle", func(t *testing.T) { testTimeRotation(t, bin) })
-	t.Run("ring-and-postrotate", func(t *testing.T) { testRing(t, bin) })
-	t.Run("count-any", func(t *testing.T) { testCount(t, bin) })
-	t.Run("stdout-pipe", func(t *testing.T) { testStdoutPipe(t, bin) })
-	t.Run("stalled-output-counts-drops", func(t *testing.T) { testStalledOutput(t, bin) })
-	t.Run("print", func(t *testing.T) { testPrint(t, bin) })
-	t.Run("multi-interface-pcapng", func(t *testing.T) { testMultiInterface(t, bin) })
-	t.Run("drop-privileges", func(t *testing.T) { testDropPrivileges(t, bin) })
-	t.Run("full-disk", func(t *testing.T) { testFullDisk(t, bin) })
-	t.Run("errors", func(t *testing.T) { testCaptureErrors(t, bin) })
-	t.Run("walkthrough", func(t *testing.T) { testWalkthrough(t, bin) })
+	t.Run("size-and-count-rotation-equal-tcpdump", func(t *testing.T) { testLiveRotationEqualsTcpdump(t, bin) })
+	t.Run("time-rotation-idle", func(t *testing.T) { testLiveTimeRotation(t, bin) })
+	t.Run("ring-and-postrotate", func(t *testing.T) { testLiveRing(t, bin) })
+	t.Run("count-any", func(t *testing.T) { testLiveCount(t, bin) })
+	t.Run("stdout-pipe", func(t *testing.T) { testLiveStdoutPipe(t, bin) })
+	t.Run("stalled-output-counts-drops", func(t *testing.T) { testLiveStalledOutput(t, bin) })
+	t.Run("print", func(t *testing.T) { testLivePrint(t, bin) })
+	t.Run("multi-interface-pcapng", func(t *testing.T) { testLiveMultiInterface(t, bin) })
+	t.Run("drop-privileges", func(t *testing.T) { testLiveDropPrivileges(t, bin) })
+	t.Run("full-disk", func(t *testing.T) { testLiveFullDisk(t, bin) })
+	t.Run("errors", func(t *testing.T) { testLiveErrors(t, bin) })
+	t.Run("walkthrough", func(t *testing.T) { testLiveWalkthrough(t, bin) })
 }
 
-// proc is a capture running in the background.
-type proc struct {
+// liveProc is a capture running in the background.
+type liveProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *liveSyncBuffer
 	done   chan error
 }
 
-type syncBuffer struct {
+type liveSyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *liveSyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *liveSyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-// startCapture starts name with args and waits until it says it is listening.
-func startCapture(t *testing.T, name string, args ...string) *proc {
+// liveStart starts name with args and waits until it says it is listening.
+func liveStart(t *testing.T, name string, args ...string) *liveProc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(name, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &liveProc{cmd: exec.Command(name, args...), stderr: &liveSyncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -146,18 +146,18 @@ func startCapture(t *testing.T, name string, args ...string) *proc {
 }
 
 // stop sends SIGINT and waits for the exit; it returns the exit code and stderr.
-func (p *proc) stop(t *testing.T) (int, string) {
+func (p *liveProc) stop(t *testing.T) (int, string) {
 	t.Helper()
 	return p.stopWith(t, syscall.SIGINT)
 }
 
-func (p *proc) stopWith(t *testing.T, sig os.Signal) (int, string) {
+func (p *liveProc) stopWith(t *testing.T, sig os.Signal) (int, string) {
 	t.Helper()
 	p.cmd.Process.Signal(sig)
 	return p.wait(t)
 }
 
-func (p *proc) wait(t *testing.T) (int, string) {
+func (p *liveProc) wait(t *testing.T) (int, string) {
 	t.Helper()
 	select {
 	case err := <-p.done:
@@ -175,8 +175,8 @@ func (p *proc) wait(t *testing.T) (int, string) {
 	return -1, ""
 }
 
-// kernelDrops reads "N packets dropped by kernel" from a tcpdump-style summary.
-func kernelDrops(t *testing.T, stderr string) int {
+// liveKernelDrops reads "N packets dropped by kernel" from a tcpdump-style summary.
+func liveKernelDrops(t *testing.T, stderr string) int {
 	t.Helper()
 	m := regexp.MustCompile(`(\d+) packets? dropped by kernel`).FindStringSubmatch(stderr)
 	if m == nil {
@@ -186,8 +186,8 @@ func kernelDrops(t *testing.T, stderr string) int {
 	return n
 }
 
-// echoServer echoes on a loopback TCP port until the test ends.
-func echoServer(t *testing.T, addr string) int {
+// liveEchoServer echoes on a loopback TCP port until the test ends.
+func liveEchoServer(t *testing.T, addr string) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -206,9 +206,9 @@ func echoServer(t *testing.T, addr string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// chatter opens conns connections to addr; each sends rounds messages of varying
+// liveChatter opens conns connections to addr; each sends rounds messages of varying
 // size and waits for each echo, so that every message is a segment of its own.
-func chatter(t *testing.T, addr string, conns, rounds int) {
+func liveChatter(t *testing.T, addr string, conns, rounds int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
@@ -246,8 +246,8 @@ func chatter(t *testing.T, addr string, conns, rounds int) {
 	}
 }
 
-// readPackets reads every packet of the files, in order.
-func readPackets(t *testing.T, files ...string) []reader.Packet {
+// liveReadPackets reads every packet of the files, in order.
+func liveReadPackets(t *testing.T, files ...string) []reader.Packet {
 	t.Helper()
 	var out []reader.Packet
 	for _, f := range files {
@@ -270,17 +270,17 @@ func readPackets(t *testing.T, files ...string) []reader.Packet {
 	return out
 }
 
-// stampSlack is how far apart two captures may stamp one packet. Locally sent TCP
+// liveStampSlack is how far apart two captures may stamp one packet. Locally sent TCP
 // packets carry no real-time stamp, so the kernel stamps each capturing socket's copy
 // as it delivers it: two tcpdumps side by side differ by a microsecond or two.
-const stampSlack = time.Millisecond
+const liveStampSlack = time.Millisecond
 
-// samePackets checks that got holds exactly the packets of want: the same bytes and
-// lengths, timestamps within stampSlack, and the same order within each direction of
+// liveSamePackets checks that got holds exactly the packets of want: the same bytes and
+// lengths, timestamps within liveStampSlack, and the same order within each direction of
 // each connection. Across connections the order may differ: packets sent at the same
 // moment from two CPUs reach two capturing sockets in either order (two tcpdumps side
 // by side disagree the same way).
-func samePackets(t *testing.T, what string, got, want []reader.Packet) {
+func liveSamePackets(t *testing.T, what string, got, want []reader.Packet) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d packets, tcpdump has %d", what, len(got), len(want))
@@ -290,7 +290,7 @@ func samePackets(t *testing.T, what string, got, want []reader.Packet) {
 	for _, w := range want {
 		k := fmt.Sprintf("%d/%d/%s", w.CapLen, w.WireLen, w.Data)
 		stamps[k] = append(stamps[k], w.Timestamp)
-		wantFlows[flowKey(w.Data)] = append(wantFlows[flowKey(w.Data)], k)
+		wantFlows[liveFlowKey(w.Data)] = append(wantFlows[liveFlowKey(w.Data)], k)
 	}
 	gotFlows := map[string][]string{}
 	for i, g := range got {
@@ -299,11 +299,11 @@ func samePackets(t *testing.T, what string, got, want []reader.Packet) {
 		if len(ts) == 0 {
 			t.Fatalf("%s: packet %d (%d bytes at %d) is not in tcpdump's capture", what, i+1, g.CapLen, g.Timestamp)
 		}
-		if d := time.Duration(g.Timestamp - ts[0]); d < -stampSlack || d > stampSlack {
+		if d := time.Duration(g.Timestamp - ts[0]); d < -liveStampSlack || d > liveStampSlack {
 			t.Fatalf("%s: packet %d stamped %d, tcpdump %d", what, i+1, g.Timestamp, ts[0])
 		}
 		stamps[k] = ts[1:]
-		gotFlows[flowKey(g.Data)] = append(gotFlows[flowKey(g.Data)], k)
+		gotFlows[liveFlowKey(g.Data)] = append(gotFlows[liveFlowKey(g.Data)], k)
 	}
 	for f, ks := range wantFlows {
 		if fmt.Sprint(gotFlows[f]) != fmt.Sprint(ks) {
@@ -312,8 +312,8 @@ func samePackets(t *testing.T, what string, got, want []reader.Packet) {
 	}
 }
 
-// flowKey is the addresses and ports of an Ethernet/IPv4/TCP-or-UDP packet, else "".
-func flowKey(b []byte) string {
+// liveFlowKey is the addresses and ports of an Ethernet/IPv4/TCP-or-UDP packet, else "".
+func liveFlowKey(b []byte) string {
 	if len(b) < 34 || b[12] != 0x08 || b[13] != 0x00 {
 		return ""
 	}
@@ -324,7 +324,7 @@ func flowKey(b []byte) string {
 	return string(b[26:34]) + string(b[14+ihl:14+ihl+4])
 }
 
-func globSorted(t *testing.T, pattern string) []string {
+func liveGlob(t *testing.T, pattern string) []string {
 	t.Helper()
 	m, err := filepath.Glob(pattern)
 	if err != nil {
@@ -334,7 +334,7 @@ func globSorted(t *testing.T, pattern string) []string {
 	return m
 }
 
-func checkMode(t *testing.T, files []string) {
+func liveCheckMode(t *testing.T, files []string) {
 	t.Helper()
 	for _, f := range files {
 		fi, err := os.Stat(f)
@@ -347,37 +347,37 @@ func checkMode(t *testing.T, files []string) {
 	}
 }
 
-// tcpdumpPause lets tcpdump, whose packet buffer timeout is 1 s, write out what it
+// liveTcpdumpPause lets tcpdump, whose packet buffer timeout is 1 s, write out what it
 // has before it is stopped.
-const tcpdumpPause = 1200 * time.Millisecond
+const liveTcpdumpPause = 1200 * time.Millisecond
 
-func testRotationEqualsTcpdump(t *testing.T, bin string) {
+func testLiveRotationEqualsTcpdump(t *testing.T, bin string) {
 	dir := t.TempDir()
-	port := echoServer(t, "127.0.0.1:0")
+	port := liveEchoServer(t, "127.0.0.1:0")
 	expr := fmt.Sprintf("tcp port %d", port)
-	td := startCapture(t, "tcpdump", "-i", "lo", "-B", "32768", "-w", filepath.Join(dir, "tcpdump.pcap"), expr)
-	bySize := startCapture(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "size.pcap"), "-C", "0.2", expr)
-	byCount := startCapture(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "count.pcapng"),
+	td := liveStart(t, "tcpdump", "-i", "lo", "-B", "32768", "-w", filepath.Join(dir, "tcpdump.pcap"), expr)
+	bySize := liveStart(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "size.pcap"), "-C", "0.2", expr)
+	byCount := liveStart(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "count.pcapng"),
 		"--packets-per-file", "500", expr)
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150)
-	time.Sleep(tcpdumpPause)
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150)
+	time.Sleep(liveTcpdumpPause)
 	var stderrs [3]string
-	for i, p := range []*proc{td, bySize, byCount} {
+	for i, p := range []*liveProc{td, bySize, byCount} {
 		code, stderr := p.stop(t)
 		if code != 0 {
 			t.Fatalf("%v: exit %d\n%s", p.cmd.Args, code, stderr)
 		}
-		if kernelDrops(t, stderr) != 0 {
+		if liveKernelDrops(t, stderr) != 0 {
 			t.Fatalf("%v dropped packets, the comparison would mean nothing:\n%s", p.cmd.Args, stderr)
 		}
 		stderrs[i] = stderr
 	}
-	want := readPackets(t, filepath.Join(dir, "tcpdump.pcap"))
+	want := liveReadPackets(t, filepath.Join(dir, "tcpdump.pcap"))
 	if len(want) < 2000 {
 		t.Fatalf("only %d packets of traffic", len(want))
 	}
 
-	sizeFiles := globSorted(t, filepath.Join(dir, "size_*.pcap"))
+	sizeFiles := liveGlob(t, filepath.Join(dir, "size_*.pcap"))
 	if len(sizeFiles) < 3 {
 		t.Errorf("-C 0.2 made %d files of %d packets", len(sizeFiles), len(want))
 	}
@@ -389,53 +389,53 @@ func testRotationEqualsTcpdump(t *testing.T, bin string) {
 			t.Errorf("file name %s is not NAME_NNNNN_YYYYmmddHHMMSS.pcap", f)
 		}
 	}
-	checkMode(t, sizeFiles)
-	samePackets(t, "-C", readPackets(t, sizeFiles...), want)
+	liveCheckMode(t, sizeFiles)
+	liveSamePackets(t, "-C", liveReadPackets(t, sizeFiles...), want)
 	if !strings.Contains(stderrs[1], fmt.Sprintf("%d packets captured", len(want))) {
 		t.Errorf("stderr lacks %d packets captured:\n%s", len(want), stderrs[1])
 	}
 
-	countFiles := globSorted(t, filepath.Join(dir, "count_*.pcapng"))
+	countFiles := liveGlob(t, filepath.Join(dir, "count_*.pcapng"))
 	for i, f := range countFiles {
-		n := len(readPackets(t, f))
+		n := len(liveReadPackets(t, f))
 		if n != 500 && i != len(countFiles)-1 || n > 500 {
 			t.Errorf("%s: %d packets, want 500", f, n)
 		}
 	}
-	checkMode(t, countFiles)
-	samePackets(t, "--packets-per-file", readPackets(t, countFiles...), want)
+	liveCheckMode(t, countFiles)
+	liveSamePackets(t, "--packets-per-file", liveReadPackets(t, countFiles...), want)
 }
 
-func testTimeRotation(t *testing.T, bin string) {
+func testLiveTimeRotation(t *testing.T, bin string) {
 	dir := t.TempDir()
-	port := echoServer(t, "127.0.0.1:0")
+	port := liveEchoServer(t, "127.0.0.1:0")
 	expr := fmt.Sprintf("tcp port %d", port)
 	zlog := filepath.Join(dir, "closed.log")
-	td := startCapture(t, "tcpdump", "-i", "lo", "-B", "32768", "-w", filepath.Join(dir, "tcpdump.pcap"), expr)
-	pc := startCapture(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "t-%Y%m%d-%H%M%S.pcap"), "-G", "1",
+	td := liveStart(t, "tcpdump", "-i", "lo", "-B", "32768", "-w", filepath.Join(dir, "tcpdump.pcap"), expr)
+	pc := liveStart(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "t-%Y%m%d-%H%M%S.pcap"), "-G", "1",
 		"-z", "echo >>"+zlog, expr)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	chatter(t, addr, 4, 50)
+	liveChatter(t, addr, 4, 50)
 	// Idle: no packet comes, yet the file of that second must be completed on time.
 	time.Sleep(2500 * time.Millisecond)
 	closedWhileIdle, _ := os.ReadFile(zlog)
-	chatter(t, addr, 4, 50)
-	time.Sleep(tcpdumpPause)
+	liveChatter(t, addr, 4, 50)
+	time.Sleep(liveTcpdumpPause)
 	if code, stderr := pc.stop(t); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	if code, stderr := td.stop(t); code != 0 || kernelDrops(t, stderr) != 0 {
+	if code, stderr := td.stop(t); code != 0 || liveKernelDrops(t, stderr) != 0 {
 		t.Fatalf("tcpdump: exit %d\n%s", code, stderr)
 	}
 	if len(closedWhileIdle) == 0 {
 		t.Error("no file was completed during the idle period: -G did not cut on a timer")
 	}
-	files := globSorted(t, filepath.Join(dir, "t-*.pcap"))
+	files := liveGlob(t, filepath.Join(dir, "t-*.pcap"))
 	for _, f := range files {
 		if !regexp.MustCompile(`t-\d{8}-\d{6}\.pcap$`).MatchString(f) {
 			t.Errorf("%s: strftime fields not expanded", f)
 		}
-		ps := readPackets(t, f)
+		ps := liveReadPackets(t, f)
 		for _, p := range ps {
 			if p.Timestamp/1e9 != ps[0].Timestamp/1e9 {
 				t.Errorf("%s holds packets of two seconds: %d and %d", f, ps[0].Timestamp, p.Timestamp)
@@ -443,29 +443,29 @@ func testTimeRotation(t *testing.T, bin string) {
 			}
 		}
 	}
-	checkMode(t, files)
-	samePackets(t, "-G", readPackets(t, files...), readPackets(t, filepath.Join(dir, "tcpdump.pcap")))
+	liveCheckMode(t, files)
+	liveSamePackets(t, "-G", liveReadPackets(t, files...), liveReadPackets(t, filepath.Join(dir, "tcpdump.pcap")))
 	closed, _ := os.ReadFile(zlog)
 	if got := strings.Fields(string(closed)); len(got) != len(files) {
 		t.Errorf("-z ran %d times for %d files:\n%s", len(got), len(files), closed)
 	}
 }
 
-func testRing(t *testing.T, bin string) {
+func testLiveRing(t *testing.T, bin string) {
 	dir := t.TempDir()
-	port := echoServer(t, "127.0.0.1:0")
+	port := liveEchoServer(t, "127.0.0.1:0")
 	zlog := filepath.Join(dir, "closed.log")
 	// A slow -z (ls lists the file only if it still exists) must neither stall the
 	// capture nor find its file already removed by the ring.
-	pc := startCapture(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "ring.pcap"),
+	pc := liveStart(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "ring.pcap"),
 		"--packets-per-file", "100", "-W", "3", "-z", "sleep 0.1; ls >>"+zlog, fmt.Sprintf("tcp port %d", port))
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 2, 100)
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 2, 100)
 	time.Sleep(300 * time.Millisecond)
 	code, stderr := pc.stop(t)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	files := globSorted(t, filepath.Join(dir, "ring_*.pcap"))
+	files := liveGlob(t, filepath.Join(dir, "ring_*.pcap"))
 	if len(files) != 3 {
 		t.Fatalf("-W 3 left %d files: %v", len(files), files)
 	}
@@ -491,23 +491,23 @@ func testRing(t *testing.T, bin string) {
 		}
 		seen[n] = true
 	}
-	n := len(readPackets(t, files...))
+	n := len(liveReadPackets(t, files...))
 	if n <= 200 || n > 300 {
 		t.Errorf("the ring holds %d packets, want 201 to 300", n)
 	}
 }
 
-func testCount(t *testing.T, bin string) {
+func testLiveCount(t *testing.T, bin string) {
 	dir := t.TempDir()
-	port := echoServer(t, "127.0.0.1:0")
+	port := liveEchoServer(t, "127.0.0.1:0")
 	out := filepath.Join(dir, "c.pcap")
-	pc := startCapture(t, bin, "capture", "-i", "any", "-w", out, "-c", "10", fmt.Sprintf("tcp port %d", port))
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 20)
+	pc := liveStart(t, bin, "capture", "-i", "any", "-w", out, "-c", "10", fmt.Sprintf("tcp port %d", port))
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 20)
 	code, stderr := pc.wait(t)
 	if code != 0 || !strings.Contains(stderr, "10 packets captured") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	ps := readPackets(t, out)
+	ps := liveReadPackets(t, out)
 	if len(ps) != 10 {
 		t.Errorf("-c 10 wrote %d packets", len(ps))
 	}
@@ -518,8 +518,8 @@ func testCount(t *testing.T, bin string) {
 	}
 }
 
-func testStdoutPipe(t *testing.T, bin string) {
-	port := echoServer(t, "127.0.0.1:0")
+func testLiveStdoutPipe(t *testing.T, bin string) {
+	port := liveEchoServer(t, "127.0.0.1:0")
 	capt := exec.Command(bin, "capture", "-i", "lo", "-w", "-", "-c", "12", fmt.Sprintf("tcp port %d", port))
 	read := exec.Command(bin, "read", "-r", "-", "-nn")
 	pipe, err := capt.StdoutPipe()
@@ -528,7 +528,7 @@ func testStdoutPipe(t *testing.T, bin string) {
 	}
 	read.Stdin = pipe
 	var out, readErr bytes.Buffer
-	capErr := &syncBuffer{}
+	capErr := &liveSyncBuffer{}
 	read.Stdout, read.Stderr, capt.Stderr = &out, &readErr, capErr
 	if err := capt.Start(); err != nil {
 		t.Fatal(err)
@@ -539,7 +539,7 @@ func testStdoutPipe(t *testing.T, bin string) {
 	for !strings.Contains(capErr.String(), "listening on") {
 		time.Sleep(20 * time.Millisecond)
 	}
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 10)
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 10)
 	if err := capt.Wait(); err != nil {
 		t.Fatalf("capture: %v\n%s", err, capErr)
 	}
@@ -555,14 +555,14 @@ func testStdoutPipe(t *testing.T, bin string) {
 // While nothing reads pcaptk's standard output, reading from the kernel goes on: the
 // packets that find the small queue full are counted and reported, not lost silently,
 // and the stream stays valid.
-func testStalledOutput(t *testing.T, bin string) {
-	port := echoServer(t, "127.0.0.1:0")
+func testLiveStalledOutput(t *testing.T, bin string) {
+	port := liveEchoServer(t, "127.0.0.1:0")
 	c := exec.Command(bin, "capture", "-i", "lo", "-w", "-", "--queue-size", "1", fmt.Sprintf("tcp port %d", port))
 	stdout, err := c.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	errOut := &syncBuffer{}
+	errOut := &liveSyncBuffer{}
 	c.Stderr = errOut
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -571,7 +571,7 @@ func testStalledOutput(t *testing.T, bin string) {
 	for !strings.Contains(errOut.String(), "listening on") {
 		time.Sleep(20 * time.Millisecond)
 	}
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150) // about 3 MB, nobody reading
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150) // about 3 MB, nobody reading
 	time.Sleep(300 * time.Millisecond)
 	out := filepath.Join(t.TempDir(), "stream.pcap")
 	f, err := os.Create(out)
@@ -594,16 +594,16 @@ func testStalledOutput(t *testing.T, bin string) {
 	if m == nil {
 		t.Fatalf("no queue drops reported:\n%s", errOut)
 	}
-	if n := len(readPackets(t, out)); strconv.Itoa(n) != m[1] {
+	if n := len(liveReadPackets(t, out)); strconv.Itoa(n) != m[1] {
 		t.Errorf("the stream holds %d packets, stderr says %s captured", n, m[1])
 	}
 }
 
-func testPrint(t *testing.T, bin string) {
-	port := echoServer(t, "127.0.0.1:0")
+func testLivePrint(t *testing.T, bin string) {
+	port := liveEchoServer(t, "127.0.0.1:0")
 	c := exec.Command(bin, "capture", "-i", "lo", "-nn", "-c", "3", fmt.Sprintf("tcp port %d", port))
 	var out bytes.Buffer
-	errOut := &syncBuffer{}
+	errOut := &liveSyncBuffer{}
 	c.Stdout, c.Stderr = &out, errOut
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -611,7 +611,7 @@ func testPrint(t *testing.T, bin string) {
 	for !strings.Contains(errOut.String(), "listening on") {
 		time.Sleep(20 * time.Millisecond)
 	}
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 1)
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 1)
 	if err := c.Wait(); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
@@ -621,8 +621,8 @@ func testPrint(t *testing.T, bin string) {
 	}
 }
 
-// netnsPair makes a veth pair pcv0 (10.98.0.1, here) - pcv1 (10.98.0.2, in netns pcB).
-func netnsPair(t *testing.T) {
+// liveNetnsPair makes a veth pair pcv0 (10.98.0.1, here) - pcv1 (10.98.0.2, in netns pcB).
+func liveNetnsPair(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("ip (iproute2) is not installed")
@@ -656,15 +656,15 @@ func netnsPair(t *testing.T) {
 	}
 }
 
-func testMultiInterface(t *testing.T, bin string) {
+func testLiveMultiInterface(t *testing.T, bin string) {
 	needCaptureRoot(t, "tshark")
-	netnsPair(t)
+	liveNetnsPair(t)
 	dir := t.TempDir()
-	port := echoServer(t, "127.0.0.1:0")
+	port := liveEchoServer(t, "127.0.0.1:0")
 	out := filepath.Join(dir, "multi.pcapng")
-	pc := startCapture(t, bin, "capture", "-i", "lo", "-i", "pcv0", "-w", out,
+	pc := liveStart(t, bin, "capture", "-i", "lo", "-i", "pcv0", "-w", out,
 		fmt.Sprintf("udp port 47619 or tcp port %d", port))
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 5)
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 1, 5)
 	// Datagrams into the namespace leave through pcv0 (the replies, ICMP port
 	// unreachable, do not match the filter).
 	u, err := net.ListenPacket("udp", "10.98.0.1:0")
@@ -683,7 +683,7 @@ func testMultiInterface(t *testing.T, bin string) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	checkMode(t, []string{out})
+	liveCheckMode(t, []string{out})
 	o, err := exec.Command("tshark", "-r", out, "-T", "fields", "-e", "frame.interface_name", "-e", "_ws.col.Protocol").Output()
 	if err != nil {
 		t.Fatalf("tshark cannot read the file: %v", err)
@@ -697,7 +697,7 @@ func testMultiInterface(t *testing.T, bin string) {
 	if count["lo\tTCP"] < 10 || count["pcv0\tUDP"] != 6 || len(count) != 2 {
 		t.Errorf("tshark sees %v; want TCP on lo and 6 UDP on pcv0", count)
 	}
-	if ps := readPackets(t, out); len(ps) != total {
+	if ps := liveReadPackets(t, out); len(ps) != total {
 		t.Errorf("pcaptk reads %d packets, tshark %d", len(ps), total)
 	}
 	// SIGINT completed the file with interface statistics blocks (type 5) at the end.
@@ -708,7 +708,7 @@ func testMultiInterface(t *testing.T, bin string) {
 	}
 }
 
-func testDropPrivileges(t *testing.T, bin string) {
+func testLiveDropPrivileges(t *testing.T, bin string) {
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skip("no user nobody")
@@ -717,21 +717,21 @@ func testDropPrivileges(t *testing.T, bin string) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	openUpParents(dir) // nobody writes the next files and runs -z in there
-	port := echoServer(t, "127.0.0.1:0")
+	liveOpenUpParents(dir) // nobody writes the next files and runs -z in there
+	port := liveEchoServer(t, "127.0.0.1:0")
 	ids := filepath.Join(dir, "ids")
-	pc := startCapture(t, bin, "capture", "-i", "lo", "-Z", "nobody", "-w", filepath.Join(dir, "z.pcap"),
+	pc := liveStart(t, bin, "capture", "-i", "lo", "-Z", "nobody", "-w", filepath.Join(dir, "z.pcap"),
 		"--packets-per-file", "100", "-z", "id -u >>"+ids+"; true", fmt.Sprintf("tcp port %d", port))
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 2, 60)
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 2, 60)
 	time.Sleep(300 * time.Millisecond)
 	if code, stderr := pc.stopWith(t, syscall.SIGTERM); code != 0 || !strings.Contains(stderr, "packets captured") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	files := globSorted(t, filepath.Join(dir, "z_*.pcap"))
+	files := liveGlob(t, filepath.Join(dir, "z_*.pcap"))
 	if len(files) < 2 {
 		t.Fatalf("%d files", len(files))
 	}
-	checkMode(t, files)
+	liveCheckMode(t, files)
 	for _, f := range files {
 		fi, _ := os.Stat(f)
 		if uid := strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid)); uid != nobody.Uid {
@@ -749,25 +749,25 @@ func testDropPrivileges(t *testing.T, bin string) {
 	}
 }
 
-func testFullDisk(t *testing.T, bin string) {
+func testLiveFullDisk(t *testing.T, bin string) {
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "pcaptk-test", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	port := echoServer(t, "127.0.0.1:0")
-	pc := startCapture(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "full.pcap"), "-C", "0.3",
+	port := liveEchoServer(t, "127.0.0.1:0")
+	pc := liveStart(t, bin, "capture", "-i", "lo", "-w", filepath.Join(dir, "full.pcap"), "-C", "0.3",
 		fmt.Sprintf("tcp port %d", port))
-	chatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150) // about 3 MB on the wire
+	liveChatter(t, fmt.Sprintf("127.0.0.1:%d", port), 8, 150) // about 3 MB on the wire
 	code, stderr := pc.wait(t)
 	if code != 1 || !strings.Contains(stderr, "no space left on device") {
 		t.Fatalf("exit %d, want 1 with a clear message:\n%s", code, stderr)
 	}
-	files := globSorted(t, filepath.Join(dir, "full_*.pcap"))
+	files := liveGlob(t, filepath.Join(dir, "full_*.pcap"))
 	if len(files) < 3 {
 		t.Errorf("only %d files before the disk filled", len(files))
 	}
-	readPackets(t, files...) // fails on a file cut mid-record
+	liveReadPackets(t, files...) // fails on a file cut mid-record
 	for _, f := range files {
 		if out, err := exec.Command("tcpdump", "-r", f, "-w", "/dev/null").CombinedOutput(); err != nil ||
 			bytes.Contains(out, []byte("truncated")) {
@@ -776,14 +776,14 @@ func testFullDisk(t *testing.T, bin string) {
 	}
 }
 
-// openUpParents lets other users through the test's temporary directories above path.
-func openUpParents(path string) {
+// liveOpenUpParents lets other users through the test's temporary directories above path.
+func liveOpenUpParents(path string) {
 	for d := filepath.Dir(path); d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
 		os.Chmod(d, 0o755)
 	}
 }
 
-func testCaptureErrors(t *testing.T, bin string) {
+func testLiveErrors(t *testing.T, bin string) {
 	out, err := exec.Command(bin, "capture", "-i", "pcaptk-nosuch0", "-w", "/dev/null").CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
 		!bytes.Contains(out, []byte(`"pcaptk-nosuch0": no such interface`)) {
@@ -795,7 +795,7 @@ func testCaptureErrors(t *testing.T, bin string) {
 	}
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
-	openUpParents(bin) // nobody must reach the binary
+	liveOpenUpParents(bin) // nobody must reach the binary
 	c := exec.Command(bin, "capture", "-i", "lo", "-c", "1")
 	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	out, err = c.CombinedOutput()
@@ -826,9 +826,9 @@ func testCaptureErrors(t *testing.T, bin string) {
 	}
 }
 
-// testWalkthrough runs the README's walkthrough: memcached on loopback, a telnet-style
+// testLiveWalkthrough runs the README's walkthrough: memcached on loopback, a telnet-style
 // session, the capture read back.
-func testWalkthrough(t *testing.T, bin string) {
+func testLiveWalkthrough(t *testing.T, bin string) {
 	needCaptureRoot(t, "memcached")
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port, as 11211 may be taken
@@ -854,7 +854,7 @@ func testWalkthrough(t *testing.T, bin string) {
 		t.Fatalf("memcached does not answer: %v", err)
 	}
 	out := filepath.Join(dir, "memcached.pcap")
-	pc := startCapture(t, bin, "capture", "-i", "lo", "-w", out, fmt.Sprintf("tcp port %d", port))
+	pc := liveStart(t, bin, "capture", "-i", "lo", "-w", out, fmt.Sprintf("tcp port %d", port))
 
 	conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -901,12 +901,12 @@ func testWalkthrough(t *testing.T, bin string) {
 	if !strings.Contains(string(text), "length 26") { // "set username 0 0 4\r\nnick\r\n"
 		t.Errorf("no 26-byte set request:\n%s", text)
 	}
-	testWalkthroughExport(t, bin, out, len(seq))
+	testLiveWalkthroughExport(t, bin, out, len(seq))
 }
 
-// testWalkthroughExport exports the walkthrough's capture to Parquet and queries it:
+// testLiveWalkthroughExport exports the walkthrough's capture to Parquet and queries it:
 // packets per TCP flag combination and the payload bytes of the session.
-func testWalkthroughExport(t *testing.T, bin, capture string, packets int) {
+func testLiveWalkthroughExport(t *testing.T, bin, capture string, packets int) {
 	pq := filepath.Join(filepath.Dir(capture), "memcached.parquet")
 	if out, err := exec.Command(bin, "export", "-r", capture, "--format", "parquet", "-o", pq).CombinedOutput(); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
