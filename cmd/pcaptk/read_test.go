@@ -128,11 +128,10 @@ func TestReadMatchesTcpdumpFlags(t *testing.T) {
 		"pcpp-pcapng-example.pcapng": true, "timestamp_invalid_micro.pcap": true, "timestamp_invalid_nano.pcap": true,
 	}
 	// With -v tcpdump also decodes BGP and OpenFlow bodies and DNS's other
-	// sections (pcaptk prints DNS as tcpdump does without -v); with -e it names
-	// ARCnet header fields.
+	// sections (pcaptk prints DNS as tcpdump does without -v).
 	skipFlag := map[string]string{
 		"bgp-as-path-oobr.pcap": "-v", "bgp-enhanced-route-refresh-subtype.pcapng": "-v",
-		"of13_ericsson.pcapng": "-v", "dns_tcp.pcap": "-v", "gopacket-ip6defrag-tcptest.pcap": "-v", "arcnet-rfc1201-arp-icmp-http.pcap": "-e",
+		"of13_ericsson.pcapng": "-v", "dns_tcp.pcap": "-v", "gopacket-ip6defrag-tcptest.pcap": "-v",
 	}
 	// Each entry runs with -nn added, except "-n" alone. (Without -n tcpdump
 	// also names hosts through the resolver, which pcaptk never asks.)

@@ -138,7 +138,7 @@ func decodeLink(linkType uint16, data []byte, rec *Record) (int, uint16, bool) {
 		switch fam {
 		case 2:
 			return 4, EtherTypeIPv4, true
-		case 10, 24, 28, 30: // AF_INET6 on Linux, BSDs and Darwin
+		case 24, 28, 30: // AF_INET6 on NetBSD/OpenBSD, FreeBSD, Darwin
 			return 4, EtherTypeIPv6, true
 		}
 		return 4, 0, true

@@ -82,19 +82,46 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		if !t.o.Link {
 			return b
 		}
-		b = append(b, "AF "...)
+		name := "Unknown"
 		switch rec.NetType {
 		case decode.EtherTypeIPv4:
-			b = append(b, "IPv4"...)
+			name = "IPv4"
 		case decode.EtherTypeIPv6:
-			b = append(b, "IPv6"...)
-		default:
-			b = append(b, "Unknown"...)
+			name = "IPv6"
 		}
-		b = append(b, " ("...)
-		b = appendUint(b, uint64(rec.LoopFamily))
-		b = append(b, ')')
+		if t.o.Quiet {
+			if name == "Unknown" {
+				b = append(b, "Unknown AF "...)
+				b = appendUint(b, uint64(rec.LoopFamily))
+			} else {
+				b = append(b, name...)
+			}
+		} else {
+			b = append(b, "AF "...)
+			b = append(b, name...)
+			b = append(b, " ("...)
+			b = appendUint(b, uint64(rec.LoopFamily))
+			b = append(b, ')')
+		}
 		b = appendFrameLen(b, p.WireLen)
+	case decode.LinkArcnetLinx:
+		if !t.o.Link || len(p.Data) < 3 {
+			return b
+		}
+		// tcpdump reads the protocol from the third byte here, which in the
+		// Linux header is the offset field; kept for identical lines.
+		d := p.Data
+		b = append(b, hexdig[d[0]>>4], hexdig[d[0]&15], ' ', hexdig[d[1]>>4], hexdig[d[1]&15], ' ')
+		if !t.o.Quiet {
+			if n := arcTypeName(d[2]); n != "" {
+				b = append(b, n...)
+			} else {
+				b = append(b, hexdig[d[2]>>4], hexdig[d[2]&15])
+			}
+			b = append(b, ' ')
+		}
+		b = appendUint(b, uint64(p.WireLen))
+		b = append(b, ':', ' ')
 	case decode.LinkRaw, decode.LinkRawOld, decode.LinkRawOld2, decode.LinkIPv4, decode.LinkIPv6:
 		if t.o.Link {
 			b = append(b, "ip: "...)
@@ -126,6 +153,32 @@ func (t *Text) appendSLLTail(b []byte, p *reader.Packet, rec *decode.Record) []b
 	}
 	b = appendEthertype(b, rec.EthType)
 	return appendFrameLen(b, p.WireLen)
+}
+
+func arcTypeName(t byte) string {
+	switch t {
+	case 0xf0:
+		return "oldip"
+	case 0xf1:
+		return "oldarp"
+	case 0xd4:
+		return "ip"
+	case 0xd5:
+		return "arp"
+	case 0xd6:
+		return "rarp"
+	case 0xdd:
+		return "atalk"
+	case 0xe8:
+		return "banyan"
+	case 0xfa:
+		return "ipx"
+	case 0xc4:
+		return "ipv6"
+	case 0x80:
+		return "diag"
+	}
+	return ""
 }
 
 // appendFrameLen appends ", length N: ", the frame length in -e headers.
