@@ -231,7 +231,7 @@ func runCapture(o *captureOptions, s *streams) error {
 	if err := sink.close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	printCaptureCounts(s.ErrOut, captured, stats)
+	printCaptureCounts(s.ErrOut, captured-sink.lost, stats)
 	sink.wait()
 	return runErr
 }
@@ -414,9 +414,17 @@ type captureSink struct {
 	}
 	rot     *writer.Rotating
 	post    *postRotate
-	closing bool     // set while close completes the last file
-	failed  []string // files a write error left incomplete
+	closing bool      // set while close completes the last file
+	inFile  uint64    // packets written into the current file
+	failed  []damaged // files a write error left incomplete
+	lost    uint64    // packets counted as written that a write error kept off the disk
 	err     error
+}
+
+// damaged is a file a write error cut, and how many packets were written into it.
+type damaged struct {
+	path    string
+	packets uint64
 }
 
 type packetPrinter interface {
@@ -507,8 +515,10 @@ func (k *captureSink) closeFile() {
 // closed is the rotating sink's OnClose: a complete file goes to -z; one closed after
 // a write error is remembered so that close can cut it back to its last whole packet.
 func (k *captureSink) closed(path string) {
+	n := k.inFile
+	k.inFile = 0
 	if k.rot.Flush() != nil {
-		k.failed = append(k.failed, path)
+		k.failed = append(k.failed, damaged{path, n})
 		return
 	}
 	if k.post != nil {
@@ -525,6 +535,8 @@ func (k *captureSink) write(p *reader.Packet) error {
 	}
 	if err != nil {
 		k.fail(err)
+	} else {
+		k.inFile++
 	}
 	return k.err
 }
@@ -594,12 +606,9 @@ func (k *captureSink) chown(a *account) error {
 }
 
 // close completes the output. Files a write error cut in the middle of a packet are
-// truncated to their last whole packet so that they stay valid.
+// truncated to their last whole packet so that they stay valid, and the packets that
+// did not reach them are counted in lost.
 func (k *captureSink) close() error {
-	var current string
-	if k.rot != nil {
-		current = k.rot.Current()
-	}
 	k.closing = true
 	var err error
 	switch {
@@ -613,29 +622,19 @@ func (k *captureSink) close() error {
 	}
 	if k.file != nil {
 		if k.err != nil {
-			k.failed = append(k.failed, k.file.Name())
+			k.failed = append(k.failed, damaged{k.file.Name(), k.inFile})
 		}
 		if err := k.file.Close(); err != nil {
 			k.fail(err)
 		}
 		k.file = nil
 	}
-	if k.err != nil && current != "" && !contains(k.failed, current) {
-		k.failed = append(k.failed, current)
-	}
-	for _, name := range k.failed {
-		salvage(name)
-	}
-	return k.err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	for _, d := range k.failed {
+		if kept := salvage(d.path); kept < d.packets {
+			k.lost += d.packets - kept
 		}
 	}
-	return false
+	return k.err
 }
 
 // wait waits for the -z commands still running.
@@ -646,30 +645,28 @@ func (k *captureSink) wait() {
 }
 
 // salvage cuts a capture file that a write error left in the middle of a record back
-// to the end of its last complete packet (that needs no disk space). A file whose
-// header could not even be written is removed.
-func salvage(name string) {
+// to the end of its last complete packet (that needs no disk space) and returns the
+// number of packets it keeps. A file whose header could not even be written is removed.
+func salvage(name string) uint64 {
 	r, err := reader.Open(name)
 	if err != nil {
 		if errors.Is(err, reader.ErrTruncated) || errors.Is(err, reader.ErrNotCapture) {
 			os.Remove(name)
 		}
-		return
+		return 0
 	}
 	defer r.Close()
+	var n uint64
 	for {
 		_, err := r.Next()
-		if err == io.EOF {
-			return
-		}
 		var pe *reader.PacketError
 		if errors.As(err, &pe) {
 			os.Truncate(name, pe.Offset)
-			return
 		}
 		if err != nil {
-			return
+			return n
 		}
+		n++
 	}
 }
 

@@ -767,7 +767,10 @@ func testLiveFullDisk(t *testing.T, bin string) {
 	if len(files) < 3 {
 		t.Errorf("only %d files before the disk filled", len(files))
 	}
-	liveReadPackets(t, files...) // fails on a file cut mid-record
+	kept := liveReadPackets(t, files...) // fails on a file cut mid-record
+	if !strings.Contains(stderr, fmt.Sprintf("\n%d packets captured", len(kept))) {
+		t.Errorf("the files hold %d packets; stderr says otherwise:\n%s", len(kept), stderr)
+	}
 	for _, f := range files {
 		if out, err := exec.Command("tcpdump", "-r", f, "-w", "/dev/null").CombinedOutput(); err != nil ||
 			bytes.Contains(out, []byte("truncated")) {
