@@ -288,6 +288,9 @@ func appendOpenFlow(b []byte, p []byte, n int) []byte {
 		b = append(b, ", xid 0x"...)
 		b = appendHex16(b, uint16(xid>>16))
 		b = appendHex16(b, uint16(xid))
+		if off+l > len(p) {
+			return append(b, " [|openflow]"...)
+		}
 		off += l
 	}
 	return b

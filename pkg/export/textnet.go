@@ -8,7 +8,7 @@ import (
 // appendNetwork appends the network and transport part of a tcpdump line.
 func (t *Text) appendNetwork(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if rec.Truncated == decode.LayerLink {
-		return append(b, "[|"+linkProtoName(p.LinkType)+"]"...)
+		return append(b, " [|"+linkProtoName(p.LinkType)+"]"...)
 	}
 	switch rec.NetType {
 	case decode.EtherTypeIPv4:
@@ -67,11 +67,16 @@ func (t *Text) appendIPv4(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		b = append(b, "IP "...)
 		return append(b, "[|ip]"...)
 	}
+	if rec.IPHdrLen < 20 {
+		b = append(b, "bad-hlen "...)
+		return appendUint(b, uint64(rec.IPHdrLen))
+	}
+	if avail := int(p.WireLen) - rec.NetOff; avail < rec.IPLen {
+		b = append(b, "truncated-ip - "...)
+		b = appendUint(b, uint64(rec.IPLen-avail))
+		b = append(b, " bytes missing! "...)
+	}
 	if rec.IPBadLen {
-		if rec.IPHdrLen < 20 {
-			b = append(b, "bad-hlen "...)
-			return appendUint(b, uint64(rec.IPHdrLen))
-		}
 		b = append(b, "bad-len "...)
 		return appendUint(b, uint64(rec.IPLen))
 	}
@@ -317,11 +322,23 @@ func ipProtoName(p uint8) string {
 }
 
 func (t *Text) appendIPv6(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+	if rec.IPVersion != 6 {
+		if rec.Truncated == decode.LayerNetwork {
+			return append(b, " [|ip6]"...)
+		}
+		if !t.o.Link {
+			b = append(b, "IP6 "...)
+		}
+		b = append(b, "version error: "...)
+		return append(appendUint(b, uint64(p.Data[rec.NetOff]>>4)), " != 6"...)
+	}
 	if !t.o.Link {
 		b = append(b, "IP6 "...)
 	}
-	if rec.IPVersion != 6 {
-		return append(b, "[|ip6]"...)
+	if avail := int(p.WireLen) - rec.NetOff; rec.IPLen > 40 && avail < rec.IPLen {
+		b = append(b, "truncated-ip6 - "...)
+		b = appendUint(b, uint64(rec.IPLen-avail))
+		b = append(b, " bytes missing!"...)
 	}
 	if t.o.Verbose > 0 {
 		b = append(b, '(')
@@ -361,18 +378,70 @@ func (t *Text) appendIPv6(b []byte, p *reader.Packet, rec *decode.Record) []byte
 		b = append(b, transportName(rec.Proto)...)
 		return append(b, ']')
 	}
-	if rec.Truncated == decode.LayerNetwork && rec.TransOff == 0 {
-		return append(b, "[|ip6]"...)
+	if rec.NExt == 0 {
+		return t.appendTransport(b, p, rec)
 	}
-	if rec.LaterFragment {
-		b = decode.AppendIP(b, rec.SrcIP, 6)
-		b = append(b, " > "...)
-		b = decode.AppendIP(b, rec.DstIP, 6)
-		b = append(b, ": frag ("...)
-		b = appendUint(b, uint64(rec.FragOff)*8)
-		b = append(b, '|')
-		b = appendUint(b, uint64(rec.L4Len))
-		return append(b, ')')
+	// Extension headers: tcpdump names each after the addresses, then the
+	// transport printer shows only the ports.
+	b = decode.AppendIP(b, rec.SrcIP, 6)
+	b = append(b, " > "...)
+	b = decode.AppendIP(b, rec.DstIP, 6)
+	b = append(b, ": "...)
+	data := p.Data[:rec.End]
+	off := rec.NetOff + 40
+	nh := data[rec.NetOff+6]
+	for n := 0; n < rec.NExt; n++ {
+		if off+8 > len(data) {
+			return append(b, "[|ip6]"...)
+		}
+		next, l := data[off], (int(data[off+1])+1)*8
+		switch nh {
+		case 0:
+			b = append(b, "HBH "...)
+		case 60:
+			b = append(b, "DSTOPT "...)
+		case 43:
+			b = append(b, "srcrt (len="...)
+			b = appendUint(b, uint64(data[off+1]))
+			b = append(b, ", type="...)
+			b = appendUint(b, uint64(data[off+2]))
+			b = append(b, ", segleft="...)
+			b = appendUint(b, uint64(data[off+3]))
+			b = append(b, ") "...)
+		case 44:
+			l = 8
+			b = append(b, "frag ("...)
+			if t.o.Verbose > 0 {
+				b = append(b, "0x"...)
+				b = appendHex16(b, uint16(rec.FragID>>16))
+				b = appendHex16(b, uint16(rec.FragID))
+				b = append(b, ':')
+			}
+			b = appendUint(b, uint64(be.Uint16(data[off+2:])&0xfff8))
+			b = append(b, '|')
+			b = appendUint(b, uint64(max(rec.IPLen-(off-rec.NetOff)-8, 0)))
+			if rec.LaterFragment {
+				return append(b, ')')
+			}
+			b = append(b, ") "...)
+		case 51:
+			l = (int(data[off+1]) + 2) * 4
+			b = append(b, "AH(spi=0x"...)
+			b = appendHex16(b, be.Uint16(data[off+4:]))
+			b = appendHex16(b, be.Uint16(data[off+6:]))
+			if off+12 <= len(data) {
+				b = append(b, ",seq=0x"...)
+				b = appendHexMin(b, uint64(be.Uint32(data[off+8:])))
+			}
+			b = append(b, "): "...)
+		default:
+			b = append(b, "MH "...)
+		}
+		nh = next
+		off += l
+	}
+	if rec.Truncated == decode.LayerNetwork {
+		return append(b, "[|ip6]"...)
 	}
 	return t.appendTransport(b, p, rec)
 }
@@ -415,9 +484,15 @@ func (t *Text) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) [
 			b = decode.AppendIP(b, rec.DstIP, v)
 			return append(b, ": [|udp]"...)
 		}
-		b = t.appendAddrPort(b, rec.SrcIP, v, rec.SrcPort, decode.ProtoUDP)
-		b = append(b, " > "...)
-		b = t.appendAddrPort(b, rec.DstIP, v, rec.DstPort, decode.ProtoUDP)
+		if rec.NExt > 0 {
+			b = t.appendPort(b, rec.SrcPort, decode.ProtoUDP)
+			b = append(b, " > "...)
+			b = t.appendPort(b, rec.DstPort, decode.ProtoUDP)
+		} else {
+			b = t.appendAddrPort(b, rec.SrcIP, v, rec.SrcPort, decode.ProtoUDP)
+			b = append(b, " > "...)
+			b = t.appendAddrPort(b, rec.DstIP, v, rec.DstPort, decode.ProtoUDP)
+		}
 		b = append(b, ": "...)
 		ulen := int(rec.UDPLen) - 8
 		if ulen < 0 || int(rec.UDPLen) > rec.L4Len {
@@ -430,10 +505,12 @@ func (t *Text) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) [
 		b = append(b, "UDP, length "...)
 		return appendUint(b, uint64(ulen))
 	}
-	b = decode.AppendIP(b, rec.SrcIP, v)
-	b = append(b, " > "...)
-	b = decode.AppendIP(b, rec.DstIP, v)
-	b = append(b, ": "...)
+	if rec.NExt == 0 {
+		b = decode.AppendIP(b, rec.SrcIP, v)
+		b = append(b, " > "...)
+		b = decode.AppendIP(b, rec.DstIP, v)
+		b = append(b, ": "...)
+	}
 	switch rec.Proto {
 	case decode.ProtoICMP:
 		return appendICMP(b, rec, "[|icmp]", "ICMP ", 8, 0)
