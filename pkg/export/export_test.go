@@ -605,3 +605,33 @@ func TestAppendU(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetMicroseconds: --ts-unit us stores the same instants, floored to µs.
+func TestParquetMicroseconds(t *testing.T) {
+	path := testcorpus.Pcap(t, "tcp-handshake-nano.pcap")
+	r, err := reader.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	p, err := NewParquet(&buf, ParquetOptions{TSMicro: true, Columns: []Column{ColFrame, ColTS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(r, p, RunOptions{Columns: []Column{ColFrame, ColTS}}); err != nil {
+		t.Fatal(err)
+	}
+	micro, _, _ := parseParquet(t, buf.Bytes())
+	nano, _, _ := exportTable(t, path, "csv")
+	if len(micro.rows) == 0 || len(micro.rows) != len(nano.rows) {
+		t.Fatalf("%d rows in µs, %d in ns", len(micro.rows), len(nano.rows))
+	}
+	for i := range nano.rows {
+		tn, _ := time.Parse(time.RFC3339Nano, nano.rows[i]["ts"])
+		tu, _ := time.Parse(time.RFC3339Nano, micro.rows[i]["ts"])
+		if !tu.Equal(tn.Truncate(time.Microsecond)) {
+			t.Errorf("row %d: µs %s, ns %s", i, micro.rows[i]["ts"], nano.rows[i]["ts"])
+		}
+	}
+}

@@ -137,6 +137,7 @@ type Parquet struct {
 	rgSize  int64
 	leaf    []int // first leaf column of each of cols
 	workers []*pqWorker
+	done    chan error // the helper workers' results, one per batch each
 	err     error
 	closed  bool
 }
@@ -239,6 +240,7 @@ func columnCost(c Column) int {
 func (p *Parquet) startWorkers() {
 	n := min(max(runtime.GOMAXPROCS(0), 1), 4, len(p.cols))
 	p.workers = make([]*pqWorker, n)
+	p.done = make(chan error, n)
 	load := make([]int, n)
 	for i := range p.workers {
 		p.workers[i] = &pqWorker{p: p}
@@ -293,13 +295,12 @@ func (p *Parquet) WriteBatch(b *Batch) error {
 }
 
 func (p *Parquet) writeRows(b *Batch, rows []Row) {
-	done := make(chan error, len(p.workers))
 	for _, w := range p.workers[1:] {
-		w.jobs <- pqJob{bt: b, rows: rows, rgw: p.rgw, done: done}
+		w.jobs <- pqJob{bt: b, rows: rows, rgw: p.rgw, done: p.done}
 	}
 	p.fail(p.workers[0].write(p.rgw, b, rows))
 	for range p.workers[1:] {
-		p.fail(<-done)
+		p.fail(<-p.done)
 	}
 }
 
