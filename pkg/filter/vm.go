@@ -72,8 +72,10 @@ const memWords = 16
 // cheap. (libpcap 1.10 has no bound; its later versions stop at 64 jumps.)
 const loopSlack = 64
 
-// maxInsns is BPF_MAXINSNS, the longest program libpcap's validator accepts.
-const maxInsns = 4096
+// maxInsns bounds program length. libpcap's userland interpreter takes programs
+// far longer than the kernel's BPF_MAXINSNS (4096): an expression naming 1500
+// hosts compiles to about 8,800 instructions, and tcpdump runs it.
+const maxInsns = 1 << 24
 
 // Internal opcodes: the BPF opcode space is sparse (0x00..0xb1), so the
 // validator renumbers instructions densely and the interpreter's switch
@@ -134,7 +136,7 @@ const (
 // vmInsn is a validated instruction: dense opcode, absolute jump targets.
 type vmInsn struct {
 	op     uint8
-	jt, jf uint16 // absolute targets for conditional jumps; jt for ja
+	jt, jf uint32 // absolute targets for conditional jumps; jt for ja
 	k      uint32
 }
 
@@ -179,13 +181,13 @@ func load(ins []insn) (program, error) {
 			if t <= int64(i) {
 				v.op = opJaBack
 			}
-			v.jt = uint16(t)
+			v.jt = uint32(t)
 		case opJeqK, opJgtK, opJgeK, opJsetK, opJeqX, opJgtX, opJgeX, opJsetX:
 			t, f := i+1+int(in.Jt), i+1+int(in.Jf)
 			if t >= n || f >= n {
 				return nil, fmt.Errorf("bpf instruction %d: jump out of the program", i)
 			}
-			v.jt, v.jf = uint16(t), uint16(f)
+			v.jt, v.jf = uint32(t), uint32(f)
 		case opLdMem, opLdxMem, opSt, opStx:
 			if in.K >= memWords {
 				return nil, fmt.Errorf("bpf instruction %d: scratch memory index %d out of range", i, in.K)

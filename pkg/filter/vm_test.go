@@ -212,3 +212,21 @@ func TestLoadRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestLongProgram: libpcap's userland interpreter runs programs longer than the
+// kernel's 4096 instructions (an expression naming 1500 hosts compiles to about
+// 8,800, though libpcap's optimiser takes minutes over it), so must this one.
+func TestLongProgram(t *testing.T) {
+	ins := []insn{stmt(ldImm, 0)}
+	for i := 0; i < 10000; i++ {
+		ins = append(ins, stmt(alu(aluADD, srcK), 1))
+	}
+	ins = append(ins, jump(jmp(jmpJEQ, srcK), 10000, 0, 1), stmt(retA, 0), stmt(retK, 0))
+	prog, err := load(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := prog.run(pkt, 10); got != 10000 || !libpcapValidate(ins) || libpcapFilter(ins, pkt, 10) != got {
+		t.Errorf("run = %d, want 10000 as libpcap", got)
+	}
+}
