@@ -635,3 +635,16 @@ func TestParquetMicroseconds(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONString(t *testing.T) {
+	for _, s := range []string{"", "mss 1460,nop", "a\"b\\c", "tab\there\x01", "caf\xc3\xa9", "bad\xff utf8"} {
+		got := appendJSONString(nil, []byte(s))
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%q: %s: %v", s, got, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
+			t.Errorf("%q came back as %q", s, back)
+		}
+	}
+}

@@ -447,6 +447,17 @@ const jsonHex = "0123456789abcdef"
 // appendJSONString quotes s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func appendJSONString(b, s []byte) []byte {
 	b = append(b, '"')
+	plain := true
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
