@@ -31,7 +31,7 @@ type lineEncoder struct {
 	cols   []Column
 	time   TSFormat
 	json   bool
-	keys   [][]byte // JSON: `"name":` per selected column; CSV: nil
+	keys   [][]byte // JSON: `{"name":` / `,"name":` per selected column; CSV: nil
 	buf    []byte
 	tsf    tsFormatter
 	err    error
@@ -61,8 +61,13 @@ func NewCSV(w io.Writer, o LineOptions) Encoder {
 func NewJSON(w io.Writer, o LineOptions) Encoder {
 	e := newLineEncoder(w, o)
 	e.json = true
-	for _, c := range e.cols {
-		k := strconv.AppendQuote(nil, c.String())
+	// Each key carries the text before it: `{"frame":`, `,"ts":`, ...
+	for i, c := range e.cols {
+		k := []byte{','}
+		if i == 0 {
+			k[0] = '{'
+		}
+		k = strconv.AppendQuote(k, c.String())
 		e.keys = append(e.keys, append(k, ':'))
 	}
 	e.startHelpers()
@@ -188,13 +193,12 @@ func (e *lineEncoder) appendCSV(b []byte, bt *Batch, r *Row) []byte {
 }
 
 func (e *lineEncoder) appendJSON(b []byte, bt *Batch, r *Row) []byte {
-	b = append(b, '{')
 	for i, c := range e.cols {
-		if i > 0 {
-			b = append(b, ',')
-		}
 		b = append(b, e.keys[i]...)
 		b = e.appendValue(b, bt, r, c)
+	}
+	if len(e.cols) == 0 {
+		b = append(b, '{')
 	}
 	return append(b, '}', '\n')
 }
