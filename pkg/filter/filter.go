@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -30,34 +31,36 @@ func (e *LinkTypeError) Error() string {
 	return fmt.Sprintf("filter %q cannot be used on link type %d: %s", e.Expr, e.LinkType, e.Msg)
 }
 
-// Standard values libpcap uses when it compiles for a savefile.
 const (
+	// linkTypeEthernet is LINKTYPE_ETHERNET, the link type Compile checks on.
 	linkTypeEthernet = 1
-	// MaxSnaplen is libpcap's MAXIMUM_SNAPLEN: what a snaplen of 0 stands for.
+	// MaxSnaplen is libpcap's MAXIMUM_SNAPLEN: what a snaplen of 0 stands for on
+	// most link types.
 	MaxSnaplen = 262144
 )
 
-type key struct {
-	linkType uint16
-	snaplen  uint32
-}
-
-// compiled is the filter for one (link type, snaplen): a program, or why there is none.
+// compiled is the filter for one link type: a program, or why there is none.
+//
+// It is compiled for a file whose snaplen is 0, and serves every snaplen: in
+// what libpcap generates, the snapshot length only shows in the value an
+// accepting program returns, never in whether it accepts. Keying by link type
+// alone also bounds the cache whatever the input (a pcapng file can declare a
+// new snaplen in each of thousands of interfaces).
 type compiled struct {
-	prog program
-	snap uint32 // libpcap's snapshot length for such a file: packets are cut to it
-	err  error
+	prog    program
+	maxSnap uint32 // libpcap's snapshot length for this link type when the snaplen is 0
+	err     error
 }
 
 // Filter is a compiled tcpdump filter expression. It compiles itself lazily for
-// each link type and snaplen it meets and caches the result. A Filter is not safe
-// for concurrent use; compile one per goroutine.
+// each link type it meets and caches the result. A Filter is not safe for
+// concurrent use; compile one per goroutine.
 type Filter struct {
 	expr  string
 	all   bool // empty expression: everything matches
-	last  key
+	last  uint16
 	lastC *compiled
-	cache map[key]*compiled
+	cache map[uint16]*compiled
 	err   error
 }
 
@@ -73,12 +76,12 @@ type Filter struct {
 // cannot take it then fail to match and Err says why. Only an expression that
 // no link type takes is a SyntaxError (with Ethernet's message).
 func Compile(expr string) (*Filter, error) {
-	f := &Filter{expr: expr, cache: make(map[key]*compiled)}
+	f := &Filter{expr: expr, cache: make(map[uint16]*compiled)}
 	if strings.TrimSpace(expr) == "" {
 		f.all = true
 		return f, nil
 	}
-	c := f.compile(key{linkTypeEthernet, MaxSnaplen})
+	c := f.compile(linkTypeEthernet)
 	if c.err == nil {
 		return f, nil
 	}
@@ -103,21 +106,34 @@ var probeLinkTypes = []uint16{113, 276, 101, 0, 9, 105, 127, 117, 123, 140, 129,
 // String returns the expression.
 func (f *Filter) String() string { return f.expr }
 
-// compile returns the cached program for k, compiling it on first use.
-func (f *Filter) compile(k key) *compiled {
-	if c, ok := f.cache[k]; ok {
+// compile returns the cached program for a link type, compiling it on first use.
+func (f *Filter) compile(linkType uint16) *compiled {
+	if c, ok := f.cache[linkType]; ok {
 		return c
 	}
 	c := &compiled{}
-	ins, snap, err := compileLibpcap(k.linkType, k.snaplen, f.expr)
+	ins, snap, err := compileLibpcap(linkType, 0, f.expr)
 	if err != nil {
-		c.err = &LinkTypeError{Expr: f.expr, LinkType: k.linkType, Snaplen: k.snaplen, Msg: err.Error()}
+		c.err = &LinkTypeError{Expr: f.expr, LinkType: linkType, Msg: err.Error()}
 	} else if c.prog, err = load(ins); err != nil {
-		c.err = fmt.Errorf("filter %q on link type %d: %w", f.expr, k.linkType, err)
+		c.err = fmt.Errorf("filter %q on link type %d: %w", f.expr, linkType, err)
 	}
-	c.snap = snap
-	f.cache[k] = c
+	c.maxSnap = snap
+	if snap == 0 {
+		c.maxSnap = MaxSnaplen
+	}
+	f.cache[linkType] = c
 	return c
+}
+
+// snapshot is libpcap's snapshot length for a file with this snaplen (given
+// maxSnap, the link type's own maximum): the snaplen itself, unless it is 0 or
+// does not fit libpcap's int.
+func snapshot(snaplen, maxSnap uint32) uint32 {
+	if snaplen == 0 || snaplen > math.MaxInt32 {
+		return maxSnap
+	}
+	return snaplen
 }
 
 // Match reports whether p passes the filter.
@@ -135,11 +151,10 @@ func (f *Filter) MatchData(linkType uint16, snaplen uint32, data []byte, wireLen
 	if f.all {
 		return true
 	}
-	k := key{linkType, snaplen}
 	c := f.lastC
-	if c == nil || f.last != k {
-		c = f.compile(k)
-		f.last, f.lastC = k, c
+	if c == nil || f.last != linkType {
+		c = f.compile(linkType)
+		f.last, f.lastC = linkType, c
 		if c.err != nil && f.err == nil {
 			f.err = c.err
 		}
@@ -147,8 +162,8 @@ func (f *Filter) MatchData(linkType uint16, snaplen uint32, data []byte, wireLen
 	if c.prog == nil {
 		return false
 	}
-	if c.snap != 0 && uint32(len(data)) > c.snap {
-		data = data[:c.snap]
+	if snap := snapshot(snaplen, c.maxSnap); uint32(len(data)) > snap {
+		data = data[:snap]
 	}
 	return c.prog.run(data, wireLen) != 0
 }
@@ -159,24 +174,21 @@ func (f *Filter) MatchData(linkType uint16, snaplen uint32, data []byte, wireLen
 // (or after each) and report it: tcpdump refuses such an input outright.
 func (f *Filter) Err() error { return f.err }
 
-var snapCache sync.Map // key → uint32
+var maxSnapCache sync.Map // link type → libpcap's snapshot length for snaplen 0
 
 // Snapshot returns the snapshot length libpcap uses when it reads a file whose
 // interface has this LINKTYPE_ and snaplen: snaplen itself, or the link type's
-// maximum (262144 for most) when snaplen is 0. libpcap cuts captured
-// bytes beyond it when reading, so tcpdump -r F -w OUT writes such packets cut.
+// maximum (262144 for most) when snaplen is 0 or above 2^31-1. libpcap cuts
+// captured bytes beyond it when reading, so tcpdump -r F -w OUT writes such
+// packets cut.
 func Snapshot(linkType uint16, snaplen uint32) uint32 {
-	k := key{linkType, snaplen}
-	if v, ok := snapCache.Load(k); ok {
-		return v.(uint32)
-	}
-	_, snap, _ := compileLibpcap(linkType, snaplen, "") // "" fails on link types libpcap does not know
-	if snap == 0 {
-		snap = snaplen
+	v, ok := maxSnapCache.Load(linkType)
+	if !ok {
+		_, snap, _ := compileLibpcap(linkType, 0, "") // "" fails on link types libpcap does not know
 		if snap == 0 {
 			snap = MaxSnaplen
 		}
+		v, _ = maxSnapCache.LoadOrStore(linkType, snap)
 	}
-	snapCache.Store(k, snap)
-	return snap
+	return snapshot(snaplen, v.(uint32))
 }

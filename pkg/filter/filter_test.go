@@ -110,8 +110,8 @@ func TestMatchLinkTypes(t *testing.T) {
 	if f.Err() != nil {
 		t.Errorf("Err = %v", f.Err())
 	}
-	if len(f.cache) != 6 {
-		t.Errorf("%d compiled programs cached, want one per (link type, snaplen): 6", len(f.cache))
+	if len(f.cache) != 3 {
+		t.Errorf("%d compiled programs cached, want one per link type: 3", len(f.cache))
 	}
 }
 
@@ -160,7 +160,8 @@ func TestSnapshot(t *testing.T) {
 	for _, c := range []struct {
 		linkType uint16
 		snaplen  uint32
-	}{{1, 65535}, {1, 0}, {1, 1 << 30}, {1, 300000}, {101, 96}, {113, 0}, {220, 0}, {189, 0}} {
+	}{{1, 65535}, {1, 0}, {1, 1 << 30}, {1, 300000}, {1, 1<<31 - 1}, {1, 1<<31 + 5}, {101, 96},
+		{113, 0}, {220, 0}, {220, 1<<31 + 5}, {189, 0}, {279, 0}, {231, 0}} {
 		file := filepath.Join(dir, "x.pcap")
 		if err := writePcap(file, c.linkType, c.snaplen, nil); err != nil {
 			t.Fatal(err)
@@ -218,6 +219,38 @@ func TestCompileOtherLinkTypes(t *testing.T) {
 		}
 		if f.MatchData(1, 0, ethTCP, 54) || f.Err() == nil {
 			t.Errorf("%q on Ethernet: matched or no Err", c.expr)
+		}
+	}
+}
+
+// TestSnaplenOnlyInReturns backs the cache's premise: libpcap's program for a
+// snaplen differs from its program for snaplen 0 only in the value accepting
+// returns give, so one program per link type decides for every snaplen.
+func TestSnaplenOnlyInReturns(t *testing.T) {
+	for _, lt := range []uint16{1, 101, 113, 276, 0} {
+		for _, e := range corpusExprs {
+			e = strings.ReplaceAll(e, "%HOST%", "10.1.2.3")
+			base, _, err := compileLibpcap(lt, 0, e)
+			if err != nil {
+				continue
+			}
+			for _, snaplen := range []uint32{1, 68, 96, 1500, 65535, 1 << 30} {
+				ins, _, err := compileLibpcap(lt, snaplen, e)
+				if err != nil || len(ins) != len(base) {
+					t.Errorf("link type %d %q: snaplen %d gives %d instructions (%v), 0 gives %d", lt, e, snaplen, len(ins), err, len(base))
+					continue
+				}
+				for i := range ins {
+					a, b := ins[i], base[i]
+					if a.Op == retK && (a.K == 0) == (b.K == 0) {
+						continue
+					}
+					if a != b {
+						t.Errorf("link type %d %q snaplen %d: instruction %d is %+v, %+v for snaplen 0", lt, e, snaplen, i, a, b)
+						break
+					}
+				}
+			}
 		}
 	}
 }
