@@ -2,7 +2,7 @@
 // packet-number ranges, time bounds and duplicate removal.
 //
 // Expressions are compiled to BPF by libpcap, exactly as tcpdump -r compiles them
-// for a savefile, once for each link type and snaplen met in the input, and run by
+// for a savefile, once for each link type met in the input, and run by
 // a small Go BPF interpreter that allocates nothing:
 //
 //	f, err := filter.Compile("tcp port 80") // *SyntaxError if libpcap refuses it
