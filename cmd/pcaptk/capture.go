@@ -249,7 +249,7 @@ func pump(o *captureOptions, capt *reader.Capture, sink *captureSink) (uint64, e
 		}
 		if err != nil {
 			capt.Stop()
-			return n, err
+			return n, fmt.Errorf("capture: %w", err)
 		}
 		if p == nil {
 			if err := sink.tick(time.Now()); err != nil {

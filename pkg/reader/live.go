@@ -151,7 +151,7 @@ func (l *Live) Next() (*Packet, error) {
 			return nil, io.EOF
 		}
 		if msg := l.h.Error(); msg != nil && msg.Error() != "" {
-			return nil, fmt.Errorf("interface %q: %w: %v", l.iface.Name, err, msg)
+			return nil, fmt.Errorf("interface %q: %v", l.iface.Name, msg) // libpcap's own words
 		}
 		return nil, fmt.Errorf("interface %q: %w", l.iface.Name, err)
 	}
