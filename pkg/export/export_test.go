@@ -648,3 +648,63 @@ func TestJSONString(t *testing.T) {
 		}
 	}
 }
+
+// benchBatch is a corpus capture's rows, repeated to a full batch.
+func benchBatch(b *testing.B) *Batch {
+	r, err := reader.Open(testcorpus.Pcap(b, "pcpp-many-protocols.pcap"))
+	if err != nil {
+		b.Skip(err)
+	}
+	defer r.Close()
+	bt := &Batch{}
+	var rec decode.Record
+	ct := decode.NewConnTracker(decode.DefaultConnOptions)
+	for bt.Len() < BatchRows {
+		p, err := r.Next()
+		if err != nil {
+			break
+		}
+		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		if Exportable(&rec) {
+			c, _ := ct.Track(&rec, p.Timestamp)
+			bt.Add(p, &rec, c, true)
+		}
+	}
+	for n := bt.Len(); bt.Len()+n <= BatchRows; {
+		bt.Rows = append(bt.Rows, bt.Rows[:n]...)
+	}
+	return bt
+}
+
+func benchEncoder(b *testing.B, mk func(io.Writer) Encoder) {
+	bt := benchBatch(b)
+	enc := mk(io.Discard)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := enc.WriteBatch(bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	enc.Close()
+	b.ReportMetric(float64(b.N*bt.Len())/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkEncodeCSV(b *testing.B) {
+	benchEncoder(b, func(w io.Writer) Encoder { return NewCSV(w, LineOptions{}) })
+}
+
+func BenchmarkEncodeJSON(b *testing.B) {
+	benchEncoder(b, func(w io.Writer) Encoder { return NewJSON(w, LineOptions{}) })
+}
+
+func BenchmarkEncodeParquet(b *testing.B) {
+	benchEncoder(b, func(w io.Writer) Encoder {
+		p, err := NewParquet(w, ParquetOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	})
+}
