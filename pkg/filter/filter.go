@@ -81,6 +81,9 @@ func Compile(expr string) (*Filter, error) {
 		f.all = true
 		return f, nil
 	}
+	if strings.IndexByte(expr, 0) >= 0 { // libpcap would stop reading at it
+		return nil, &SyntaxError{Expr: expr, Msg: "expression contains a NUL byte"}
+	}
 	c := f.compile(linkTypeEthernet)
 	if c.err == nil {
 		return f, nil

@@ -53,6 +53,9 @@ func TestSyntaxErrorQuotesLibpcap(t *testing.T) {
 			t.Errorf("Compile(%q) error = %q, want %q", expr, err.Error(), want)
 		}
 	}
+	if _, err := Compile("tcp\x00 and garbage"); !errors.As(err, new(*SyntaxError)) {
+		t.Errorf("an expression with a NUL byte: %v", err)
+	}
 	_, err = Compile("tcp prot 80")
 	if err == nil || err.Error() != `filter "tcp prot 80": syntax error` {
 		t.Errorf("Compile(tcp prot 80) = %v", err)
