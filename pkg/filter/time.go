@@ -41,7 +41,7 @@ var dateLayouts = []string{
 }
 
 func parseDate(t string) (int64, error) {
-	if len(t) > 10 && t[10] == ' ' {
+	if len(t) > 10 && (t[10] == ' ' || t[10] == 't') {
 		t = t[:10] + "T" + t[11:]
 	}
 	if len(t) > 10 && (t[len(t)-1] == 'z') {
