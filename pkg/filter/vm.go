@@ -309,10 +309,11 @@ func translate(in insn) (uint8, error) {
 // program with 0 (reject); so does a division or modulo by X == 0. It returns the
 // program's return value (0 = reject, else the snapshot length to keep).
 //
-// Why a Go interpreter instead of libpcap's pcap_offline_filter through cgo: a cgo
-// call costs about as much as running a typical tcpdump filter, and the program
-// cannot be inlined or kept in registers across the call; BenchmarkMatch vs
-// BenchmarkMatchCgo measures both (see docs/filter.md for the figures).
+// Why a Go interpreter instead of libpcap's pcap_offline_filter through cgo
+// (gopacket's pcap.BPF.Matches): the cgo call alone costs more than the whole
+// filter. BenchmarkMatch vs BenchmarkMatchCgo, on corpus packets: 11 ns vs 52 ns
+// for "tcp", 23 ns vs 63 ns for "tcp port 80 or tcp port 443", 27 ns vs 61 ns for
+// a TCP payload test; no allocation either way (figures in docs/filter.md).
 func (prog program) run(data []byte, wireLen uint32) uint32 {
 	var a, x uint32
 	var mem [memWords]uint32
