@@ -19,16 +19,22 @@ func needRoot(t testing.TB) {
 	}
 }
 
-// udpBurst sends n UDP datagrams to 127.0.0.1:port, each carrying its number. A
-// socket listens on the port: without it the ICMP port unreachable that the first
-// datagram draws makes the next write fail.
-func udpBurst(t testing.TB, port, n int) {
+// udpSink listens on a free loopback UDP port until the test ends. Datagrams need a
+// listener: without one the ICMP port unreachable that the first draws makes the
+// next write fail.
+func udpSink(t testing.TB) int {
 	t.Helper()
-	ln, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
+	return ln.LocalAddr().(*net.UDPAddr).Port
+}
+
+// udpBurst sends n UDP datagrams to 127.0.0.1:port, each carrying its number.
+func udpBurst(t testing.TB, port, n int) {
+	t.Helper()
 	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +49,8 @@ func udpBurst(t testing.TB, port, n int) {
 
 func TestLiveLoopback(t *testing.T) {
 	needRoot(t)
-	const port, n = 47613, 200
+	const n = 200
+	port := udpSink(t)
 	l, err := OpenLive("lo", LiveOptions{Filter: fmt.Sprintf("udp dst port %d", port), BufferSize: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,8 @@ func TestLiveLoopback(t *testing.T) {
 // A consumer that does not keep up loses packets in the queue, counted, never silently.
 func TestLiveQueueFullCountsDrops(t *testing.T) {
 	needRoot(t)
-	const port, n = 47614, 300
+	const n = 300
+	port := udpSink(t)
 	l, err := OpenLive("lo", LiveOptions{Filter: fmt.Sprintf("udp dst port %d", port), BufferSize: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
