@@ -432,7 +432,9 @@ func testLiveTimeRotation(t *testing.T, bin string) {
 	}
 	files := liveGlob(t, filepath.Join(dir, "t-*.pcap"))
 	for _, f := range files {
-		if !regexp.MustCompile(`t-\d{8}-\d{6}\.pcap$`).MatchString(f) {
+		// A packet that reaches the queue after its second's file was closed gets a file
+		// of its own, numbered rather than overwriting (a loaded machine can do that).
+		if !regexp.MustCompile(`t-\d{8}-\d{6}(_\d{5})?\.pcap$`).MatchString(f) {
 			t.Errorf("%s: strftime fields not expanded", f)
 		}
 		ps := liveReadPackets(t, f)
