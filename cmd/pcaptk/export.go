@@ -234,7 +234,7 @@ func exportStream(o *exportOptions, flt *filter.Filter, prog progress) error {
 		err = cerr
 	}
 	if err == nil && flt.Err() != nil {
-		err = flt.Err()
+		err = fmt.Errorf("%s: %w", strings.Join(o.Files, ", "), flt.Err())
 	}
 	return err
 }
