@@ -85,6 +85,7 @@ type Rotating struct {
 	origin  int64 // time Interval buckets count from
 	started bool  // origin is set
 	files   []string
+	names   map[string]struct{} // every name written, for used(): a day of -G 1 is 86,400 files
 	err     error
 }
 
@@ -249,6 +250,10 @@ func (r *Rotating) open(ts int64, p *reader.Packet) error {
 		r.bucket = r.bucketOf(ts)
 	}
 	r.files = append(r.files, r.path)
+	if r.names == nil {
+		r.names = make(map[string]struct{})
+	}
+	r.names[r.path] = struct{}{}
 	for r.o.Ring > 0 && len(r.files) > r.o.Ring {
 		if err := os.Remove(r.files[0]); err != nil && !errors.Is(err, os.ErrNotExist) {
 			r.fail(err)
@@ -289,12 +294,8 @@ func (r *Rotating) name(ts int64) string {
 // used reports whether this sink already wrote a file named n (a pattern coarser than
 // the interval would otherwise overwrite it).
 func (r *Rotating) used(n string) bool {
-	for _, f := range r.files {
-		if f == n {
-			return true
-		}
-	}
-	return false
+	_, ok := r.names[n]
+	return ok
 }
 
 // newFileWriter starts a pcap or pcapng writer on bw. For pcap the link type and
