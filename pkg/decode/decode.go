@@ -53,7 +53,7 @@ func Decode(linkType uint16, data []byte, wireLen uint32, rec *Record) {
 	rec.NetType = netType
 	switch netType {
 	case EtherTypeIPv4:
-		decodeIPv4(data, off, rec)
+		decodeIPv4(data, off, int(wireLen), rec)
 	case EtherTypeIPv6:
 		decodeIPv6(data, off, rec)
 	}
@@ -203,7 +203,7 @@ func decodeArcnetLinux(data []byte, rec *Record) (int, uint16, bool) {
 	return hdr, 0, true
 }
 
-func decodeIPv4(data []byte, off int, rec *Record) {
+func decodeIPv4(data []byte, off, wireLen int, rec *Record) {
 	if len(data) < off+20 || data[off]>>4 != 4 {
 		if len(data) < off+20 {
 			rec.Truncated = LayerNetwork
@@ -225,19 +225,28 @@ func decodeIPv4(data []byte, off int, rec *Record) {
 	copy(rec.SrcIP[:4], h[12:16])
 	copy(rec.DstIP[:4], h[16:20])
 	rec.IPHdrLen = hlen
-	if hlen < 20 || rec.IPLen < hlen {
+	ipLen := rec.IPLen
+	if hlen < 20 || ipLen < hlen {
 		rec.IPBadLen = true
-		return
+		if hlen < 20 || ipLen != 0 {
+			return
+		}
+		// Total length 0: a segment captured before TCP segmentation
+		// offload split it. tcpdump stops at "bad-len 0"; tshark (and so
+		// pcaptk's tables) take the datagram to run to the frame's end.
+		if ipLen = wireLen - off; ipLen < hlen {
+			return
+		}
 	}
 	rec.IPOptLen = hlen - 20
-	if end := off + rec.IPLen; end < rec.End {
+	if end := off + ipLen; end < rec.End {
 		rec.End = end
 	}
 	if rec.End < off+hlen {
 		rec.Truncated = LayerNetwork
 		return
 	}
-	rec.L4Len = rec.IPLen - hlen
+	rec.L4Len = ipLen - hlen
 	if rec.FragOff != 0 {
 		rec.LaterFragment = true
 		return

@@ -189,10 +189,19 @@ func TestDecodeIPv4(t *testing.T) {
 	t.Run("bad length", func(t *testing.T) {
 		var r Record
 		d := ipv4(ProtoTCP, srcA, dstB, nil, seg)
-		binary.BigEndian.PutUint16(d[2:], 0)
+		binary.BigEndian.PutUint16(d[2:], 10)
 		Decode(LinkRaw, d, uint32(len(d)), &r)
 		if !r.IPBadLen || r.HasTCP {
 			t.Errorf("IPBadLen=%v HasTCP=%v", r.IPBadLen, r.HasTCP)
+		}
+	})
+	t.Run("length 0 (TSO) runs to the frame's end", func(t *testing.T) {
+		var r Record
+		d := ipv4(ProtoTCP, srcA, dstB, nil, seg)
+		binary.BigEndian.PutUint16(d[2:], 0)
+		Decode(LinkRaw, d, uint32(len(d)), &r)
+		if !r.IPBadLen || !r.HasTCP || r.PayloadLen != 6 {
+			t.Errorf("IPBadLen=%v HasTCP=%v payload %d", r.IPBadLen, r.HasTCP, r.PayloadLen)
 		}
 	})
 }

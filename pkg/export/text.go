@@ -56,6 +56,9 @@ type Text struct {
 	ifnames   map[uint32]string
 	ifnamesAt time.Time
 	err       error
+	clockBuf [32]byte // the formatted date/time of second clockSec
+	clockSec int64
+	clockLen int
 	// jumped is set while printing a packet when tcpdump's printer would have
 	// been aborted by reading past the captured bytes; its dumps then start at
 	// the packet's first byte, link header included.
@@ -67,7 +70,7 @@ func NewText(w io.Writer, o TextOptions) *Text {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	t := &Text{w: bufio.NewWriterSize(w, 256<<10), o: o, buf: make([]byte, 0, 4096)}
+	t := &Text{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096)}
 	if !o.NoPortNames {
 		t.services = LoadServices()
 	}
@@ -235,18 +238,24 @@ func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
 		b = appendClock(b, int(s/3600%24), int(s/60%60), int(s%60))
 		b = t.appendFrac(b, d%1e9)
 	default:
-		tm := time.Unix(sec, 0).In(t.o.Location)
-		if t.o.TimeFormat == TimeDate {
-			y, mo, d := tm.Date()
-			b = appendInt(b, y, 4)
-			b = append(b, '-')
-			b = appendInt(b, int(mo), 2)
-			b = append(b, '-')
-			b = appendInt(b, d, 2)
-			b = append(b, ' ')
+		// Packets come many to a second: format each second once.
+		if sec != t.clockSec || t.clockLen == 0 {
+			c := t.clockBuf[:0]
+			tm := time.Unix(sec, 0).In(t.o.Location)
+			if t.o.TimeFormat == TimeDate {
+				y, mo, d := tm.Date()
+				c = appendInt(c, y, 4)
+				c = append(c, '-')
+				c = appendInt(c, int(mo), 2)
+				c = append(c, '-')
+				c = appendInt(c, d, 2)
+				c = append(c, ' ')
+			}
+			h, m, s := tm.Clock()
+			c = appendClock(c, h, m, s)
+			t.clockSec, t.clockLen = sec, len(c)
 		}
-		h, m, s := tm.Clock()
-		b = appendClock(b, h, m, s)
+		b = append(b, t.clockBuf[:t.clockLen]...)
 		b = t.appendFracRaw(b, frac, rawFrac, raw)
 	}
 	return append(b, ' ')
@@ -279,22 +288,39 @@ func appendClock(b []byte, h, m, s int) []byte {
 	return appendInt(b, s, 2)
 }
 
-// appendInt appends v zero-padded to width digits.
+// appendInt appends v (not negative) zero-padded to width digits, two digits
+// a step.
 func appendInt(b []byte, v, width int) []byte {
 	var tmp [20]byte
 	i := len(tmp)
-	for v >= 10 || width > 1 {
+	for v >= 100 {
+		q := v / 100
+		d := (v - q*100) * 2
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[d], digitPairs[d+1]
+		v = q
+		width -= 2
+	}
+	if v >= 10 {
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[v*2], digitPairs[v*2+1]
+		width -= 2
+	} else {
 		i--
-		tmp[i] = byte('0' + v%10)
-		v /= 10
+		tmp[i] = byte('0' + v)
 		width--
 	}
-	i--
-	tmp[i] = byte('0' + v)
+	for ; width > 0; width-- {
+		i--
+		tmp[i] = '0'
+	}
 	return append(b, tmp[i:]...)
 }
 
-func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+// digitPairs ("00" to "99") is declared with the table encoders in lines.go.
+
+// appendUint formats with the four-digit table of the table encoders (lines.go).
+func appendUint(b []byte, v uint64) []byte { return appendU(b, v) }
 
 const hexdig = "0123456789abcdef"
 
