@@ -243,4 +243,3 @@ func BenchmarkConnTrack(b *testing.B) {
 		tr.Track(recs[i&4095], int64(i))
 	}
 }
-

@@ -56,9 +56,9 @@ type Text struct {
 	ifnames   map[uint32]string
 	ifnamesAt time.Time
 	err       error
-	clockBuf [32]byte // the formatted date/time of second clockSec
-	clockSec int64
-	clockLen int
+	clockBuf  [32]byte // the formatted date/time of second clockSec
+	clockSec  int64
+	clockLen  int
 	// jumped is set while printing a packet when tcpdump's printer would have
 	// been aborted by reading past the captured bytes; its dumps then start at
 	// the packet's first byte, link header included.
