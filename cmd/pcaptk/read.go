@@ -155,36 +155,121 @@ func runRead(opts *readOptions) error {
 	fmt.Fprintf(opts.ErrOut, "reading from file %s, %s\n", opts.File, describeInput(r))
 
 	enc := export.NewText(opts.Out, opts.Text.options())
-	var rec decode.Record
 	var printed int64
-	for opts.Count <= 0 || printed < opts.Count {
-		p, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			enc.Flush()
-			return err
-		}
-		if !flt.Match(p) {
-			continue
-		}
-		// libpcap hands tcpdump at most the file's snapshot length of a record
-		// that claims more; print what tcpdump prints.
-		if p.Snaplen > 0 && p.CapLen > p.Snaplen {
-			p.Data = p.Data[:p.Snaplen]
-		}
-		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
-		if err := enc.Encode(p, &rec); err != nil {
-			return err
-		}
+	err = prefetchDecoded(r, flt, opts.Count, func(p *reader.Packet, rec *decode.Record) error {
 		printed++
+		return enc.Encode(p, rec)
+	})
+	if ferr := enc.Flush(); err == nil {
+		err = ferr
 	}
-	if err := enc.Flush(); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := flt.Err(); err != nil {
 		return fmt.Errorf("%s: %w", opts.File, err)
+	}
+	return nil
+}
+
+// decodedBatch is a run of packets read, filtered and decoded ahead of the
+// printer. The packets' bytes live in data, which grows to its working size
+// once and is then reused, so the pipeline allocates nothing per packet.
+type decodedBatch struct {
+	pkts []reader.Packet
+	recs []decode.Record
+	ends []int // end of each packet's bytes in data
+	data []byte
+	err  error // the reader's error after the last packet, if any
+}
+
+const (
+	batchPackets = 512
+	batchBytes   = 512 << 10
+)
+
+// prefetchDecoded reads, filters and decodes in one goroutine while fn (the
+// printer, whose state must see packets in order) runs in the caller's: on two
+// CPUs the line formatting no longer waits for reading and decoding. At most
+// limit packets reach fn (0: all). Memory is bounded by three batches.
+func prefetchDecoded(r *reader.Reader, flt *filter.Filter, limit int64, fn func(*reader.Packet, *decode.Record) error) error {
+	free := make(chan *decodedBatch, 3)
+	full := make(chan *decodedBatch, 3)
+	done := make(chan struct{})
+	for i := 0; i < cap(free); i++ {
+		free <- &decodedBatch{
+			pkts: make([]reader.Packet, 0, batchPackets),
+			recs: make([]decode.Record, batchPackets),
+			ends: make([]int, 0, batchPackets),
+			data: make([]byte, 0, batchBytes),
+		}
+	}
+	go func() {
+		defer close(full)
+		var matched int64
+		for {
+			var b *decodedBatch
+			select {
+			case b = <-free:
+			case <-done:
+				return
+			}
+			b.pkts, b.ends, b.data, b.err = b.pkts[:0], b.ends[:0], b.data[:0], nil
+			for len(b.pkts) < batchPackets && len(b.data) < batchBytes {
+				if limit > 0 && matched >= limit {
+					b.err = io.EOF
+					break
+				}
+				p, err := r.Next()
+				if err != nil {
+					b.err = err
+					break
+				}
+				if !flt.Match(p) {
+					continue
+				}
+				matched++
+				// libpcap hands tcpdump at most the file's snapshot length of a
+				// record that claims more; print what tcpdump prints.
+				if snap := filter.Snapshot(p.LinkType, p.Snaplen); p.CapLen > snap {
+					p.Data = p.Data[:snap]
+				}
+				i := len(b.pkts)
+				b.data = append(b.data, p.Data...)
+				b.ends = append(b.ends, len(b.data))
+				b.pkts = append(b.pkts, *p)
+				decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[i])
+			}
+			start := 0
+			for i := range b.pkts {
+				b.pkts[i].Data = b.data[start:b.ends[i]:b.ends[i]]
+				start = b.ends[i]
+			}
+			full <- b
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		// Stop the reader goroutine and wait for it, so the caller may close r.
+		close(done)
+		for range full {
+		}
+	}()
+	for b := range full {
+		for i := range b.pkts {
+			if err := fn(&b.pkts[i], &b.recs[i]); err != nil {
+				return err
+			}
+		}
+		if b.err != nil {
+			if b.err == io.EOF {
+				return nil
+			}
+			return b.err
+		}
+		free <- b
 	}
 	return nil
 }
