@@ -2,12 +2,9 @@ package decode
 
 import (
 	"encoding/binary"
-	"errors"
-	"io"
 	"testing"
 
-	"github.com/pcaptk/pcaptk/internal/testcorpus"
-	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/internal/testcorpus/packets"
 )
 
 // tcpSeg builds a TCP header with the given options (padded to 4 bytes) and payload.
@@ -280,32 +277,8 @@ func TestSeqTrackerBounded(t *testing.T) {
 	}
 }
 
-// corpusPackets loads every packet of the corpus once, for fuzz seeds and
-// benchmarks.
-func corpusPackets(tb testing.TB) []reader.Packet {
-	var ps []reader.Packet
-	for _, f := range testcorpus.Captures(tb) {
-		r, err := reader.Open(f)
-		if err != nil {
-			continue
-		}
-		for {
-			p, err := r.Next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					break
-				}
-				break
-			}
-			ps = append(ps, p.Clone())
-		}
-		r.Close()
-	}
-	return ps
-}
-
 func TestDecodeAllocatesNothing(t *testing.T) {
-	ps := corpusPackets(t)
+	ps := packets.Load(t)
 	var r Record
 	allocs := testing.AllocsPerRun(5, func() {
 		for i := range ps {
@@ -318,7 +291,7 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	ps := corpusPackets(b)
+	ps := packets.Load(b)
 	var r Record
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -329,7 +302,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for i, p := range corpusPackets(f) {
+	for i, p := range packets.Load(f) {
 		if i%7 == 0 { // a sample keeps seeding fast
 			f.Add(p.LinkType, p.Data)
 		}

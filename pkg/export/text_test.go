@@ -5,34 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/internal/testcorpus/packets"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-func corpusPackets(tb testing.TB) []reader.Packet {
-	var ps []reader.Packet
-	for _, f := range testcorpus.Captures(tb) {
-		r, err := reader.Open(f)
-		if err != nil {
-			continue
-		}
-		for {
-			p, err := r.Next()
-			if err != nil {
-				break
-			}
-			ps = append(ps, p.Clone())
-		}
-		r.Close()
-	}
-	return ps
-}
-
 // TestTextAllocatesNothing: once the per-connection state has seen the
 // connections, printing a packet allocates nothing, whatever flags are set.
 func TestTextAllocatesNothing(t *testing.T) {
-	ps := corpusPackets(t)
+	ps := packets.Load(t)
 	for _, o := range []TextOptions{
 		{NoPortNames: true},
 		{Verbose: 1, Link: true, HexASCII: 1, TimeFormat: TimeDate, Nano: true},
@@ -56,7 +37,7 @@ func TestTextAllocatesNothing(t *testing.T) {
 }
 
 func BenchmarkTextEncode(b *testing.B) {
-	ps := corpusPackets(b)
+	ps := packets.Load(b)
 	enc := NewText(io.Discard, TextOptions{NoPortNames: true, Location: time.UTC})
 	recs := make([]decode.Record, len(ps))
 	for i := range ps {
@@ -73,7 +54,7 @@ func BenchmarkTextEncode(b *testing.B) {
 // FuzzText decodes and prints arbitrary bytes under every link type pcaptk
 // decodes, with the most demanding flags: it must never panic.
 func FuzzText(f *testing.F) {
-	for i, p := range corpusPackets(f) {
+	for i, p := range packets.Load(f) {
 		if i%7 == 0 {
 			f.Add(p.LinkType, p.Data)
 		}
