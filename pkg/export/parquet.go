@@ -10,7 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
 )
@@ -204,7 +204,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 		wp = append(wp, parquet.WithCompressionFor(c.String(), compress.Codecs.Uncompressed))
 	}
 	props := parquet.NewWriterProperties(wp...)
-	sc, err := pqarrow.ToParquet(ArrowSchema(cols, o.TSMicro), props, pqarrow.DefaultWriterProps())
+	sc, err := ParquetSchema(cols, o.TSMicro)
 	if err != nil {
 		return nil, fmt.Errorf("parquet schema: %w", err)
 	}
@@ -602,4 +602,78 @@ func (c *addrCache) get(ip *[16]byte, v uint8) []byte {
 		c.text = decode.AppendIP(c.text[:0], *ip, v)
 	}
 	return c.text
+}
+
+// ParquetSchema is the Parquet schema of the columns: the one pqarrow derives
+// from ArrowSchema (a test checks they are equal), built here with arrow-go's
+// parquet/schema package because importing pqarrow links in arrow's Flight and
+// gRPC (101 packages) and adds about 15 MB to every command's resident memory.
+func ParquetSchema(cols []Column, tsMicro bool) (*schema.Schema, error) {
+	fields := make(schema.FieldList, 0, len(cols))
+	for _, f := range ArrowSchema(cols, tsMicro).Fields() {
+		n, err := parquetNode(f)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, n)
+	}
+	root, err := schema.NewGroupNode("schema", parquet.Repetitions.Repeated, fields, -1)
+	if err != nil {
+		return nil, err
+	}
+	return schema.NewSchema(root), nil
+}
+
+// parquetNode maps the arrow types the columns use to Parquet nodes as pqarrow
+// does: unsigned integers as INT32/INT64 with an unsigned INT annotation,
+// timestamps as INT64 adjusted to UTC, strings as BYTE_ARRAY, a list of
+// structs as the three-level LIST group.
+func parquetNode(f arrow.Field) (schema.Node, error) {
+	rep := parquet.Repetitions.Required
+	if f.Nullable {
+		rep = parquet.Repetitions.Optional
+	}
+	switch t := f.Type.(type) {
+	case *arrow.Uint8Type:
+		return schema.NewPrimitiveNodeLogical(f.Name, rep, schema.NewIntLogicalType(8, false), parquet.Types.Int32, -1, -1)
+	case *arrow.Uint16Type:
+		return schema.NewPrimitiveNodeLogical(f.Name, rep, schema.NewIntLogicalType(16, false), parquet.Types.Int32, -1, -1)
+	case *arrow.Uint32Type:
+		return schema.NewPrimitiveNodeLogical(f.Name, rep, schema.NewIntLogicalType(32, false), parquet.Types.Int32, -1, -1)
+	case *arrow.Uint64Type:
+		return schema.NewPrimitiveNodeLogical(f.Name, rep, schema.NewIntLogicalType(64, false), parquet.Types.Int64, -1, -1)
+	case *arrow.TimestampType:
+		unit := schema.TimeUnitNanos
+		if t.Unit == arrow.Microsecond {
+			unit = schema.TimeUnitMicros
+		}
+		return schema.NewPrimitiveNodeLogical(f.Name, rep, schema.NewTimestampLogicalTypeForce(true, unit), parquet.Types.Int64, -1, -1)
+	case *arrow.StringType:
+		return schema.NewPrimitiveNodeLogical(f.Name, rep, schema.StringLogicalType{}, parquet.Types.ByteArray, -1, -1)
+	case *arrow.BooleanType:
+		return schema.NewPrimitiveNode(f.Name, rep, parquet.Types.Boolean, -1, -1)
+	case *arrow.ListType:
+		elem := t.ElemField()
+		elem.Name = "element"
+		en, err := parquetNode(elem)
+		if err != nil {
+			return nil, err
+		}
+		list, err := schema.NewGroupNode("list", parquet.Repetitions.Repeated, schema.FieldList{en}, -1)
+		if err != nil {
+			return nil, err
+		}
+		return schema.NewGroupNodeLogical(f.Name, rep, schema.FieldList{list}, schema.ListLogicalType{}, -1)
+	case *arrow.StructType:
+		fields := make(schema.FieldList, 0, t.NumFields())
+		for _, sf := range t.Fields() {
+			n, err := parquetNode(sf)
+			if err != nil {
+				return nil, err
+			}
+			fields = append(fields, n)
+		}
+		return schema.NewGroupNode(f.Name, rep, fields, -1)
+	}
+	return nil, fmt.Errorf("column %s: no Parquet mapping for %s", f.Name, f.Type)
 }
