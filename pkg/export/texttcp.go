@@ -605,36 +605,17 @@ func appendMPTCP(b []byte, o []byte, flags uint8) (_ []byte, ok bool) {
 			b = append(b, " fin"...)
 		}
 		r := o[4:]
+		var ok bool
 		if f&0x01 != 0 {
 			b = append(b, " ack "...)
-			if f&0x02 != 0 {
-				if len(r) < 8 {
-					return b, false
-				}
-				b = appendUint(b, be.Uint64(r))
-				r = r[8:]
-			} else {
-				if len(r) < 4 {
-					return b, false
-				}
-				b = appendUint(b, uint64(be.Uint32(r)))
-				r = r[4:]
+			if b, r, ok = appendDSSNumber(b, r, f&0x02 != 0); !ok {
+				return b, false
 			}
 		}
 		if f&0x04 != 0 {
 			b = append(b, " seq "...)
-			if f&0x08 != 0 {
-				if len(r) < 8 {
-					return b, false
-				}
-				b = appendUint(b, be.Uint64(r))
-				r = r[8:]
-			} else {
-				if len(r) < 4 {
-					return b, false
-				}
-				b = appendUint(b, uint64(be.Uint32(r)))
-				r = r[4:]
+			if b, r, ok = appendDSSNumber(b, r, f&0x08 != 0); !ok {
+				return b, false
 			}
 			if len(r) < 4 {
 				return b, false
@@ -759,4 +740,19 @@ func appendVisChar(b []byte, c byte) []byte {
 		b = append(b, '^')
 	}
 	return append(b, c)
+}
+
+// appendDSSNumber prints an MPTCP data sequence number or acknowledgment of 8
+// bytes (wide) or 4, and returns the bytes after it; ok is false when too few.
+func appendDSSNumber(b, r []byte, wide bool) (_, rest []byte, ok bool) {
+	if wide {
+		if len(r) < 8 {
+			return b, r, false
+		}
+		return appendUint(b, be.Uint64(r)), r[8:], true
+	}
+	if len(r) < 4 {
+		return b, r, false
+	}
+	return appendUint(b, uint64(be.Uint32(r))), r[4:], true
 }
