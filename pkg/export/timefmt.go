@@ -32,7 +32,9 @@ func ParseTSFormat(s string) (TSFormat, error) {
 type tsFormatter struct {
 	lastSec int64
 	valid   bool
-	prefix  []byte // "YYYY-MM-DDTHH:MM:SS."
+	prefix  []byte   // "YYYY-MM-DDTHH:MM:SS."
+	fixed   [24]byte // prefix, when short enough, for one fixed-size store
+	short   bool
 }
 
 // splitNS returns floor(ns / 1e9) and the remainder in [0, 1e9).
@@ -54,6 +56,29 @@ func (f *tsFormatter) appendRFC3339(b []byte, ns int64) []byte {
 	b = append(b, f.prefix...)
 	b = appendNine(b, frac)
 	return append(b, 'Z')
+}
+
+// putRFC3339 writes what appendRFC3339 appends, in place (see putRow).
+func (f *tsFormatter) putRFC3339(w []byte, n int, ns int64) int {
+	sec, frac := splitNS(ns)
+	if !f.valid || sec != f.lastSec {
+		f.prefix = appendCivil(f.prefix[:0], sec)
+		f.lastSec, f.valid = sec, true
+		f.short = len(f.prefix) <= len(f.fixed)
+		if f.short {
+			f.fixed = [24]byte{}
+			copy(f.fixed[:], f.prefix)
+		}
+	}
+	if f.short {
+		*(*[24]byte)(w[n:]) = f.fixed
+		n += len(f.prefix)
+	} else {
+		n += copy(w[n:], f.prefix)
+	}
+	n = putNine(w, n, uint32(frac))
+	w[n] = 'Z'
+	return n + 1
 }
 
 func appendEpoch(b []byte, ns int64) []byte {
