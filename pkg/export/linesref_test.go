@@ -231,7 +231,6 @@ func (e *refEncoder) appendSACK(b []byte, r *Row) []byte {
 	return b
 }
 
-
 // TestPutRowMatchesReference: for every corpus capture, CSV and JSON rows written
 // in place equal the reference formatting, with every time format, all columns
 // and random selections and orders of columns.
