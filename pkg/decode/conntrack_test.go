@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -241,5 +242,52 @@ func BenchmarkConnTrack(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		tr.Track(recs[i&4095], int64(i))
+	}
+}
+
+// TestConnIndexAgainstMap: random adds and removes (growth, long probe runs and
+// backward shifts included) find exactly what a Go map holds.
+func TestConnIndexAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := newConnIndex()
+	x.seed = 1 // fixed, so that a failure repeats
+	var conns []conn
+	ref := map[connKey]int32{}
+	var live []int32
+	for step := range 200000 {
+		if len(live) > 0 && (rng.IntN(3) == 0 || len(live) > 5000) {
+			j := rng.IntN(len(live))
+			c := live[j]
+			live[j] = live[len(live)-1]
+			live = live[:len(live)-1]
+			x.remove(&conns[c].key, c)
+			delete(ref, conns[c].key)
+		} else {
+			k := connKey{a0: uint64(rng.IntN(64)), b0: uint64(rng.IntN(64)), pv: uint64(rng.IntN(1 << 16))}
+			if _, ok := ref[k]; ok {
+				continue
+			}
+			conns = append(conns, conn{key: k})
+			c := int32(len(conns) - 1)
+			x.add(x.hash(&k), c)
+			ref[k] = c
+			live = append(live, c)
+		}
+		if x.n != len(ref) {
+			t.Fatalf("step %d: %d entries, want %d", step, x.n, len(ref))
+		}
+		if step%997 == 0 {
+			for k, c := range ref {
+				if got, ok := x.find(&k, x.hash(&k), conns); !ok || got != c {
+					t.Fatalf("step %d: key %+v: %d %v, want %d", step, k, got, ok, c)
+				}
+			}
+			for range 100 {
+				k := connKey{a0: 99, pv: uint64(rng.IntN(1 << 16))}
+				if _, ok := x.find(&k, x.hash(&k), conns); ok {
+					t.Fatalf("step %d: found absent key %+v", step, k)
+				}
+			}
+		}
 	}
 }
