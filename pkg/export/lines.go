@@ -53,6 +53,7 @@ type lineEncoder struct {
 	// ops, rowMax and flagsFmt drive putRow; compile sets them at the first row.
 	ops      []op
 	rowMax   int
+	allCols  bool // every column in the default order, flags fused: putRowAll
 	flagsFmt *flagsTable
 }
 
@@ -181,7 +182,11 @@ func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
 			b = slices.Grow(b, need)
 		}
 		w := b[:cap(b)]
-		b = w[:e.putRow(w, len(b), bt, r)]
+		if e.allCols {
+			b = w[:e.putRowAll(w, len(b), bt, r)]
+		} else {
+			b = w[:e.putRow(w, len(b), bt, r)]
+		}
 	}
 	return b
 }
@@ -461,6 +466,12 @@ func (e *lineEncoder) compile() {
 	}
 	e.flagsFmt = newFlagsTable(e.json)
 	e.ops = ops
+	e.allCols = len(e.cols) == int(numColumns) && e.flagsAt == int(ColSYN)
+	for i, c := range e.cols {
+		if c != Column(i) {
+			e.allCols = false
+		}
+	}
 }
 
 // flagsTable holds the flags column's text ("[S.]" style letters, "none") for
@@ -602,6 +613,101 @@ func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row) int {
 	}
 	w[n] = '\n'
 	return n + 1
+}
+
+// putRowAll is putRow for the default columns, the common case, as straight-line
+// code: no switch per column.
+func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
+	json := e.json
+	o := e.ops[:int(numColumns)-len(flagColumns)+1]
+	n = putPre(w, n, &o[0])
+	n = putU64(w, n, r.Frame)
+	n = putPre(w, n, &o[1])
+	n = e.putTS(w, n, r.TS)
+	n = putPre(w, n, &o[2])
+	n = putU32(w, n, r.Iface)
+	n = putPre(w, n, &o[3])
+	n = putU32(w, n, r.CapLen)
+	n = putPre(w, n, &o[4])
+	n = putU32(w, n, r.WireLen)
+	n = putPre(w, n, &o[5])
+	n = putU32(w, n, uint32(r.IPVersion))
+	n = putPre(w, n, &o[6])
+	n = putIP(w, n, &r.SrcIP, r.IPVersion, json)
+	n = putPre(w, n, &o[7])
+	n = putIP(w, n, &r.DstIP, r.IPVersion, json)
+	n = putPre(w, n, &o[8])
+	n = putU32(w, n, uint32(r.SrcPort))
+	n = putPre(w, n, &o[9])
+	n = putU32(w, n, uint32(r.DstPort))
+	n = putPre(w, n, &o[10])
+	n = putU64(w, n, r.Stream)
+	n = putPre(w, n, &o[11])
+	f := &e.flagsFmt[uint8(r.Flags)]
+	*(*[16]byte)(w[n:]) = f.t
+	n += int(f.n)
+	n = putPre(w, n, &o[12])
+	n = putU32(w, n, uint32(r.FlagsRaw))
+	n += copy(w[n:], e.flagText[uint8(r.Flags)]) // o[13]: syn..cwr
+	n = putPre(w, n, &o[14])
+	n = putU32(w, n, r.Seq)
+	n = putPre(w, n, &o[15])
+	n = putU32(w, n, r.Ack)
+	n = putPre(w, n, &o[16])
+	n = putOptU32(w, n, r.Has&hasSeqRel != 0, r.SeqRel, json)
+	n = putPre(w, n, &o[17])
+	n = putOptU32(w, n, r.Has&hasAckRel != 0, r.AckRel, json)
+	n = putPre(w, n, &o[18])
+	n = putU32(w, n, uint32(r.Window))
+	n = putPre(w, n, &o[19])
+	n = putOptU32(w, n, r.Has&hasWindowScaled != 0, r.WindowScaled, json)
+	n = putPre(w, n, &o[20])
+	n = putU32(w, n, r.PayloadLen)
+	n = putPre(w, n, &o[21])
+	n = putU32(w, n, uint32(r.UrgPtr))
+	n = putPre(w, n, &o[22])
+	n = putOptU32(w, n, r.Has&hasMSS != 0, uint32(r.MSS), json)
+	n = putPre(w, n, &o[23])
+	n = putOptU32(w, n, r.Has&hasWScale != 0, uint32(r.WScale), json)
+	n = putPre(w, n, &o[24])
+	n = putBool(w, n, r.Has&isSackOK != 0)
+	n = putPre(w, n, &o[25])
+	n = putOptU32(w, n, r.Has&hasTS != 0, r.TSVal, json)
+	n = putPre(w, n, &o[26])
+	n = putOptU32(w, n, r.Has&hasTS != 0, r.TSEcr, json)
+	n = putPre(w, n, &o[27])
+	if r.Has&hasSACK == 0 {
+		n = putNull(w, n, json)
+	} else {
+		n = len(e.appendSACK(w[:n], r))
+	}
+	n = putPre(w, n, &o[28])
+	switch {
+	case r.Has&hasOptions == 0:
+		n = putNull(w, n, json)
+	case json:
+		n = len(appendJSONString(w[:n], bt.options(r)))
+	default:
+		n = len(appendCSVField(w[:n], bt.options(r)))
+	}
+	n = putPre(w, n, &o[29])
+	n = putBool(w, n, r.Has&isTruncated != 0)
+	n = putPre(w, n, &o[30])
+	n = putU32(w, n, uint32(r.TTL))
+	n = putPre(w, n, &o[31])
+	n = putU32(w, n, uint32(r.IPID))
+	if json {
+		w[n] = '}'
+		n++
+	}
+	w[n] = '\n'
+	return n + 1
+}
+
+// putPre writes an op's constant text.
+func putPre(w []byte, n int, o *op) int {
+	*(*[preMax]byte)(w[n:]) = o.pre
+	return n + int(o.preLen)
 }
 
 // putTS writes the ts column in the encoder's time format.
