@@ -1,0 +1,494 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+)
+
+// synthRows makes n rows that reach the corners of the writer: full-range and
+// extreme values, wrapping differences, long runs and scattered nulls, IPv4
+// and IPv6 addresses, every flag combination, 0-4 SACK blocks, and options
+// texts that are few or all distinct (distinct ones overflow the 1 MiB
+// dictionary, so the chunk falls back to PLAIN).
+func synthRows(seed uint64, n int, distinct bool) []*Batch {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	pick32 := func() uint32 {
+		switch rng.IntN(8) {
+		case 0:
+			return 0
+		case 1:
+			return math.MaxUint32
+		case 2:
+			return uint32(rng.IntN(300))
+		}
+		return rng.Uint32()
+	}
+	var out []*Batch
+	b := &Batch{}
+	ts := int64(-5e9) // before 1970 at first: ts is signed
+	frame := uint64(0)
+	for i := range n {
+		if len(b.Rows) == BatchRows {
+			out = append(out, b)
+			b = &Batch{}
+		}
+		frame += 1 + uint64(rng.IntN(3))
+		ts += int64(rng.IntN(2e6))
+		if rng.IntN(1000) == 0 {
+			ts -= 1e9 // out of order
+		}
+		r := Row{Frame: frame, TS: ts, Stream: uint64(rng.IntN(1 << 20)), Iface: uint32(rng.IntN(3))}
+		if rng.IntN(500) == 0 {
+			r.Stream = math.MaxUint64 - uint64(rng.IntN(5))
+		}
+		r.CapLen, r.WireLen = uint32(40+rng.IntN(1500)), pick32()
+		r.Seq, r.Ack, r.PayloadLen = pick32(), pick32(), uint32(rng.IntN(65536))
+		r.SrcPort, r.DstPort = uint16(rng.Uint32()), uint16(rng.IntN(3))
+		r.Flags, r.FlagsRaw = uint16(rng.IntN(0x200)), uint16(rng.IntN(0x1000))
+		r.Window, r.UrgPtr, r.MSS, r.IPID = uint16(rng.Uint32()), math.MaxUint16, uint16(rng.Uint32()), uint16(i)
+		r.TTL, r.WScale = uint8(rng.Uint32()), uint8(rng.IntN(15))
+		// Presence in runs: long stretches with and without a value.
+		run := (i / 5000) % 3
+		for bit := hasSeqRel; bit <= isTruncated; bit <<= 1 {
+			if run == 0 || (run == 1 && rng.IntN(2) == 0) {
+				r.Has |= bit
+			}
+		}
+		r.SeqRel, r.AckRel, r.WindowScaled = pick32(), uint32(i), pick32()
+		r.TSVal, r.TSEcr = pick32(), pick32()
+		if r.Has&hasSACK != 0 {
+			r.NSACK = uint8(rng.IntN(5))
+			for j := range int(r.NSACK) {
+				r.SACK[j] = decode.SACKBlock{Left: pick32(), Right: pick32()}
+			}
+		}
+		if rng.IntN(2) == 0 {
+			r.IPVersion = 4
+			r.SrcIP[12], r.SrcIP[15] = byte(rng.IntN(4)), byte(rng.IntN(200))
+			r.DstIP[12], r.DstIP[13], r.DstIP[14], r.DstIP[15] = 10, byte(rng.Uint32()), byte(rng.Uint32()), 1
+		} else {
+			r.IPVersion = 6
+			r.SrcIP[0], r.SrcIP[1], r.SrcIP[15] = 0x20, 0x01, byte(rng.IntN(7))
+			r.DstIP[0], r.DstIP[1] = 0xfe, 0x80
+			for k := 8; k < 16; k++ {
+				r.DstIP[k] = byte(rng.Uint32())
+			}
+		}
+		if r.Has&hasOptions != 0 {
+			r.OptStart = uint32(len(b.Text))
+			if distinct {
+				b.Text = fmt.Appendf(b.Text, "nop,nop,TS val %d ecr %d,nop,nop,sack 1 {%d:%d}", rng.Uint32(), rng.Uint32(), rng.Uint32(), rng.Uint32())
+			} else {
+				b.Text = fmt.Appendf(b.Text, "mss %d,nop,wscale %d", 1400+rng.IntN(3)*30, rng.IntN(2)+7)
+			}
+			r.OptEnd = uint32(len(b.Text))
+		}
+		b.Rows = append(b.Rows, r)
+	}
+	return append(out, b)
+}
+
+// encodeBatches runs batches through enc and returns what it wrote.
+func encodeBatches(t *testing.T, mk func(*bytes.Buffer) (Encoder, error), batches []*Batch) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc, err := mk(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range batches {
+		if err := enc.WriteBatch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestParquetWriterRoundTrip: every cell of synthetic rows that reach the
+// writer's corners reads back through arrow-go's reader as the CSV encoder
+// writes it, with every codec, row groups of several sizes (pages and row groups
+// cut mid-batch), both timestamp units, and dictionaries that hold or overflow.
+func TestParquetWriterRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rows     int
+		distinct bool
+		o        ParquetOptions
+	}{
+		{"zstd", 70000, false, ParquetOptions{}},
+		{"zstd-fallback", 70000, true, ParquetOptions{RowGroupSize: 50000}},
+		{"snappy-small-groups", 9000, false, ParquetOptions{Compression: "snappy", RowGroupSize: 1000}},
+		{"gzip-micro", 9000, false, ParquetOptions{Compression: "gzip", TSMicro: true, RowGroupSize: 4097}},
+		{"none", 70000, true, ParquetOptions{Compression: "none"}},
+		{"one-row", 1, false, ParquetOptions{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			batches := synthRows(uint64(len(tc.name)), tc.rows, tc.distinct)
+			csvOut := encodeBatches(t, func(w *bytes.Buffer) (Encoder, error) {
+				return NewCSV(w, LineOptions{}), nil
+			}, batches)
+			pq := encodeBatches(t, func(w *bytes.Buffer) (Encoder, error) {
+				return NewParquet(w, tc.o)
+			}, batches)
+			want := parseCSV(t, csvOut)
+			got, _, _ := parseParquet(t, pq)
+			if len(got.rows) != tc.rows || len(want.rows) != tc.rows {
+				t.Fatalf("rows: parquet %d, csv %d, want %d", len(got.rows), len(want.rows), tc.rows)
+			}
+			bad := 0
+			for i := range want.rows {
+				for _, col := range want.cols {
+					w, g := want.rows[i][col], got.rows[i][col]
+					if tc.o.TSMicro && col == "ts" {
+						w = w[:26] + "000Z" // truncated to the microsecond
+						if want.rows[i]["frame"] != "" && batches[i/BatchRows].Rows[i%BatchRows].TS < 0 {
+							continue // floor, not truncation: checked by TestParquetMicroseconds
+						}
+					}
+					if w != g && bad < 10 {
+						t.Errorf("row %d %s: parquet %q, csv %q", i, col, g, w)
+						bad++
+					}
+				}
+			}
+			checkStatistics(t, pq, got, tc.o.TSMicro)
+			// Distinct options overflow the dictionary: the chunk goes on PLAIN.
+			if encs := pageEncodings(t, pq, "options"); tc.distinct != encs[parquet.Encodings.Plain] || !encs[parquet.Encodings.RLEDict] {
+				t.Errorf("options data pages are encoded %v", encs)
+			}
+		})
+	}
+}
+
+// checkStatistics: each row group's min, max and null count, as arrow-go
+// decodes them (unsigned columns compared unsigned), are those of its rows.
+func checkStatistics(t *testing.T, pq []byte, want table, micro bool) {
+	t.Helper()
+	pf, err := file.NewParquetReader(bytes.NewReader(pq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	first := 0
+	for g := 0; g < pf.NumRowGroups(); g++ {
+		rg := pf.MetaData().RowGroup(g)
+		n := int(rg.NumRows())
+		rows := want.rows[first : first+n]
+		first += n
+		for c := 0; c < rg.NumColumns(); c++ {
+			cc, err := rg.ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := cc.PathInSchema().String()
+			ok, err := cc.StatsSet()
+			if err != nil || !ok {
+				continue
+			}
+			st, err := cc.Statistics()
+			if err != nil {
+				t.Fatalf("group %d %s: %v", g, name, err)
+			}
+			var nulls int64
+			for _, r := range rows {
+				if r[name] == "" {
+					nulls++
+				}
+			}
+			if st.HasNullCount() && st.NullCount() != nulls {
+				t.Errorf("group %d %s: null count %d, want %d", g, name, st.NullCount(), nulls)
+			}
+			if !st.HasMinMax() {
+				continue
+			}
+			lo, hi := statBounds(st, name == "ts", micro)
+			wlo, whi := "", ""
+			for _, r := range rows {
+				v := r[name]
+				if v == "" {
+					continue
+				}
+				if wlo == "" || less(name, v, wlo) {
+					wlo = v
+				}
+				if whi == "" || less(name, whi, v) {
+					whi = v
+				}
+			}
+			if lo != wlo || hi != whi {
+				t.Errorf("group %d %s: min/max %q/%q, want %q/%q", g, name, lo, hi, wlo, whi)
+			}
+		}
+	}
+}
+
+// pageEncodings returns the encodings of the data pages of column name.
+func pageEncodings(t *testing.T, pq []byte, name string) map[parquet.Encoding]bool {
+	t.Helper()
+	pf, err := file.NewParquetReader(bytes.NewReader(pq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	col := pf.MetaData().Schema.ColumnIndexByName(name)
+	encs := map[parquet.Encoding]bool{}
+	for g := 0; g < pf.NumRowGroups(); g++ {
+		pr, err := pf.RowGroup(g).GetColumnPageReader(col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pr.Next() {
+			if p := pr.Page(); p.Type() == file.PageTypeDataPage && p.NumValues() > 0 {
+				encs[parquet.Encoding(p.Encoding())] = true
+			}
+		}
+		if pr.Err() != nil {
+			t.Fatal(pr.Err())
+		}
+	}
+	return encs
+}
+
+func statBounds(st metadata.TypedStatistics, ts, micro bool) (string, string) {
+	if s, ok := st.(*metadata.Int64Statistics); ok && ts {
+		lo, hi := s.Min(), s.Max()
+		if micro {
+			lo, hi = lo*1000, hi*1000
+		}
+		var f tsFormatter
+		return string(f.appendRFC3339(nil, lo)), string(f.appendRFC3339(nil, hi))
+	}
+	switch s := st.(type) {
+	case *metadata.Int32Statistics:
+		return fmt.Sprint(uint32(s.Min())), fmt.Sprint(uint32(s.Max()))
+	case *metadata.Int64Statistics:
+		return fmt.Sprint(uint64(s.Min())), fmt.Sprint(uint64(s.Max()))
+	case *metadata.BooleanStatistics:
+		return fmt.Sprint(s.Min()), fmt.Sprint(s.Max())
+	case *metadata.ByteArrayStatistics:
+		return string(s.Min()), string(s.Max())
+	}
+	return "?", "?"
+}
+
+// less orders two CSV cells of a column the way Parquet's statistics do.
+func less(col, a, b string) bool {
+	x, err1 := strconv.ParseUint(a, 10, 64)
+	y, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 == nil && err2 == nil {
+		return x < y
+	}
+	return a < b
+}
+
+// TestZstdStoredFrame: the stored frames written for pages zstd cannot shrink
+// decode to the page, across the 128 KiB block limit.
+func TestZstdStoredFrame(t *testing.T) {
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{0, 1, 4096, 128 << 10, 128<<10 + 1, 3<<17 + 5} {
+		page := make([]byte, n)
+		for i := range page {
+			page[i] = byte(rng.Uint32())
+		}
+		got, err := dec.DecodeAll(appendZstdStored(nil, page), nil)
+		if err != nil || !bytes.Equal(got, page) {
+			t.Errorf("%d bytes: decoded %d bytes, err %v", n, len(got), err)
+		}
+	}
+}
+
+// TestHybridAndDelta decodes the encoders' output by the specification, for
+// widths and runs at their limits.
+func TestHybridAndDelta(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, width := range []uint{1, 2, 3, 7, 8, 9, 16, 20, 32} {
+		var vals []uint32
+		for len(vals) < 3000 {
+			v := uint32(rng.Uint64() & (1<<width - 1))
+			run := 1
+			if rng.IntN(4) == 0 {
+				run = rng.IntN(100)
+			}
+			for range run {
+				vals = append(vals, v)
+			}
+		}
+		got := decodeHybrid(t, appendHybrid(nil, vals, width), width, len(vals))
+		for i := range vals {
+			if got[i] != vals[i] {
+				t.Fatalf("width %d: value %d is %d, want %d", width, i, got[i], vals[i])
+			}
+		}
+	}
+	for _, n := range []int{0, 1, 2, 127, 128, 129, 1000} {
+		v32 := make([]int32, n)
+		v64 := make([]int64, n)
+		for i := range v32 {
+			v32[i] = int32(rng.Uint32())
+			v64[i] = int64(rng.Uint64())
+			if i%3 == 0 {
+				v32[i], v64[i] = math.MinInt32, math.MaxInt64
+			}
+		}
+		if got := decodeDelta(t, appendDelta32(nil, v32), 32); !equalInts(got, v32) {
+			t.Errorf("delta32 n=%d differs", n)
+		}
+		if got := decodeDelta(t, appendDelta64(nil, v64), 64); !equalInts(got, v64) {
+			t.Errorf("delta64 n=%d differs", n)
+		}
+	}
+}
+
+func equalInts[T int32 | int64](a []int64, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if T(a[i]) != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type bitReader struct {
+	b   []byte
+	pos uint // bit position
+}
+
+func (r *bitReader) read(width uint) uint64 {
+	var v uint64
+	for i := range width {
+		bit := (r.b[(r.pos+i)/8] >> ((r.pos + i) % 8)) & 1
+		v |= uint64(bit) << i
+	}
+	r.pos += width
+	return v
+}
+
+func uvarint(t *testing.T, b []byte, at *int) uint64 {
+	var v uint64
+	for s := uint(0); ; s += 7 {
+		c := b[*at]
+		*at++
+		v |= uint64(c&0x7f) << s
+		if c < 0x80 {
+			return v
+		}
+	}
+}
+
+func decodeHybrid(t *testing.T, b []byte, width uint, n int) []uint32 {
+	var out []uint32
+	at := 0
+	for len(out) < n {
+		h := uvarint(t, b, &at)
+		if h&1 == 0 {
+			var v uint32
+			for k := uint(0); k < (width+7)/8; k++ {
+				v |= uint32(b[at]) << (8 * k)
+				at++
+			}
+			for range h >> 1 {
+				out = append(out, v)
+			}
+			continue
+		}
+		groups := int(h >> 1)
+		r := bitReader{b: b[at:]}
+		for range groups * 8 {
+			out = append(out, uint32(r.read(width)))
+		}
+		at += groups * int(width)
+	}
+	if at != len(b) {
+		t.Fatalf("hybrid: %d bytes left", len(b)-at)
+	}
+	return out[:n]
+}
+
+func decodeDelta(t *testing.T, b []byte, bitsize uint) []int64 {
+	at := 0
+	block := int(uvarint(t, b, &at))
+	minis := int(uvarint(t, b, &at))
+	n := int(uvarint(t, b, &at))
+	z := uvarint(t, b, &at)
+	v := int64(z>>1) ^ -int64(z&1)
+	if n == 0 {
+		return nil
+	}
+	out := []int64{v}
+	per := block / minis
+	for len(out) < n {
+		z := uvarint(t, b, &at)
+		minD := int64(z>>1) ^ -int64(z&1)
+		widths := b[at : at+minis]
+		at += minis
+		for m := 0; m < minis && len(out) < n; m++ {
+			r := bitReader{b: b[at:]}
+			for range per {
+				d := int64(r.read(uint(widths[m])))
+				if len(out) < n {
+					v += minD + d
+					if bitsize == 32 {
+						v = int64(int32(v))
+					}
+					out = append(out, v)
+				}
+			}
+			at += per * int(widths[m]) / 8
+		}
+	}
+	if at != len(b) {
+		t.Fatalf("delta: %d bytes left", len(b)-at)
+	}
+	return out
+}
+
+// TestParquetAllocs: once the first row groups have sized the buffers, the
+// Parquet writer allocates only per row group (its footer entry and statistics),
+// never per row.
+func TestParquetAllocs(t *testing.T) {
+	batches := synthRows(11, 8*BatchRows, false)
+	enc, err := NewParquet(io.Discard, ParquetOptions{RowGroupSize: 8 * BatchRows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := func() {
+		for _, b := range batches {
+			if err := enc.WriteBatch(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	group()
+	group()
+	n := testing.AllocsPerRun(5, group)
+	if perRow := n / float64(8*BatchRows); perRow > 0.01 {
+		t.Errorf("%v allocations per row group of %d rows", n, 8*BatchRows)
+	}
+	t.Logf("%v allocations per row group of %d rows", n, 8*BatchRows)
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
