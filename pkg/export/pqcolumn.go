@@ -89,9 +89,9 @@ type pqLeaf struct {
 	hdrs      []byte   // the page headers
 	spare     [][]byte // page buffers of written row groups, for reuse
 	storeLeft int      // pages still to store without trying zstd
-	values    int64  // level entries (values and nulls)
+	values    int64    // level entries (values and nulls)
 	nulls     int64
-	rawSize   int64 // uncompressed bytes, headers included
+	rawSize   int64  // uncompressed bytes, headers included
 	encSet    uint16 // bit per encoding used
 	hasMinMax bool
 	lo, hi    uint64 // min and max as unsigned bits (or signed, for signed leaves)
