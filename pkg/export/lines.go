@@ -372,17 +372,33 @@ func appendCSVField(b, s []byte) []byte {
 
 const jsonHex = "0123456789abcdef"
 
+// jsonPlain reports whether s needs no escaping in a JSON string: no control
+// character, quote, backslash or non-ASCII byte. It tests eight bytes a step.
+func jsonPlain(s []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := le.Uint64(s[i:])
+		q := x ^ ('"' * ones)
+		bs := x ^ ('\\' * ones)
+		// A byte of the result has its high bit set where x's byte is below
+		// 0x20, is '"' or '\\' (zero after the xor), or is 0x80 or above.
+		if ((x-0x20*ones)|(q-ones)|(bs-ones)|x)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // appendJSONString quotes s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func appendJSONString(b, s []byte) []byte {
 	b = append(b, '"')
-	plain := true
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if jsonPlain(s) {
 		b = append(b, s...)
 		return append(b, '"')
 	}

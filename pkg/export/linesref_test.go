@@ -331,3 +331,27 @@ func firstDiff(got, want []byte) string {
 	lo := max(0, i-80)
 	return fmt.Sprintf("at byte %d:\n got %q\nwant %q", i, got[lo:min(len(got), i+80)], want[lo:min(len(want), i+80)])
 }
+
+// TestJSONPlain: the eight-bytes-a-step test agrees with a byte loop, for every
+// byte value at every position of strings of several lengths.
+func TestJSONPlain(t *testing.T) {
+	slow := func(s []byte) bool {
+		for _, c := range s {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, n := range []int{1, 7, 8, 9, 16, 23, 40} {
+		for pos := range n {
+			for c := range 256 {
+				s := bytes.Repeat([]byte{'a'}, n)
+				s[pos] = byte(c)
+				if got, want := jsonPlain(s), slow(s); got != want {
+					t.Fatalf("%q: %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
+}
