@@ -86,10 +86,10 @@ type pqLeaf struct {
 	pages     []pqPage // data pages
 	dictPage  pqPage
 	hasDict   bool
-	hdrs      []byte   // the page headers
-	spare     [][]byte // page buffers of written row groups, for reuse
-	storeLeft int      // pages still to store without trying zstd
-	values    int64    // level entries (values and nulls)
+	hdrs      []byte // the page headers
+	data      []byte // the page bodies
+	storeLeft int    // pages still to store without trying zstd
+	values    int64  // level entries (values and nulls)
 	nulls     int64
 	rawSize   int64  // uncompressed bytes, headers included
 	encSet    uint16 // bit per encoding used
@@ -465,40 +465,40 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	if len(page) > math.MaxInt32-64 {
 		return fmt.Errorf("column %s: page of %d bytes is too large", l.name, len(page))
 	}
-	var buf []byte
-	if k := len(l.spare); k > 0 {
-		buf, l.spare = l.spare[k-1], l.spare[:k-1]
-	}
-	if need := len(page) + len(page)/64 + 64; cap(buf) < need {
-		buf = make([]byte, 0, need) // zstd's worst case is a little over the input
-	}
-	var err error
-	if l.codec == CodecNone && typ == pageData {
-		// The page is the body: swap buffers with the worker instead of copying.
-		buf, s.page = page, buf[:0]
-	} else if l.codec == CodecZstd && l.storeLeft > 0 {
+	// The body goes to the chunk's arena: compressed pages through the
+	// worker's buffer, so the arena holds compressed bytes only.
+	at := len(l.data)
+	switch {
+	case l.codec == CodecNone:
+		l.data = append(l.data, page...)
+	case l.codec == CodecZstd && l.storeLeft > 0:
 		l.storeLeft--
-		buf = appendZstdStored(buf, page)
-	} else {
-		buf, err = s.comp.compress(buf, l.codec, page)
+		l.data = appendZstdStored(l.data, page)
+	default:
+		buf, err := s.comp.compress(s.comp.buf, l.codec, page)
 		if err != nil {
 			return fmt.Errorf("column %s: %w", l.name, err)
 		}
+		s.comp.buf = buf
 		// Pages zstd shrinks by less than 1/16 are stored as they are for the
 		// next 7 pages of the column, then zstd tries again: the benchmark
 		// capture's delta-encoded lengths, ports and relative numbers are
 		// such pages, and compressing them cost a fifth of the CPU.
 		if l.codec == CodecZstd && typ == pageData && len(page) >= 4096 && 16*len(buf) > 15*len(page) {
 			l.storeLeft = 7
+			l.data = appendZstdStored(l.data, page)
+		} else {
+			l.data = append(l.data, buf...)
 		}
 	}
+	body := len(l.data) - at
 	hs := len(l.hdrs)
 	t := &s.hdr
 	t.b = l.hdrs
 	t.begin()
 	t.i32(1, typ)
 	t.i32(2, int32(len(page)))
-	t.i32(3, int32(len(buf)))
+	t.i32(3, int32(body))
 	if typ == pageDictionary {
 		t.structField(7)
 		t.i32(1, int32(n))
@@ -514,7 +514,7 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	}
 	t.end()
 	l.hdrs, t.b = t.b, nil
-	pg := pqPage{hdr: hs, hdrEnd: len(l.hdrs), body: buf}
+	pg := pqPage{hdr: hs, hdrEnd: len(l.hdrs), body: at, end: len(l.data)}
 	l.rawSize += int64(pg.hdrEnd - pg.hdr + len(page))
 	if typ == pageDictionary {
 		l.dictPage = pg
@@ -525,10 +525,10 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	return nil
 }
 
-// pqPage is an encoded page: its header in the leaf's hdrs, its body.
+// pqPage is an encoded page: its header in the leaf's hdrs, its body in data.
 type pqPage struct {
 	hdr, hdrEnd int
-	body        []byte
+	body, end   int
 }
 
 func (l *pqLeaf) minMax32() {
@@ -583,14 +583,7 @@ func (l *pqLeaf) finishChunk(s *pqScratch) error {
 
 // resetChunk forgets the chunk once it is written to the file.
 func (l *pqLeaf) resetChunk() {
-	for _, pg := range l.pages {
-		l.spare = append(l.spare, pg.body)
-	}
-	if l.hasDict {
-		l.spare = append(l.spare, l.dictPage.body)
-	}
-	clear(l.pages)
-	l.pages, l.dictPage, l.hasDict, l.hdrs = l.pages[:0], pqPage{}, false, l.hdrs[:0]
+	l.pages, l.dictPage, l.hasDict, l.hdrs, l.data = l.pages[:0], pqPage{}, false, l.hdrs[:0], l.data[:0]
 	l.values, l.nulls, l.rawSize, l.encSet = 0, 0, 0, 0
 	l.hasMinMax, l.lo, l.hi, l.trues, l.boolCount = false, 0, 0, 0, 0
 	l.fallback = false

@@ -39,6 +39,7 @@ type compressor struct {
 	zstd *zstd.Encoder
 	gz   *gzip.Writer
 	out  sliceWriter
+	buf  []byte // the last page compressed
 }
 
 type sliceWriter struct{ b []byte }
@@ -99,7 +100,7 @@ func (c *compressor) compress(dst []byte, codec Codec, page []byte) ([]byte, err
 // Every zstd decoder reads it (RFC 8878: single-segment frame, 4-byte content
 // size, raw blocks of at most 128 KiB).
 func appendZstdStored(dst, page []byte) []byte {
-	dst = append(dst[:0], 0x28, 0xb5, 0x2f, 0xfd, 0xa0)
+	dst = append(dst, 0x28, 0xb5, 0x2f, 0xfd, 0xa0)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(page)))
 	const maxBlock = 128 << 10
 	for {
