@@ -638,66 +638,66 @@ func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
 	o := e.ops[:int(numColumns)-len(flagColumns)+1]
 	n = putPre(w, n, &o[0])
 	n = putU64(w, n, r.Frame)
-	n = putPre(w, n, &o[1])
+	n = putSep(w, n, &o[1], json)
 	n = e.putTS(w, n, r.TS)
-	n = putPre(w, n, &o[2])
+	n = putSep(w, n, &o[2], json)
 	n = putU32(w, n, r.Iface)
-	n = putPre(w, n, &o[3])
+	n = putSep(w, n, &o[3], json)
 	n = putU32(w, n, r.CapLen)
-	n = putPre(w, n, &o[4])
+	n = putSep(w, n, &o[4], json)
 	n = putU32(w, n, r.WireLen)
-	n = putPre(w, n, &o[5])
+	n = putSep(w, n, &o[5], json)
 	n = putU32(w, n, uint32(r.IPVersion))
-	n = putPre(w, n, &o[6])
+	n = putSep(w, n, &o[6], json)
 	n = putIP(w, n, &r.SrcIP, r.IPVersion, json)
-	n = putPre(w, n, &o[7])
+	n = putSep(w, n, &o[7], json)
 	n = putIP(w, n, &r.DstIP, r.IPVersion, json)
-	n = putPre(w, n, &o[8])
+	n = putSep(w, n, &o[8], json)
 	n = putU32(w, n, uint32(r.SrcPort))
-	n = putPre(w, n, &o[9])
+	n = putSep(w, n, &o[9], json)
 	n = putU32(w, n, uint32(r.DstPort))
-	n = putPre(w, n, &o[10])
+	n = putSep(w, n, &o[10], json)
 	n = putU64(w, n, r.Stream)
-	n = putPre(w, n, &o[11])
+	n = putSep(w, n, &o[11], json)
 	f := &e.flagsFmt[uint8(r.Flags)]
 	*(*[16]byte)(w[n:]) = f.t
 	n += int(f.n)
-	n = putPre(w, n, &o[12])
+	n = putSep(w, n, &o[12], json)
 	n = putU32(w, n, uint32(r.FlagsRaw))
 	n += copy(w[n:], e.flagText[uint8(r.Flags)]) // o[13]: syn..cwr
-	n = putPre(w, n, &o[14])
+	n = putSep(w, n, &o[14], json)
 	n = putU32(w, n, r.Seq)
-	n = putPre(w, n, &o[15])
+	n = putSep(w, n, &o[15], json)
 	n = putU32(w, n, r.Ack)
-	n = putPre(w, n, &o[16])
+	n = putSep(w, n, &o[16], json)
 	n = putOptU32(w, n, r.Has&hasSeqRel != 0, r.SeqRel, json)
-	n = putPre(w, n, &o[17])
+	n = putSep(w, n, &o[17], json)
 	n = putOptU32(w, n, r.Has&hasAckRel != 0, r.AckRel, json)
-	n = putPre(w, n, &o[18])
+	n = putSep(w, n, &o[18], json)
 	n = putU32(w, n, uint32(r.Window))
-	n = putPre(w, n, &o[19])
+	n = putSep(w, n, &o[19], json)
 	n = putOptU32(w, n, r.Has&hasWindowScaled != 0, r.WindowScaled, json)
-	n = putPre(w, n, &o[20])
+	n = putSep(w, n, &o[20], json)
 	n = putU32(w, n, r.PayloadLen)
-	n = putPre(w, n, &o[21])
+	n = putSep(w, n, &o[21], json)
 	n = putU32(w, n, uint32(r.UrgPtr))
-	n = putPre(w, n, &o[22])
+	n = putSep(w, n, &o[22], json)
 	n = putOptU32(w, n, r.Has&hasMSS != 0, uint32(r.MSS), json)
-	n = putPre(w, n, &o[23])
+	n = putSep(w, n, &o[23], json)
 	n = putOptU32(w, n, r.Has&hasWScale != 0, uint32(r.WScale), json)
-	n = putPre(w, n, &o[24])
+	n = putSep(w, n, &o[24], json)
 	n = putBool(w, n, r.Has&isSackOK != 0)
-	n = putPre(w, n, &o[25])
+	n = putSep(w, n, &o[25], json)
 	n = putOptU32(w, n, r.Has&hasTS != 0, r.TSVal, json)
-	n = putPre(w, n, &o[26])
+	n = putSep(w, n, &o[26], json)
 	n = putOptU32(w, n, r.Has&hasTS != 0, r.TSEcr, json)
-	n = putPre(w, n, &o[27])
+	n = putSep(w, n, &o[27], json)
 	if r.Has&hasSACK == 0 {
 		n = putNull(w, n, json)
 	} else {
 		n = len(e.appendSACK(w[:n], r))
 	}
-	n = putPre(w, n, &o[28])
+	n = putSep(w, n, &o[28], json)
 	switch {
 	case r.Has&hasOptions == 0:
 		n = putNull(w, n, json)
@@ -706,17 +706,28 @@ func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
 	default:
 		n = len(appendCSVField(w[:n], bt.options(r)))
 	}
-	n = putPre(w, n, &o[29])
+	n = putSep(w, n, &o[29], json)
 	n = putBool(w, n, r.Has&isTruncated != 0)
-	n = putPre(w, n, &o[30])
+	n = putSep(w, n, &o[30], json)
 	n = putU32(w, n, uint32(r.TTL))
-	n = putPre(w, n, &o[31])
+	n = putSep(w, n, &o[31], json)
 	n = putU32(w, n, uint32(r.IPID))
 	if json {
 		w[n] = '}'
 		n++
 	}
 	w[n] = '\n'
+	return n + 1
+}
+
+// putSep writes the constant text of an op after the first: its key for JSON,
+// a comma for CSV (one byte store rather than a 24-byte one).
+func putSep(w []byte, n int, o *op, json bool) int {
+	if json {
+		*(*[preMax]byte)(w[n:]) = o.pre
+		return n + int(o.preLen)
+	}
+	w[n] = ','
 	return n + 1
 }
 
