@@ -108,6 +108,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	for _, c := range cols {
 		p.schema = append(p.schema, columnNode(c, o.TSMicro))
 		for _, l := range newLeaves(c, codec, o.TSMicro) {
+			l.groupPages = int(min((rg+maxPageRows-1)/maxPageRows, 1024))
 			p.leaves = append(p.leaves, l)
 		}
 		p.jobs = append(p.jobs, p.leaves[len(p.leaves)-1])
