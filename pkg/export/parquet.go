@@ -116,6 +116,13 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 			p.jobs[len(p.jobs)-1] = p.leaves[len(p.leaves)-2]
 		}
 	}
+	// The first pages of the chunks end at eight different rows, so that each
+	// batch has about as many pages to encode and compress: when every column
+	// flushed on the same batch, the reader sat idle while the workers caught up.
+	for i, l := range p.jobs {
+		l.firstPage = maxPageRows - (i%8)*(maxPageRows/8)
+		l.pageRows = l.firstPage
+	}
 	n := min(max(runtime.GOMAXPROCS(0), 1), 4, len(p.jobs))
 	p.scratch = make([]*pqScratch, n)
 	for i := range p.scratch {
@@ -216,8 +223,9 @@ func (p *Parquet) runJobs(s *pqScratch, t pqTask) error {
 		var err error
 		if len(t.rows) > 0 {
 			l.add(t.bt, t.rows)
-			if l.rows >= maxPageRows {
+			if l.rows >= l.pageRows {
 				err = l.flushPage(s)
+				l.pageRows = maxPageRows
 			}
 		}
 		if t.finish && err == nil {

@@ -90,6 +90,8 @@ type pqLeaf struct {
 	data       []byte // the page bodies
 	storeLeft  int    // pages still to store without trying zstd
 	groupPages int    // data pages a full row group has
+	pageRows   int    // rows at which the staged page is flushed
+	firstPage  int    // pageRows of a chunk's first page
 	values     int64  // level entries (values and nulls)
 	nulls      int64
 	rawSize    int64  // uncompressed bytes, headers included
@@ -604,6 +606,7 @@ func (l *pqLeaf) resetChunk() {
 	l.values, l.nulls, l.rawSize, l.encSet = 0, 0, 0, 0
 	l.hasMinMax, l.lo, l.hi, l.trues, l.boolCount = false, 0, 0, 0, 0
 	l.fallback = false
+	l.pageRows = l.firstPage
 	l.lastIdx = -1
 	clear(l.flagIdx[:])
 	if l.dict != nil {

@@ -131,7 +131,7 @@ func TestParquetWriterRoundTrip(t *testing.T) {
 		o        ParquetOptions
 	}{
 		{"zstd", 70000, false, ParquetOptions{}},
-		{"zstd-fallback", 70000, true, ParquetOptions{RowGroupSize: 50000}},
+		{"zstd-fallback", 70000, true, ParquetOptions{RowGroupSize: 60000}},
 		{"snappy-small-groups", 9000, false, ParquetOptions{Compression: "snappy", RowGroupSize: 1000}},
 		{"gzip-micro", 9000, false, ParquetOptions{Compression: "gzip", TSMicro: true, RowGroupSize: 4097}},
 		{"none", 70000, true, ParquetOptions{Compression: "none"}},
