@@ -16,10 +16,10 @@
 // encodes in another, handing over Batches of flat Rows that own no memory of
 // the reader. Encoders reuse their buffers: NewCSV and NewJSON append each row
 // to one buffer written in 256 KiB pieces, allocate nothing per row, and format
-// large batches in parts on every CPU. The Parquet encoder builds the schema
-// pqarrow would derive (ParquetSchema; a test keeps them equal) and writes rows
-// straight into arrow-go's column writers, its columns
-// shared among goroutines, holding at most one row group (encoded and
-// compressed) in memory. Encoders are not safe for concurrent use; Close must be
+// large batches in parts on every CPU. The Parquet encoder is pcaptk's own
+// writer for this fixed schema (parquet.go, pq*.go: Thrift footer, PLAIN,
+// DELTA_BINARY_PACKED, dictionary and RLE/bit-packed encodings, zstd, snappy or
+// gzip pages); its columns are shared among goroutines for each batch, and it
+// holds at most one row group, compressed, in memory. Encoders are not safe for concurrent use; Close must be
 // called (it stops their goroutines) and does not close the writer.
 package export
