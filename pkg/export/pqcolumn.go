@@ -498,8 +498,10 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	body := len(l.data) - at
 	if typ == pageData && len(l.pages) == 0 {
 		// Size the arena from the first page of the chunk: growing it page by
-		// page copied it over and over, a tenth of the CPU time.
-		if est := len(l.data) + body*(l.groupPages-1)*9/8; cap(l.data) < est {
+		// page copied it over and over, a tenth of the CPU time. At most 16
+		// pages ahead, so a huge --row-group-size on a small capture does not
+		// reserve memory it never fills; reserve doubles beyond.
+		if est := len(l.data) + body*min(l.groupPages-1, 15)*9/8; cap(l.data) < est {
 			l.data = append(make([]byte, 0, est), l.data...)
 		}
 	}
