@@ -17,6 +17,8 @@ type ParquetOptions struct {
 	// TSMicro writes ts in microseconds instead of nanoseconds (Spark 3 rejects
 	// nanosecond Parquet timestamps).
 	TSMicro bool
+
+	pageRows int // rows per data page; 0: maxPageRows (tests set less)
 }
 
 // DefaultRowGroupSize is 1,048,576 rows, as the issue asks. An open row group
@@ -44,23 +46,24 @@ const MemoryPerRow = 48
 // dictionary stays under 1 MiB, statistics for the row-group pruning of query
 // engines. The columns are shared out among one goroutine per CPU for each batch.
 type Parquet struct {
-	w       io.Writer
-	pos     int64
-	cols    []Column
-	leaves  []*pqLeaf // in schema order
-	jobs    []*pqLeaf // the leaves a worker takes in turn (sack's right leaf goes with its left)
-	schema  []pqNode
-	rgSize  int64
-	rgRows  int64
-	rows    int64
-	groups  []pqRowGroup
-	scratch []*pqScratch
-	work    []chan pqTask
-	done    chan error
-	next    atomic.Int32
-	err     error
-	closed  bool
-	meta    thriftWriter
+	w        io.Writer
+	pos      int64
+	cols     []Column
+	leaves   []*pqLeaf // in schema order
+	jobs     []*pqLeaf // the leaves a worker takes in turn (sack's right leaf goes with its left)
+	schema   []pqNode
+	rgSize   int64
+	pageRows int
+	rgRows   int64
+	rows     int64
+	groups   []pqRowGroup
+	scratch  []*pqScratch
+	work     []chan pqTask
+	done     chan error
+	next     atomic.Int32
+	err      error
+	closed   bool
+	meta     thriftWriter
 }
 
 type pqTask struct {
@@ -104,11 +107,15 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	if rg <= 0 {
 		rg = DefaultRowGroupSize
 	}
-	p := &Parquet{w: w, cols: cols, rgSize: rg}
+	pr := o.pageRows
+	if pr <= 0 {
+		pr = maxPageRows
+	}
+	p := &Parquet{w: w, cols: cols, rgSize: rg, pageRows: pr}
 	for _, c := range cols {
 		p.schema = append(p.schema, columnNode(c, o.TSMicro))
 		for _, l := range newLeaves(c, codec, o.TSMicro) {
-			l.groupPages = int(min((rg+maxPageRows-1)/maxPageRows, 1024))
+			l.groupPages = int(min((rg+int64(pr)-1)/int64(pr), 1024))
 			p.leaves = append(p.leaves, l)
 		}
 		p.jobs = append(p.jobs, p.leaves[len(p.leaves)-1])
@@ -120,7 +127,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	// batch has about as many pages to encode and compress: when every column
 	// flushed on the same batch, the reader sat idle while the workers caught up.
 	for i, l := range p.jobs {
-		l.firstPage = maxPageRows - (i%8)*(maxPageRows/8)
+		l.firstPage = pr - (i%8)*(pr/8)
 		l.pageRows = l.firstPage
 	}
 	n := min(max(runtime.GOMAXPROCS(0), 1), 4, len(p.jobs))
@@ -225,7 +232,7 @@ func (p *Parquet) runJobs(s *pqScratch, t pqTask) error {
 			l.add(t.bt, t.rows)
 			if l.rows >= l.pageRows {
 				err = l.flushPage(s)
-				l.pageRows = maxPageRows
+				l.pageRows = p.pageRows
 			}
 		}
 		if t.finish && err == nil {

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -491,4 +492,67 @@ func TestParquetAllocs(t *testing.T) {
 	if err := enc.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzParquetWriter: rows made from arbitrary bytes, written with pages and row
+// groups of a few rows, read back by arrow-go cell for cell as CSV writes them.
+func FuzzParquetWriter(f *testing.F) {
+	f.Add([]byte("\x03\x02hello, world; \"quoted\" options and a few more bytes to make rows"))
+	f.Add(bytes.Repeat([]byte{0xff, 0, 0x80, 1}, 64))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		o := ParquetOptions{RowGroupSize: int64(data[0]%32) + 1, pageRows: int(data[1]%16) + 1}
+		o.Compression = []string{"zstd", "snappy", "gzip", "none"}[data[0]>>6]
+		data = data[2:]
+		b := &Batch{}
+		for len(data) >= 24 && len(b.Rows) < 512 {
+			c := data[:24]
+			data = data[24:]
+			le := binary.LittleEndian
+			r := Row{Frame: uint64(len(b.Rows)) + 1, TS: int64(le.Uint64(c)) >> 8, Stream: le.Uint64(c) >> 40}
+			r.Seq, r.Ack = le.Uint32(c[8:]), le.Uint32(c[12:])
+			r.SeqRel, r.AckRel, r.WindowScaled, r.TSVal, r.TSEcr = r.Seq^r.Ack, r.Ack>>3, r.Seq>>7, r.Ack, r.Seq
+			r.SrcPort, r.DstPort, r.Window, r.MSS, r.IPID = le.Uint16(c[16:]), le.Uint16(c[18:]), le.Uint16(c[17:]), le.Uint16(c[19:]), le.Uint16(c[15:])
+			r.Flags, r.FlagsRaw, r.Has = le.Uint16(c[20:])&0x1ff, le.Uint16(c[20:])&0xfff, le.Uint16(c[21:])&0x3ff
+			r.IPVersion, r.TTL, r.WScale = 4+2*(c[22]&1), c[22], c[23]%15
+			r.CapLen, r.WireLen, r.PayloadLen = uint32(c[22]), uint32(c[23])<<8, uint32(c[21])
+			copy(r.SrcIP[12:], c[:4])
+			copy(r.DstIP[:], c[4:20])
+			if r.IPVersion == 4 {
+				clear(r.DstIP[:12])
+			}
+			r.NSACK = c[23] % 5
+			for j := range int(r.NSACK) {
+				r.SACK[j] = decode.SACKBlock{Left: le.Uint32(c[j:]), Right: le.Uint32(c[j+4:])}
+			}
+			if r.Has&hasOptions != 0 {
+				r.OptStart = uint32(len(b.Text))
+				for _, x := range c[:1+c[23]%23] { // never empty, as tcpdump's text
+					b.Text = append(b.Text, ' '+x%95) // printable ASCII, as tcpdump's text
+				}
+				r.OptEnd = uint32(len(b.Text))
+			}
+			b.Rows = append(b.Rows, r)
+		}
+		if len(b.Rows) == 0 {
+			return
+		}
+		batches := []*Batch{b}
+		want := parseCSV(t, encodeBatches(t, func(w *bytes.Buffer) (Encoder, error) { return NewCSV(w, LineOptions{}), nil }, batches))
+		pq := encodeBatches(t, func(w *bytes.Buffer) (Encoder, error) { return NewParquet(w, o) }, batches)
+		got, _, _ := parseParquet(t, pq)
+		if len(got.rows) != len(want.rows) {
+			t.Fatalf("rows: parquet %d, csv %d", len(got.rows), len(want.rows))
+		}
+		for i := range want.rows {
+			for _, col := range want.cols {
+				if want.rows[i][col] != got.rows[i][col] {
+					t.Fatalf("row %d %s: parquet %q, csv %q (%+v)", i, col, got.rows[i][col], want.rows[i][col], o)
+				}
+			}
+		}
+		checkStatistics(t, pq, got, false)
+	})
 }
