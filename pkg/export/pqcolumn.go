@@ -186,20 +186,6 @@ func flagBits(c Column) (flag, isBit uint16) {
 	return 0, 0
 }
 
-// load reads the fixed-width field of r as unsigned bits.
-func (l *pqLeaf) load(r *Row) uint64 {
-	p := unsafe.Add(unsafe.Pointer(r), l.off)
-	switch l.size {
-	case 8:
-		return *(*uint64)(p)
-	case 4:
-		return uint64(*(*uint32)(p))
-	case 2:
-		return uint64(*(*uint16)(p))
-	}
-	return uint64(*(*uint8)(p))
-}
-
 // add stages the leaf's values of rows (both leaves, for sack).
 func (l *pqLeaf) add(bt *Batch, rows []Row) {
 	l.rows += len(rows)
@@ -220,21 +206,21 @@ func (l *pqLeaf) add(bt *Batch, rows []Row) {
 			}
 			return
 		}
+		l.i64 = slices.Grow(l.i64, len(rows))
 		for k := range rows {
-			l.i64 = append(l.i64, int64(l.load(&rows[k])))
+			l.i64 = append(l.i64, *(*int64)(unsafe.Add(unsafe.Pointer(&rows[k]), l.off)))
 		}
 	case kindBool:
+		// The flag columns test Row.Flags, sack_ok and truncated Row.Has.
+		field, mask := unsafe.Offsetof(rows[0].Flags), l.flag
+		if mask == 0 {
+			field, mask = unsafe.Offsetof(rows[0].Has), l.isBit
+		}
 		for k := range rows {
-			var b bool
-			if l.flag != 0 {
-				b = rows[k].Flags&l.flag != 0
-			} else {
-				b = rows[k].Has&l.isBit != 0
-			}
 			if l.nbool%8 == 0 {
 				l.bits = append(l.bits, 0)
 			}
-			if b {
+			if *(*uint16)(unsafe.Add(unsafe.Pointer(&rows[k]), field))&mask != 0 {
 				l.bits[len(l.bits)-1] |= 1 << (l.nbool % 8)
 			}
 			l.nbool++
