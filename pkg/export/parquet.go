@@ -115,7 +115,6 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	for _, c := range cols {
 		p.schema = append(p.schema, columnNode(c, o.TSMicro))
 		for _, l := range newLeaves(c, codec, o.TSMicro) {
-			l.groupPages = int(min((rg+int64(pr)-1)/int64(pr), 1024))
 			p.leaves = append(p.leaves, l)
 		}
 		p.jobs = append(p.jobs, p.leaves[len(p.leaves)-1])
@@ -314,7 +313,7 @@ func (l *pqLeaf) chunkStats(m *pqChunkMeta) {
 
 func (l *pqLeaf) writePageTo(p *Parquet, pg pqPage) {
 	p.write(l.hdrs[pg.hdr:pg.hdrEnd])
-	p.write(l.data[pg.body:pg.end])
+	p.write(l.segs[pg.seg][pg.body:pg.end])
 }
 
 func (p *Parquet) write(b []byte) {

@@ -81,25 +81,25 @@ type pqLeaf struct {
 	flagIdx [512]int32
 
 	// The open column chunk.
-	dict       *pqDict
-	fallback   bool
-	pages      []pqPage // data pages
-	dictPage   pqPage
-	hasDict    bool
-	hdrs       []byte // the page headers
-	data       []byte // the page bodies
-	storeLeft  int    // pages still to store without trying zstd
-	groupPages int    // data pages a full row group has
-	pageRows   int    // rows at which the staged page is flushed
-	firstPage  int    // pageRows of a chunk's first page
-	values     int64  // level entries (values and nulls)
-	nulls      int64
-	rawSize    int64  // uncompressed bytes, headers included
-	encSet     uint16 // bit per encoding used
-	hasMinMax  bool
-	lo, hi     uint64 // min and max as unsigned bits (or signed, for signed leaves)
-	trues      int64
-	boolCount  int64
+	dict      *pqDict
+	fallback  bool
+	pages     []pqPage // data pages
+	dictPage  pqPage
+	hasDict   bool
+	hdrs      []byte   // the page headers
+	segs      [][]byte // the page bodies, in segments of an arena
+	free      [][]byte // segments of written row groups, for reuse
+	storeLeft int      // pages still to store without trying zstd
+	pageRows  int      // rows at which the staged page is flushed
+	firstPage int      // pageRows of a chunk's first page
+	values    int64    // level entries (values and nulls)
+	nulls     int64
+	rawSize   int64  // uncompressed bytes, headers included
+	encSet    uint16 // bit per encoding used
+	hasMinMax bool
+	lo, hi    uint64 // min and max as unsigned bits (or signed, for signed leaves)
+	trues     int64
+	boolCount int64
 }
 
 // rowOffsets are the Row fields the fixed-width columns read, by column.
@@ -456,14 +456,16 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	}
 	// The body goes to the chunk's arena: compressed pages through the
 	// worker's buffer, so the arena holds compressed bytes only.
-	at := len(l.data)
-	l.reserve(len(page) + len(page)/64 + 64)
+	stored := len(page) + (len(page)>>17+1)*3 + 9 // a stored zstd frame
+	var seg, at int
 	switch {
 	case l.codec == CodecNone:
-		l.data = append(l.data, page...)
+		seg, at = l.room(len(page))
+		l.segs[seg] = append(l.segs[seg], page...)
 	case l.codec == CodecZstd && l.storeLeft > 0:
 		l.storeLeft--
-		l.data = appendZstdStored(l.data, page)
+		seg, at = l.room(stored)
+		l.segs[seg] = appendZstdStored(l.segs[seg], page)
 	default:
 		buf, err := s.comp.compress(s.comp.buf, l.codec, page)
 		if err != nil {
@@ -476,21 +478,14 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 		// such pages, and compressing them cost a fifth of the CPU.
 		if l.codec == CodecZstd && typ == pageData && len(page) >= 4096 && 16*len(buf) > 15*len(page) {
 			l.storeLeft = 7
-			l.data = appendZstdStored(l.data, page)
+			seg, at = l.room(stored)
+			l.segs[seg] = appendZstdStored(l.segs[seg], page)
 		} else {
-			l.data = append(l.data, buf...)
+			seg, at = l.room(len(buf))
+			l.segs[seg] = append(l.segs[seg], buf...)
 		}
 	}
-	body := len(l.data) - at
-	if typ == pageData && len(l.pages) == 0 {
-		// Size the arena from the first page of the chunk: growing it page by
-		// page copied it over and over, a tenth of the CPU time. At most 16
-		// pages ahead, so a huge --row-group-size on a small capture does not
-		// reserve memory it never fills; reserve doubles beyond.
-		if est := len(l.data) + body*min(l.groupPages-1, 15)*9/8; cap(l.data) < est {
-			l.data = append(make([]byte, 0, est), l.data...)
-		}
-	}
+	body := len(l.segs[seg]) - at
 	hs := len(l.hdrs)
 	t := &s.hdr
 	t.b = l.hdrs
@@ -513,7 +508,7 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	}
 	t.end()
 	l.hdrs, t.b = t.b, nil
-	pg := pqPage{hdr: hs, hdrEnd: len(l.hdrs), body: at, end: len(l.data)}
+	pg := pqPage{hdr: hs, hdrEnd: len(l.hdrs), seg: seg, body: at, end: at + body}
 	l.rawSize += int64(pg.hdrEnd - pg.hdr + len(page))
 	if typ == pageDictionary {
 		l.dictPage = pg
@@ -524,17 +519,37 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 	return nil
 }
 
-// reserve makes room for n more bytes in the arena, doubling it: Go's append
-// grows large slices by a quarter, copying the arena over and over.
-func (l *pqLeaf) reserve(n int) {
-	if len(l.data)+n > cap(l.data) {
-		l.data = append(make([]byte, 0, max(2*cap(l.data), len(l.data)+n)), l.data...)
+// room returns a segment of the arena with n bytes free and where they start.
+// Segments are never moved or grown, so no page is copied twice; they start at
+// 64 KiB and double up to 1 MiB, so small columns waste little; a written row
+// group's segments serve the next one.
+func (l *pqLeaf) room(n int) (seg, at int) {
+	if k := len(l.segs) - 1; k >= 0 && cap(l.segs[k])-len(l.segs[k]) >= n {
+		return k, len(l.segs[k])
 	}
+	size := 64 << 10
+	if k := len(l.segs); k > 0 {
+		size = min(2*cap(l.segs[k-1]), 1<<20)
+	}
+	var b []byte
+	for i, f := range l.free {
+		if cap(f) >= n {
+			b = f[:0]
+			l.free = append(l.free[:i], l.free[i+1:]...)
+			break
+		}
+	}
+	if b == nil {
+		b = make([]byte, 0, max(size, n))
+	}
+	l.segs = append(l.segs, b)
+	return len(l.segs) - 1, 0
 }
 
 // pqPage is an encoded page: its header in the leaf's hdrs, its body in data.
 type pqPage struct {
 	hdr, hdrEnd int
+	seg         int // the arena segment
 	body, end   int
 }
 
@@ -590,7 +605,10 @@ func (l *pqLeaf) finishChunk(s *pqScratch) error {
 
 // resetChunk forgets the chunk once it is written to the file.
 func (l *pqLeaf) resetChunk() {
-	l.pages, l.dictPage, l.hasDict, l.hdrs, l.data = l.pages[:0], pqPage{}, false, l.hdrs[:0], l.data[:0]
+	l.pages, l.dictPage, l.hasDict, l.hdrs = l.pages[:0], pqPage{}, false, l.hdrs[:0]
+	l.free = append(l.free, l.segs...)
+	clear(l.segs)
+	l.segs = l.segs[:0]
 	l.values, l.nulls, l.rawSize, l.encSet = 0, 0, 0, 0
 	l.hasMinMax, l.lo, l.hi, l.trues, l.boolCount = false, 0, 0, 0, 0
 	l.fallback = false
