@@ -478,7 +478,11 @@ func (e *lineEncoder) compile() {
 	}
 	e.rowMax = 64 + sackMax + len(ops)*(preMax+valueMax)
 	if e.flagText != nil {
-		e.rowMax += len(e.flagText[0xff])
+		longest := 0 // all false in CSV, all true in JSON
+		for _, t := range e.flagText {
+			longest = max(longest, len(t))
+		}
+		e.rowMax += longest
 	}
 	e.flagsFmt = newFlagsTable(e.json)
 	e.ops = ops
