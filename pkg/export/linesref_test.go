@@ -355,3 +355,60 @@ func TestJSONPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestPutRowExtremes: rows with the longest values of every column (largest
+// numbers, IPv6 addresses of the longest text form, four SACK blocks, options
+// text that escapes to six bytes a byte, timestamps at both ends of int64) are
+// written exactly as the reference writes them: the room reserved per row holds
+// them, so no append in putRow moves the buffer.
+func TestPutRowExtremes(t *testing.T) {
+	bt := &Batch{}
+	long6 := [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff}
+	mapped := [16]byte{10: 0xff, 11: 0xff, 12: 255, 13: 255, 14: 255, 15: 255}
+	compat := [16]byte{12: 255, 13: 255, 14: 255, 15: 255}
+	texts := [][]byte{bytes.Repeat([]byte{0x01}, 300), bytes.Repeat([]byte{0xff}, 300), []byte(`a"b\c,d` + "\n\r"), bytes.Repeat([]byte(`"`), 100)}
+	for i, ts := range []int64{-1 << 63, 1<<63 - 1, 0, -1, 1764088003065693000} {
+		for j, ip := range [][16]byte{long6, mapped, compat, {255, 255, 255, 255}} {
+			r := Row{Frame: 1<<64 - 1, TS: ts, Stream: 1<<64 - 1 - uint64(i), Iface: 1<<32 - 1, CapLen: 1<<32 - 1, WireLen: 1<<32 - 1,
+				Seq: 1<<32 - 1, Ack: 1<<32 - 1, SeqRel: 1<<32 - 1, AckRel: 1<<32 - 1, WindowScaled: 1<<32 - 1, PayloadLen: 1<<32 - 1,
+				TSVal: 1<<32 - 1, TSEcr: 1<<32 - 1, SrcIP: ip, DstIP: ip, SrcPort: 65535, DstPort: 65535, Flags: 0x1ff, FlagsRaw: 0xfff,
+				Window: 65535, UrgPtr: 65535, MSS: 65535, IPID: 65535, Has: 0xffff, IPVersion: 6, WScale: 255, TTL: 255, NSACK: 4}
+			if j == 3 {
+				r.IPVersion = 4
+			}
+			for k := range r.SACK {
+				r.SACK[k] = decode.SACKBlock{Left: 1<<32 - 1, Right: 1<<32 - 1}
+			}
+			text := texts[(i+j)%len(texts)]
+			r.OptStart = uint32(len(bt.Text))
+			bt.Text = append(bt.Text, text...)
+			r.OptEnd = uint32(len(bt.Text))
+			bt.Rows = append(bt.Rows, r)
+			r.Flags, r.Has, r.NSACK = 0, 0, 0
+			bt.Rows = append(bt.Rows, r)
+		}
+	}
+	for _, cols := range [][]Column{nil, {ColOptions}, {ColSACK, ColTS, ColSrcIP}} {
+		for _, tf := range []TSFormat{TSRFC3339, TSEpoch, TSEpochNS} {
+			for _, json := range []bool{false, true} {
+				fast := newLineEncoder(nil, LineOptions{Columns: cols, Time: tf})
+				if json {
+					fast.json = true
+					fast.keys = jsonKeys(fast.cols)
+				}
+				fast.prepareFlags()
+				ref := &refEncoder{cols: fast.cols, time: tf, json: json, keys: fast.keys, flagsAt: -1}
+				want := ref.rows(bt)
+				// Row by row from an empty buffer, so that each row gets only the
+				// room reserved for it.
+				var got []byte
+				for i := range bt.Rows {
+					got = append(got, fast.formatRows(nil, bt, bt.Rows[i:i+1])...)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("json=%v time=%d columns %v:\n%s", json, tf, cols, firstDiff(got, want))
+				}
+			}
+		}
+	}
+}
