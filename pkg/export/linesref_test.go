@@ -3,8 +3,10 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -410,5 +412,57 @@ func TestPutRowExtremes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestHelpers: with CPUs to spare the CSV and JSON encoders share each batch
+// with helper goroutines; the output is the same as without them, and encoding
+// still allocates nothing per batch.
+func TestHelpers(t *testing.T) {
+	bt := corpusBatch(t, testcorpus.Pcap(t, "filesamples-200722_tcp_anon.pcapng"))
+	big := &Batch{Text: bt.Text}
+	for len(big.Rows) < 3*minSplit {
+		big.Rows = append(big.Rows, bt.Rows...)
+	}
+	for _, json := range []bool{false, true} {
+		encode := func(procs int) ([]byte, int) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			var out bytes.Buffer
+			var enc Encoder
+			if json {
+				enc = NewJSON(&out, LineOptions{})
+			} else {
+				enc = NewCSV(&out, LineOptions{})
+			}
+			helpers := len(enc.(*lineEncoder).helpers)
+			for range 3 {
+				if err := enc.WriteBatch(big); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return out.Bytes(), helpers
+		}
+		alone, h1 := encode(1)
+		shared, h4 := encode(4)
+		if h1 != 0 || h4 == 0 {
+			t.Fatalf("helpers: %d with 1 CPU, %d with 4", h1, h4)
+		}
+		if !bytes.Equal(alone, shared) {
+			t.Fatalf("json=%v: output with helpers differs:\n%s", json, firstDiff(shared, alone))
+		}
+		prev := runtime.GOMAXPROCS(4)
+		var enc Encoder = NewCSV(io.Discard, LineOptions{})
+		if json {
+			enc = NewJSON(io.Discard, LineOptions{})
+		}
+		runtime.GOMAXPROCS(prev)
+		enc.WriteBatch(big)
+		if n := testing.AllocsPerRun(10, func() { enc.WriteBatch(big) }); n != 0 {
+			t.Errorf("json=%v: %v allocations per batch with helpers", json, n)
+		}
+		enc.Close()
 	}
 }
