@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -101,5 +102,29 @@ func exitCode(err error, errOut io.Writer) int {
 
 func main() {
 	s := &streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, ErrIsTerminal: isTerminal(os.Stderr)}
-	os.Exit(run(os.Args[1:], s))
+	stop := startProfile(os.Getenv("PCAPTK_CPUPROFILE"), s.ErrOut)
+	code := run(os.Args[1:], s)
+	stop()
+	os.Exit(code)
+}
+
+// startProfile writes a CPU profile of the run to path, when set: for
+// scripts/pgo.sh, which builds cmd/pcaptk/default.pgo from such profiles, and
+// for anyone measuring where the time goes.
+func startProfile(path string, errOut io.Writer) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(errOut, "pcaptk: PCAPTK_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
