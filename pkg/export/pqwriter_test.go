@@ -172,6 +172,11 @@ func TestParquetWriterRoundTrip(t *testing.T) {
 			if encs := pageEncodings(t, pq, "options"); tc.distinct != encs[parquet.Encodings.Plain] || !encs[parquet.Encodings.RLEDict] {
 				t.Errorf("options data pages are encoded %v", encs)
 			}
+			// The options text compresses: pages after a fallback are not
+			// stored because the dictionary indexes before them did not shrink.
+			if raw, comp := chunkSizes(t, pq, "options"); tc.distinct && tc.o.Compression == "" && 10*comp > 7*raw {
+				t.Errorf("options: %d bytes compressed to %d", raw, comp)
+			}
 		})
 	}
 }
@@ -236,6 +241,26 @@ func checkStatistics(t *testing.T, pq []byte, want table, micro bool) {
 			}
 		}
 	}
+}
+
+// chunkSizes sums the uncompressed and compressed sizes of column name.
+func chunkSizes(t *testing.T, pq []byte, name string) (raw, comp int64) {
+	t.Helper()
+	pf, err := file.NewParquetReader(bytes.NewReader(pq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	col := pf.MetaData().Schema.ColumnIndexByName(name)
+	for g := 0; g < pf.NumRowGroups(); g++ {
+		cc, err := pf.MetaData().RowGroup(g).ColumnChunk(col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw += cc.TotalUncompressedSize()
+		comp += cc.TotalCompressedSize()
+	}
+	return raw, comp
 }
 
 // pageEncodings returns the encodings of the data pages of column name.
