@@ -168,6 +168,8 @@ type Row struct {
 type Batch struct {
 	Rows []Row
 	Text []byte
+
+	release func() // Run's: gives the batch back to the reading goroutine
 }
 
 // Reset empties b, keeping its memory.

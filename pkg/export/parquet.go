@@ -1,12 +1,16 @@
 package export
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ParquetOptions configure the Parquet encoder.
@@ -50,26 +54,43 @@ type Parquet struct {
 	pos      int64
 	cols     []Column
 	leaves   []*pqLeaf // in schema order
-	jobs     []*pqLeaf // the leaves a worker takes in turn (sack's right leaf goes with its left)
+	jobs     []*pqLeaf // what a worker is given (sack's right leaf goes with its left)
 	schema   []pqNode
 	rgSize   int64
 	pageRows int
 	rgRows   int64
 	rows     int64
 	groups   []pqRowGroup
-	scratch  []*pqScratch
-	work     []chan pqTask
-	done     chan error
-	next     atomic.Int32
-	err      error
+	workers  []*pqWorker
+	items    chan *pqItem // free items, which bound the batches in flight
+	idle     chan struct{}
+	syncDone chan struct{}
+	syncRel  func()
+	sent     int // items sent since the start
+	mu       sync.Mutex
+	err      error // the first error, a worker's or the writer's
 	closed   bool
 	meta     thriftWriter
 }
 
-type pqTask struct {
-	bt     *Batch
-	rows   []Row
-	finish bool // the rows end the row group
+// pqWorker encodes its share of the columns of every batch, in order, without
+// waiting for the other workers: a batch is released when the last worker is
+// done with it. Shares are rebalanced from measured costs at barriers.
+type pqWorker struct {
+	jobs    []*pqLeaf
+	queue   chan *pqItem
+	scratch pqScratch
+}
+
+// pqItem is a batch's rows (or the part of them in one row group) on their way
+// through the workers.
+type pqItem struct {
+	bt      *Batch
+	rows    []Row
+	finish  bool // the rows end the row group
+	barrier bool // p.idle is signalled when every worker is done
+	release func()
+	pending atomic.Int32
 }
 
 type pqRowGroup struct {
@@ -129,24 +150,25 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 		l.firstPage = pr - (i%8)*(pr/8)
 		l.pageRows = l.firstPage
 	}
+	if p.write([]byte("PAR1")); p.err != nil {
+		return nil, p.err
+	}
 	n := min(max(runtime.GOMAXPROCS(0), 1), 4, len(p.jobs))
-	p.scratch = make([]*pqScratch, n)
-	for i := range p.scratch {
-		p.scratch[i] = &pqScratch{}
+	const queued = 6 // items in flight: the batches the encoder holds at most
+	p.items = make(chan *pqItem, queued)
+	for range queued {
+		p.items <- &pqItem{}
 	}
-	p.done = make(chan error, n)
-	for i := 1; i < n; i++ {
-		ch := make(chan pqTask)
-		p.work = append(p.work, ch)
-		s := p.scratch[i]
-		go func() {
-			for t := range ch {
-				p.done <- p.runJobs(s, t)
-			}
-		}()
+	p.idle = make(chan struct{}, 1)
+	p.syncDone = make(chan struct{}, 1)
+	p.syncRel = func() { p.syncDone <- struct{}{} }
+	for range n {
+		w := &pqWorker{queue: make(chan *pqItem, queued)}
+		p.workers = append(p.workers, w)
+		go w.run(p)
 	}
-	p.write([]byte("PAR1"))
-	return p, p.err
+	p.share(func(l *pqLeaf) int64 { return columnCost(l.col) })
+	return p, nil
 }
 
 // newLeaves returns the leaf columns of c: one, or two for sack.
@@ -187,65 +209,168 @@ func newLeaves(c Column, codec Codec, micro bool) []*pqLeaf {
 	return []*pqLeaf{l}
 }
 
-// WriteBatch writes the rows of b, closing row groups as they fill.
+// WriteBatch writes the rows of b, closing row groups as they fill, and returns
+// when the workers are done with b.
 func (p *Parquet) WriteBatch(b *Batch) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	p.send(b, p.syncRel)
+	<-p.syncDone
+	return p.check()
+}
+
+// WriteBatchAsync is WriteBatch returning at once: release is called (from
+// another goroutine) when b is no longer used. Run uses it, so that reading
+// goes on while the workers encode; on an error return b was not taken.
+func (p *Parquet) WriteBatchAsync(b *Batch, release func()) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	p.send(b, release)
+	return nil
+}
+
+func (p *Parquet) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err != nil
+}
+
+func (p *Parquet) check() error {
 	if p.closed {
 		return errClosed
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// send hands the rows of b to the workers, in one item per row group they
+// fall in; the last item releases b. A row group is written once the workers
+// are done with its last item.
+func (p *Parquet) send(b *Batch, release func()) {
 	rows := b.Rows
-	for len(rows) > 0 && p.err == nil {
+	if len(rows) == 0 {
+		release()
+		return
+	}
+	for len(rows) > 0 {
 		n := min(int64(len(rows)), p.rgSize-p.rgRows)
 		p.rgRows += n
 		full := p.rgRows >= p.rgSize
-		p.run(pqTask{bt: b, rows: rows[:n], finish: full})
+		var rel func()
+		if n == int64(len(rows)) {
+			rel = release
+		}
+		p.sent++
+		// Rebalance early (after 16 batches) and every 64: a barrier drains
+		// the workers, so it costs a little overlap each time.
+		rebalance := p.sent == 16 || p.sent%64 == 0
+		p.dispatch(b, rows[:n], full, rel, full || rebalance)
 		rows = rows[n:]
+		if rebalance {
+			p.share(func(l *pqLeaf) int64 { return l.cost })
+		}
 		if full {
 			p.writeRowGroup()
 		}
 	}
-	return p.err
 }
 
-// run has every worker, the caller included, take jobs until none is left.
-func (p *Parquet) run(t pqTask) {
-	p.next.Store(0)
-	for _, ch := range p.work {
-		ch <- t
+// dispatch queues an item for every worker; with barrier it waits until they
+// are all done with it, and so with everything before it.
+func (p *Parquet) dispatch(bt *Batch, rows []Row, finish bool, release func(), barrier bool) {
+	it := <-p.items
+	it.bt, it.rows, it.finish, it.release, it.barrier = bt, rows, finish, release, barrier
+	it.pending.Store(int32(len(p.workers)))
+	for _, w := range p.workers {
+		w.queue <- it
 	}
-	p.fail(p.runJobs(p.scratch[0], t))
-	for range p.work {
-		p.fail(<-p.done)
+	if barrier {
+		<-p.idle
 	}
 }
 
-func (p *Parquet) runJobs(s *pqScratch, t pqTask) error {
-	var first error
-	for {
-		i := int(p.next.Add(1)) - 1
-		if i >= len(p.jobs) {
-			return first
+func (w *pqWorker) run(p *Parquet) {
+	for it := range w.queue {
+		for _, l := range w.jobs {
+			start := time.Now()
+			if err := l.process(&w.scratch, it, p.pageRows); err != nil {
+				p.fail(err)
+			}
+			l.cost += int64(time.Since(start))
 		}
-		l := p.jobs[i]
-		var err error
-		if len(t.rows) > 0 {
-			l.add(t.bt, t.rows)
-			if l.rows >= l.pageRows {
-				err = l.flushPage(s)
-				l.pageRows = p.pageRows
+		if it.pending.Add(-1) == 0 {
+			release, barrier := it.release, it.barrier
+			it.bt, it.rows, it.release = nil, nil, nil
+			p.items <- it
+			if release != nil {
+				release()
+			}
+			if barrier {
+				p.idle <- struct{}{}
 			}
 		}
-		if t.finish && err == nil {
-			err = l.finishChunk(s)
-		}
-		if err != nil && first == nil {
-			first = err
+	}
+}
+
+// process stages the item's rows of the leaf, flushing a page when it is full
+// and the chunk when the row group ends.
+func (l *pqLeaf) process(s *pqScratch, it *pqItem, pageRows int) error {
+	if len(it.rows) > 0 {
+		l.add(it.bt, it.rows)
+		if l.rows >= l.pageRows {
+			l.pageRows = pageRows
+			if err := l.flushPage(s); err != nil {
+				return err
+			}
 		}
 	}
+	if it.finish {
+		return l.finishChunk(s)
+	}
+	return nil
+}
+
+// share gives the jobs to the workers, the most costly first, each to the
+// worker with the least cost so far; the workers must be idle. Costs are then
+// halved, so the next sharing weighs recent batches most.
+func (p *Parquet) share(cost func(*pqLeaf) int64) {
+	order := slices.Clone(p.jobs)
+	slices.SortStableFunc(order, func(a, b *pqLeaf) int { return cmp.Compare(cost(b), cost(a)) })
+	load := make([]int64, len(p.workers))
+	for _, w := range p.workers {
+		w.jobs = w.jobs[:0]
+	}
+	for _, l := range order {
+		i := slices.Index(load, slices.Min(load))
+		load[i] += max(cost(l), 1)
+		p.workers[i].jobs = append(p.workers[i].jobs, l)
+	}
+	for _, l := range p.jobs {
+		l.cost /= 2
+	}
+}
+
+// columnCost weighs the columns before any is measured.
+func columnCost(c Column) int64 {
+	switch c {
+	case ColOptions:
+		return 12
+	case ColSrcIP, ColDstIP, ColFlags:
+		return 4
+	case ColFrame, ColTS, ColStream, ColSACK:
+		return 3
+	case ColSYN, ColACKFlag, ColFIN, ColRST, ColPSH, ColURG, ColECE, ColCWR, ColSackOK, ColTruncated:
+		return 1
+	}
+	return 2
 }
 
 // writeRowGroup writes the finished column chunks of the row group to the file.
 func (p *Parquet) writeRowGroup() {
-	if p.err != nil {
+	if p.failed() {
 		return
 	}
 	g := pqRowGroup{rows: p.rgRows, off: p.pos, chunks: make([]pqChunkMeta, len(p.leaves))}
@@ -317,7 +442,7 @@ func (l *pqLeaf) writePageTo(p *Parquet, pg pqPage) {
 }
 
 func (p *Parquet) write(b []byte) {
-	if p.err != nil || len(b) == 0 {
+	if len(b) == 0 || p.failed() {
 		return
 	}
 	n, err := p.w.Write(b)
@@ -326,24 +451,32 @@ func (p *Parquet) write(b []byte) {
 }
 
 func (p *Parquet) fail(err error) {
-	if err != nil && p.err == nil {
+	if err == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
 		p.err = fmt.Errorf("parquet: %w", err)
 	}
 }
 
-// Close writes the open row group and the footer.
+// Close waits for the workers, writes the open row group and the footer.
 func (p *Parquet) Close() error {
 	if p.closed {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		return p.err
 	}
 	p.closed = true
-	if p.rgRows > 0 && p.err == nil {
-		p.run(pqTask{finish: true})
+	p.dispatch(nil, nil, p.rgRows > 0, nil, true)
+	if p.rgRows > 0 {
 		p.writeRowGroup()
 	}
-	for _, ch := range p.work {
-		close(ch)
+	for _, w := range p.workers {
+		close(w.queue)
 	}
+	// The workers are idle or gone: p.err is the dispatcher's alone again.
 	if p.err != nil {
 		return p.err
 	}

@@ -57,12 +57,20 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 		return runSync(&p, enc)
 	}
 
-	const inFlight = 4
+	// An encoder that works on batches after WriteBatchAsync returns (Parquet's
+	// workers) holds several at once, so more are in flight.
+	ae, async := enc.(asyncEncoder)
+	inFlight := 4
+	if async {
+		inFlight = 8
+	}
 	free := make(chan *Batch, inFlight)
 	full := make(chan *Batch, inFlight)
 	stop := make(chan struct{})
 	for range inFlight {
-		free <- &Batch{Rows: make([]Row, 0, BatchRows)}
+		b := &Batch{Rows: make([]Row, 0, BatchRows)}
+		b.release = func() { free <- b }
+		free <- b
 	}
 	srcErr := make(chan error, 1)
 	go func() {
@@ -98,7 +106,13 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 	var encErr error
 	for b := range full {
 		if encErr == nil {
-			encErr = enc.WriteBatch(b)
+			if async {
+				if encErr = ae.WriteBatchAsync(b, b.release); encErr == nil {
+					continue // the encoder releases b
+				}
+			} else {
+				encErr = enc.WriteBatch(b)
+			}
 			if encErr != nil {
 				close(stop)
 			}
@@ -140,6 +154,12 @@ func runSync(p *producer, enc Encoder) (Stats, error) {
 		return st, encErr
 	}
 	return st, readErr
+}
+
+// asyncEncoder is an Encoder that can take a batch and return before it is done
+// with it, calling release when it is.
+type asyncEncoder interface {
+	WriteBatchAsync(b *Batch, release func()) error
 }
 
 // producer turns packets into rows.

@@ -60,7 +60,7 @@ type pqLeaf struct {
 	stats    bool    // min/max statistics are written
 	micro    bool    // ts in microseconds
 	pair     *pqLeaf // sack: the right leaf, written with the left one
-	sackLeft bool
+	cost     int64 // ns spent on the leaf since the last sharing of the work
 
 	// The page being staged.
 	rows  int // rows staged
