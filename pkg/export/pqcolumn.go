@@ -43,24 +43,24 @@ const (
 // pqLeaf is one leaf column: the page being staged and the encoded pages of the
 // open row group's column chunk.
 type pqLeaf struct {
-	col      Column
-	name     string
-	path     []string
-	phys     int32
-	kind     leafKind
-	maxDef   int
-	maxRep   int
-	codec    Codec
-	signed   bool    // statistics compare as signed (ts); otherwise unsigned
-	size     uintptr // bytes of the Row field (fixed-width kinds)
-	off      uintptr // offset of the Row field
-	has      uint16  // Row.Has bit that says the value is present; 0: required
-	flag     uint16  // the Row.Flags bit of a flag column
-	isBit    uint16  // the Row.Has bit of sack_ok and truncated
-	stats    bool    // min/max statistics are written
-	micro    bool    // ts in microseconds
-	pair     *pqLeaf // sack: the right leaf, written with the left one
-	cost     int64 // ns spent on the leaf since the last sharing of the work
+	col    Column
+	name   string
+	path   []string
+	phys   int32
+	kind   leafKind
+	maxDef int
+	maxRep int
+	codec  Codec
+	signed bool    // statistics compare as signed (ts); otherwise unsigned
+	size   uintptr // bytes of the Row field (fixed-width kinds)
+	off    uintptr // offset of the Row field
+	has    uint16  // Row.Has bit that says the value is present; 0: required
+	flag   uint16  // the Row.Flags bit of a flag column
+	isBit  uint16  // the Row.Has bit of sack_ok and truncated
+	stats  bool    // min/max statistics are written
+	micro  bool    // ts in microseconds
+	pair   *pqLeaf // sack: the right leaf, written with the left one
+	cost   int64   // ns spent on the leaf since the last sharing of the work
 
 	// The page being staged.
 	rows  int // rows staged
