@@ -19,7 +19,9 @@
 // large batches in parts on every CPU. The Parquet encoder is pcaptk's own
 // writer for this fixed schema (parquet.go, pq*.go: Thrift footer, PLAIN,
 // DELTA_BINARY_PACKED, dictionary and RLE/bit-packed encodings, zstd, snappy or
-// gzip pages); its columns are shared among goroutines for each batch, and it
-// holds at most one row group, compressed, in memory. Encoders are not safe for concurrent use; Close must be
-// called (it stops their goroutines) and does not close the writer.
+// gzip pages); its columns are shared among worker goroutines that take batches
+// at their own pace (Run hands them over with WriteBatchAsync), and it holds at
+// most one row group, compressed, in memory. Encoders are not safe for
+// concurrent use; Close must be called (it stops their goroutines) and does not
+// close the writer.
 package export

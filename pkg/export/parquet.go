@@ -48,7 +48,8 @@ const MemoryPerRow = 48
 // reader takes), DELTA_BINARY_PACKED for counters and small numbers, PLAIN for
 // random ones, dictionaries for addresses, flags and options text while the
 // dictionary stays under 1 MiB, statistics for the row-group pruning of query
-// engines. The columns are shared out among one goroutine per CPU for each batch.
+// engines. The columns are shared out among one worker goroutine per CPU (see
+// pqWorker), which take batches at their own pace.
 type Parquet struct {
 	w        io.Writer
 	pos      int64
