@@ -103,15 +103,14 @@ type pqRowGroup struct {
 }
 
 type pqChunkMeta struct {
-	encodings       uint16
-	values, nulls   int64
-	raw, size       int64
-	dataOff         int64
-	dictOff         int64 // -1: no dictionary
-	lo, hi          []byte
-	noNullCount     bool
-	hasMin          bool
-	dictionaryCount int
+	encodings     uint16
+	values, nulls int64
+	raw, size     int64
+	dataOff       int64
+	dictOff       int64 // -1: no dictionary
+	lo, hi        []byte
+	noNullCount   bool
+	hasMin        bool
 }
 
 // NewParquet returns an encoder writing a Parquet file to w. Close writes the
