@@ -125,8 +125,10 @@ func (o *exportOptions) validate() error {
 	if o.TSUnit != "ns" && o.TSUnit != "us" {
 		return usageErrorf("export: --ts-unit: want ns or us, not %q", o.TSUnit)
 	}
-	if o.RowGroupSize <= 0 {
-		return usageErrorf("export: --row-group-size must be positive")
+	// The footer keeps an entry per row group and column: tiny row groups would
+	// let it grow with the input (one-row groups took 500 MB for 50,000 rows).
+	if o.RowGroupSize < export.MinRowGroupSize {
+		return usageErrorf("export: --row-group-size must be at least %d", export.MinRowGroupSize)
 	}
 	if o.Jobs <= 0 {
 		return usageErrorf("export: --jobs must be positive")
@@ -178,7 +180,7 @@ func runExport(o *exportOptions) error {
 		if o.dirMode() {
 			jobs = min(o.Jobs, len(o.Files))
 		}
-		limit := int64(jobs) * (48<<20 + o.RowGroupSize*export.MemoryPerRow)
+		limit := int64(jobs) * (48<<20 + min(o.RowGroupSize, 1<<32)*export.MemoryPerRow)
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 	}
 	if o.dirMode() {
@@ -281,6 +283,7 @@ func (o *exportOptions) newEncoder(w io.Writer) (export.Encoder, error) {
 		RowGroupSize: o.RowGroupSize,
 		Compression:  o.Compression,
 		TSMicro:      o.TSUnit == "us",
+		CreatedBy:    "pcaptk version " + version,
 	})
 }
 

@@ -91,6 +91,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{"-r", in, "--format", "parquet", "--compression", "lz4"},
 		{"-r", in, "--format", "parquet", "--ts-unit", "ms"},
 		{"-r", in, "--format", "parquet", "--row-group-size", "0"},
+		{"-r", in, "--format", "parquet", "--row-group-size", "1000"},
 		{"-r", in, "--format", "parquet", "--partition", "week", "-o", dir + "/"},
 		{"-r", in, "--format", "parquet", "--partition", "hour"},
 		{"-r", in, "--format", "text", "-o", dir + "/"},

@@ -22,6 +22,11 @@ type ParquetOptions struct {
 	// nanosecond Parquet timestamps).
 	TSMicro bool
 
+	// CreatedBy is the footer's created_by; "" writes "pcaptk version unknown".
+	// Readers parse it as "NAME version X" (parquet-java ignores the string
+	// statistics of a file whose created_by it cannot parse).
+	CreatedBy string
+
 	pageRows int // rows per data page; 0: maxPageRows (tests set less)
 }
 
@@ -29,6 +34,10 @@ type ParquetOptions struct {
 // costs its compressed pages (about 40 bytes a row on the benchmark capture)
 // plus one page of staged values per column.
 const DefaultRowGroupSize = 1 << 20
+
+// MinRowGroupSize is the smallest row group the command accepts: the footer
+// holds about 4 KB per row group, so this bounds it to a quarter byte a row.
+const MinRowGroupSize = 16384
 
 // MemoryPerRow estimates the bytes a row costs while its row group is open, for
 // callers that set a memory limit: the compressed pages (about 40 bytes a row on
@@ -51,27 +60,28 @@ const MemoryPerRow = 48
 // engines. The columns are shared out among one worker goroutine per CPU (see
 // pqWorker), which take batches at their own pace.
 type Parquet struct {
-	w        io.Writer
-	pos      int64
-	cols     []Column
-	leaves   []*pqLeaf // in schema order
-	jobs     []*pqLeaf // what a worker is given (sack's right leaf goes with its left)
-	schema   []pqNode
-	rgSize   int64
-	pageRows int
-	rgRows   int64
-	rows     int64
-	groups   []pqRowGroup
-	workers  []*pqWorker
-	items    chan *pqItem // free items, which bound the batches in flight
-	idle     chan struct{}
-	syncDone chan struct{}
-	syncRel  func()
-	sent     int // items sent since the start
-	mu       sync.Mutex
-	err      error // the first error, a worker's or the writer's
-	closed   bool
-	meta     thriftWriter
+	w         io.Writer
+	pos       int64
+	cols      []Column
+	leaves    []*pqLeaf // in schema order
+	jobs      []*pqLeaf // what a worker is given (sack's right leaf goes with its left)
+	schema    []pqNode
+	rgSize    int64
+	pageRows  int
+	rgRows    int64
+	rows      int64
+	groups    []pqRowGroup
+	workers   []*pqWorker
+	items     chan *pqItem // free items, which bound the batches in flight
+	idle      chan struct{}
+	syncDone  chan struct{}
+	syncRel   func()
+	sent      int // items sent since the start
+	mu        sync.Mutex
+	err       error // the first error, a worker's or the writer's
+	closed    bool
+	meta      thriftWriter
+	createdBy string
 }
 
 // pqWorker encodes its share of the columns of every batch, in order, without
@@ -120,6 +130,9 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	if cols == nil {
 		cols = AllColumns()
 	}
+	if len(cols) == 0 {
+		return nil, errors.New("parquet: no columns")
+	}
 	codec, err := ParseCompression(o.Compression)
 	if err != nil {
 		return nil, err
@@ -132,7 +145,10 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	if pr <= 0 {
 		pr = maxPageRows
 	}
-	p := &Parquet{w: w, cols: cols, rgSize: rg, pageRows: pr}
+	p := &Parquet{w: w, cols: cols, rgSize: rg, pageRows: pr, createdBy: o.CreatedBy}
+	if p.createdBy == "" {
+		p.createdBy = "pcaptk version unknown"
+	}
 	for _, c := range cols {
 		p.schema = append(p.schema, columnNode(c, o.TSMicro))
 		for _, l := range newLeaves(c, codec, o.TSMicro) {
@@ -252,7 +268,9 @@ func (p *Parquet) check() error {
 func (p *Parquet) send(b *Batch, release func()) {
 	rows := b.Rows
 	if len(rows) == 0 {
-		release()
+		if release != nil {
+			release()
+		}
 		return
 	}
 	for len(rows) > 0 {
@@ -368,11 +386,10 @@ func columnCost(c Column) int64 {
 	return 2
 }
 
-// writeRowGroup writes the finished column chunks of the row group to the file.
+// writeRowGroup writes the finished column chunks of the row group to the file
+// and starts the next one. After a write error it writes nothing (p.write skips)
+// but still starts the next row group, so that send goes on with the batch.
 func (p *Parquet) writeRowGroup() {
-	if p.failed() {
-		return
-	}
 	g := pqRowGroup{rows: p.rgRows, off: p.pos, chunks: make([]pqChunkMeta, len(p.leaves))}
 	for i, l := range p.leaves {
 		m := &g.chunks[i]
@@ -561,7 +578,7 @@ func (p *Parquet) footer() []byte {
 		t.i64(6, g.size)
 		t.end()
 	}
-	t.string(6, "pcaptk")
+	t.string(6, p.createdBy)
 	t.list(7, tStruct, len(p.leaves))
 	for range p.leaves {
 		t.begin()

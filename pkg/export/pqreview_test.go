@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
 // failAfter is a writer that accepts n bytes and then fails, as a full disk.
@@ -172,4 +177,90 @@ func TestParquetArenaBounded(t *testing.T) {
 		t.Errorf("arena bytes after each row group grow: %v", sizes)
 	}
 	t.Logf("arena bytes: %v", sizes)
+}
+
+// The tests below hung before the fixes of the review: an endless loop when
+// the writer failed with a row group ending inside a batch, and a deadlock with
+// no columns.
+
+// TestParquetFailingWriter: a writer that fails part-way through (a full disk)
+// makes WriteBatch or Close report the error, whatever the row-group size, and
+// nothing hangs or leaks.
+func TestParquetFailingWriter(t *testing.T) {
+	batches := synthRows(3, 3*BatchRows, false)
+	for _, rg := range []int64{DefaultRowGroupSize, 4096, 1000, 1} {
+		for _, limit := range []int{0, 3, 100, 5000, 200000} {
+			t.Logf("rg %d limit %d", rg, limit)
+			before := runtime.NumGoroutine()
+			w := &failAfter{n: limit}
+			var gotErr error
+			within(t, 10*time.Second, func() {
+				enc, err := NewParquet(w, ParquetOptions{RowGroupSize: rg})
+				if err != nil {
+					gotErr = err
+					return
+				}
+				for _, b := range batches {
+					if err := enc.WriteBatch(b); err != nil {
+						gotErr = err
+						break
+					}
+				}
+				if err := enc.Close(); gotErr == nil {
+					gotErr = err
+				}
+				if err := enc.WriteBatch(batches[0]); err == nil {
+					t.Errorf("rg %d limit %d: WriteBatch after Close: no error", rg, limit)
+				}
+			})
+			if !errors.Is(gotErr, errDiskFull) {
+				t.Errorf("rg %d limit %d: error %v, want %v", rg, limit, gotErr, errDiskFull)
+			}
+			time.Sleep(10 * time.Millisecond)
+			if after := runtime.NumGoroutine(); after > before {
+				t.Errorf("rg %d limit %d: %d goroutines before, %d after", rg, limit, before, after)
+			}
+		}
+	}
+}
+
+// TestParquetNoColumns: an empty (non-nil) column list either fails or
+// writes; it must not hang.
+func TestParquetNoColumns(t *testing.T) {
+	within(t, 10*time.Second, func() {
+		enc, err := NewParquet(io.Discard, ParquetOptions{Columns: []Column{}})
+		if err != nil {
+			return
+		}
+		_ = enc.WriteBatch(synthRows(1, 10, false)[0])
+		_ = enc.Close()
+	})
+}
+
+// TestParquetRunFailingWriter: the whole pipeline over a corpus capture into a
+// writer that fails part-way returns the writer's error, with row groups
+// smaller and larger than a batch.
+func TestParquetRunFailingWriter(t *testing.T) {
+	path := filepath.Join(testcorpus.Dir(t), "pcap", "pcpp-many-protocols.pcap")
+	for _, rg := range []int64{DefaultRowGroupSize, 7} {
+		for _, limit := range []int{4, 2000, 50000} {
+			t.Logf("rg %d limit %d", rg, limit)
+			r, err := reader.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var runErr error
+			within(t, 10*time.Second, func() {
+				enc, err := NewParquet(&failAfter{n: limit}, ParquetOptions{RowGroupSize: rg})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, runErr = Run(r, enc, RunOptions{})
+			})
+			r.Close()
+			if !errors.Is(runErr, errDiskFull) {
+				t.Errorf("rg %d limit %d: Run returned %v, want %v", rg, limit, runErr, errDiskFull)
+			}
+		}
+	}
 }

@@ -581,3 +581,22 @@ func FuzzParquetWriter(f *testing.F) {
 		checkStatistics(t, pq, got, false)
 	})
 }
+
+// TestParquetCreatedBy: the footer's created_by has the "NAME version X" form
+// parquet-java parses; it ignores the string statistics of files whose
+// created_by it cannot parse.
+func TestParquetCreatedBy(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", "pcaptk version unknown"}, {"pcaptk version 1.2.3", "pcaptk version 1.2.3"}} {
+		pq := encodeBatches(t, func(w *bytes.Buffer) (Encoder, error) {
+			return NewParquet(w, ParquetOptions{CreatedBy: tc.set})
+		}, synthRows(5, 10, false))
+		pf, err := file.NewParquetReader(bytes.NewReader(pq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pf.MetaData().GetCreatedBy(); got != tc.want {
+			t.Errorf("created_by %q, want %q", got, tc.want)
+		}
+		pf.Close()
+	}
+}
