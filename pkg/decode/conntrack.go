@@ -52,6 +52,50 @@ type Conn struct {
 	HasSeqRel    bool
 	HasAckRel    bool // false when the ACK flag is clear
 	HasWindow    bool // false when the scale is unknown (handshake not seen)
+
+	// Slot is the connection's index in the tracker's table, stable for as long
+	// as the connection is tracked: a consumer keeping per-connection state of
+	// its own (pkg/analysis) keeps it in a table indexed by Slot, reset when New
+	// is set and released when the tracker's Forget hook names the slot.
+	Slot int32
+	// Dir is 0 when the packet goes the way of the stream's first packet, 1 when
+	// it goes the other way.
+	Dir uint8
+	// New is set on the first packet of a stream.
+	New bool
+	// Reused is set, with New, when a SYN with another initial sequence number
+	// replaced a connection still tracked on the same addresses and ports
+	// (tshark's tcp.analysis.reused_ports).
+	Reused bool
+}
+
+// ForgetReason says why a ConnTracker let go of a connection.
+type ForgetReason uint8
+
+const (
+	ForgetClosed  ForgetReason = iota + 1 // FIN both ways or RST, then ClosedTimeout of quiet
+	ForgetIdle                            // IdleTimeout without a packet
+	ForgetEvicted                         // the table was full (MaxConns)
+	ForgetReused                          // a new SYN on the same addresses and ports started a new stream
+	ForgetEnd                             // the input ended (ConnTracker.Close)
+)
+
+// String names the reason as SCHEMA.md's connection table does in `close`
+// (evicted and reused connections were still open).
+func (r ForgetReason) String() string {
+	switch r {
+	case ForgetClosed:
+		return "closed"
+	case ForgetIdle:
+		return "idle"
+	case ForgetEvicted:
+		return "evicted"
+	case ForgetReused:
+		return "reused"
+	case ForgetEnd:
+		return "end"
+	}
+	return "unknown"
 }
 
 // ConnStats counts what a ConnTracker did.
@@ -91,6 +135,7 @@ type conn struct {
 	lastPkt    uint64 // ConnTracker.pkts at the last packet
 	dir        [2]half
 	closed     bool  // FIN both ways or RST seen
+	firstDir   uint8 // key direction of the stream's first packet
 	onClosed   bool  // linked in the closed list
 	prev, next int32 // LRU list links (indices into ConnTracker.conns, -1 for none)
 }
@@ -111,6 +156,24 @@ type ConnTracker struct {
 	now    int64
 	pkts   uint64
 	stats  ConnStats
+	forget func(slot int32, stream uint64, why ForgetReason)
+}
+
+// OnForget sets fn to be called as each connection is forgotten, before its slot
+// is reused, with the reason. It is called from Track (a connection expired,
+// evicted or replaced) and from Close, never concurrently.
+func (t *ConnTracker) OnForget(fn func(slot int32, stream uint64, why ForgetReason)) {
+	t.forget = fn
+}
+
+// Close forgets every connection still tracked, oldest first, calling the
+// OnForget hook with ForgetEnd for each: the end of the input.
+func (t *ConnTracker) Close() {
+	for _, l := range [2]*lru{&t.closed, &t.open} {
+		for l.tail >= 0 {
+			t.remove(l.tail, ForgetEnd)
+		}
+	}
 }
 
 // NewConnTracker returns a tracker bounded by o (zero limits and timeouts take
@@ -157,17 +220,18 @@ func (t *ConnTracker) Track(rec *Record, ts int64) (c Conn, ok bool) {
 	syn := rec.Flags&(SYN|ACK) == SYN
 	h := t.index.hash(&k)
 	i, found := t.index.find(&k, h, t.conns)
+	reused := false
 	if found {
 		cn := &t.conns[i]
 		// A SYN with another initial sequence number reuses the ports of an
 		// earlier connection: tshark starts a new stream.
 		if syn && cn.dir[d].baseSet && rec.Seq != cn.dir[d].base {
-			t.remove(i)
-			found = false
+			t.remove(i, ForgetReused)
+			found, reused = false, true
 		}
 	}
 	if !found {
-		i = t.insert(k, h)
+		i = t.insert(k, h, uint8(d))
 	}
 	cn := &t.conns[i]
 	cn.last, cn.lastPkt = t.now, t.pkts
@@ -175,9 +239,11 @@ func (t *ConnTracker) Track(rec *Record, ts int64) (c Conn, ok bool) {
 	if int(rec.DataOff) < 20 || int(rec.DataOff) > rec.L4Len {
 		// The header length field is impossible: like tshark, number the stream
 		// but learn nothing from it.
-		return Conn{Stream: cn.stream}, true
+		c = Conn{Stream: cn.stream}
+	} else {
+		c = cn.update(rec, d)
 	}
-	c = cn.update(rec, d)
+	c.Slot, c.Dir, c.New, c.Reused = i, uint8(d)^cn.firstDir, !found, reused
 	if cn.closed {
 		t.moveToClosed(i)
 	}
@@ -244,13 +310,13 @@ func (cn *conn) update(rec *Record, d int) Conn {
 	return c
 }
 
-func (t *ConnTracker) insert(k connKey, h uint64) int32 {
+func (t *ConnTracker) insert(k connKey, h uint64, d uint8) int32 {
 	if t.index.n >= t.o.MaxConns {
 		victim := t.closed.tail
 		if victim < 0 {
 			victim = t.open.tail
 		}
-		t.remove(victim)
+		t.remove(victim, ForgetEvicted)
 		t.stats.Evicted++
 	}
 	var i int32
@@ -262,10 +328,11 @@ func (t *ConnTracker) insert(k connKey, h uint64) int32 {
 		i = int32(len(t.conns) - 1)
 	}
 	t.conns[i] = conn{
-		key:    k,
-		stream: t.stats.Streams,
-		dir:    [2]half{{scale: scaleUnknown}, {scale: scaleUnknown}},
-		prev:   -1, next: -1,
+		key:      k,
+		stream:   t.stats.Streams,
+		firstDir: d,
+		dir:      [2]half{{scale: scaleUnknown}, {scale: scaleUnknown}},
+		prev:     -1, next: -1,
 	}
 	t.stats.Streams++
 	t.index.add(h, i)
@@ -276,8 +343,11 @@ func (t *ConnTracker) insert(k connKey, h uint64) int32 {
 	return i
 }
 
-func (t *ConnTracker) remove(i int32) {
+func (t *ConnTracker) remove(i int32, why ForgetReason) {
 	cn := &t.conns[i]
+	if t.forget != nil {
+		t.forget(i, cn.stream, why)
+	}
 	if cn.onClosed {
 		t.unlink(&t.closed, i)
 	} else {
@@ -295,12 +365,16 @@ func (t *ConnTracker) expire() {
 		if l == 1 {
 			limit = t.o.IdleTimeout
 		}
+		why := ForgetClosed
+		if l == 1 {
+			why = ForgetIdle
+		}
 		for {
 			i := list.tail
 			if i < 0 || t.now-t.conns[i].last <= limit || t.pkts-t.conns[i].lastPkt <= t.o.MinIdlePackets {
 				break
 			}
-			t.remove(i)
+			t.remove(i, why)
 			t.stats.Expired++
 		}
 	}

@@ -291,3 +291,60 @@ func TestConnIndexAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+// The hooks pkg/analysis builds on: slots, directions, new and reused streams,
+// and a forget call for every connection with its reason.
+func TestConnTrackSlotsAndForget(t *testing.T) {
+	tr := NewConnTracker(ConnOptions{MaxConns: 2, IdleTimeout: 10e9, ClosedTimeout: 1e9})
+	type forgotten struct {
+		slot   int32
+		stream uint64
+		why    ForgetReason
+	}
+	var got []forgotten
+	tr.OnForget(func(slot int32, stream uint64, why ForgetReason) {
+		got = append(got, forgotten{slot, stream, why})
+	})
+	step := func(r *Record, ts int64) Conn {
+		c, ok := tr.Track(r, ts)
+		if !ok {
+			t.Fatal("not tracked")
+		}
+		return c
+	}
+	// The server (2) has the lower key but is not the first sender: Dir follows
+	// the stream's first packet, not the key order.
+	c0 := step(tcpRec(9, 2, 1000, 80, SYN, 500, 0), 0)
+	if !c0.New || c0.Dir != 0 || c0.Reused {
+		t.Fatalf("syn: %+v", c0)
+	}
+	if c := step(tcpRec(2, 9, 80, 1000, SYN|ACK, 9000, 501), 1); c.New || c.Dir != 1 || c.Slot != c0.Slot {
+		t.Fatalf("syn-ack: %+v", c)
+	}
+	if c := step(tcpRec(9, 2, 1000, 80, SYN, 7000, 0), 2); !c.New || !c.Reused || c.Stream != 1 || c.Dir != 0 {
+		t.Fatalf("reused: %+v", c)
+	}
+	step(tcpRec(3, 2, 1, 2, ACK, 1, 1), 3)
+	step(tcpRec(4, 2, 1, 2, ACK, 1, 1), 4) // evicts stream 1
+	step(tcpRec(4, 2, 1, 2, RST, 1, 1), 5)
+	step(tcpRec(5, 2, 1, 2, ACK, 1, 1), 5+2e9) // stream 3 closed long ago: forgotten; stream 2 stays
+	tr.Close()
+	want := []forgotten{
+		{c0.Slot, 0, ForgetReused},
+		{c0.Slot, 1, ForgetEvicted},
+		{got[2].slot, 3, ForgetClosed},
+		{got[3].slot, 2, ForgetEnd},
+		{got[4].slot, 4, ForgetEnd},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("forgotten %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("forgotten %+v, want %+v", got, want)
+		}
+	}
+	if s := tr.Stats(); s.Active != 0 {
+		t.Fatalf("after Close: %+v", s)
+	}
+}
