@@ -20,8 +20,13 @@ type Options struct {
 	MaxRecord uint32
 	// BufferSize is the initial size of the read buffer. Records that fit are handed
 	// out as slices of it without copying; the buffer grows (never beyond about
-	// MaxRecord) only when a larger record actually arrives. Zero means the default.
+	// MaxRecord) only when a larger record actually arrives, and shrinks back once
+	// the reader has moved past it. Zero means the default.
 	BufferSize int
+	// Budget, when set, is shared with other Readers: growing the buffer beyond
+	// BufferSize takes from it, and a record that does not fit what is left is
+	// refused (ErrTooLarge).
+	Budget *Budget
 }
 
 // DefaultOptions are the options Open and NewReader use.
@@ -46,6 +51,7 @@ type Reader struct {
 	// input buffer: buf[r:w] holds unread bytes, buf[0] is at input offset base.
 	src     io.Reader
 	buf     []byte
+	extra   int64 // bytes of buf beyond opts.BufferSize, taken from opts.Budget
 	r, w    int
 	base    int64
 	srcErr  error
@@ -191,6 +197,9 @@ func (r *Reader) Next() (*Packet, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if len(r.buf) > r.opts.BufferSize && r.w-r.r <= r.opts.BufferSize {
+		r.shrink()
+	}
 	var err error
 	if r.format == FormatPcap {
 		err = r.nextPcap()
@@ -234,8 +243,26 @@ func (r *Reader) Size() int64 { return r.size }
 // Offset returns the number of (decompressed) input bytes consumed so far.
 func (r *Reader) Offset() int64 { return r.base + int64(r.r) }
 
+// shrink gives back a buffer grown for a large record that has been handed out.
+func (r *Reader) shrink() {
+	nb := make([]byte, r.opts.BufferSize)
+	r.w = copy(nb, r.buf[r.r:r.w])
+	r.base += int64(r.r)
+	r.r, r.buf = 0, nb
+	r.pkt.Data = nil // the large buffer must not outlive the budget it no longer holds
+	r.releaseBudget()
+}
+
+func (r *Reader) releaseBudget() {
+	if r.extra > 0 && r.opts.Budget != nil {
+		r.opts.Budget.give(r.extra)
+	}
+	r.extra = 0
+}
+
 // Close closes the file if the Reader opened it.
 func (r *Reader) Close() error {
+	r.releaseBudget()
 	if zr, ok := r.src.(*gzip.Reader); ok {
 		zr.Close()
 	}
@@ -272,8 +299,14 @@ func (r *Reader) fillSlow(n int) bool {
 				// Grow only as data actually arrives, so a header that lies about
 				// its length costs at most twice the bytes really present.
 				size := 2 * len(r.buf)
-				if size > n {
+				if size > n || (r.size >= 0 && r.size-r.base >= int64(n)) {
+					// The record fits in what remains of the file (or in the
+					// doubled buffer): one buffer of its size, no garbage of
+					// intermediate ones.
 					size = max(n, len(r.buf)+minBufferSize)
+				}
+				if !r.takeBudget(size) {
+					return false
 				}
 				nb := make([]byte, size)
 				copy(nb, r.buf[:r.w])
@@ -293,9 +326,33 @@ func (r *Reader) fillSlow(n int) bool {
 	return true
 }
 
+// takeBudget takes what growing the buffer to size needs from the shared budget;
+// when it cannot, the reader fails with a budgetError.
+func (r *Reader) takeBudget(size int) bool {
+	if r.opts.Budget == nil {
+		return true
+	}
+	grow := int64(size-r.opts.BufferSize) - r.extra
+	if grow <= 0 {
+		return true
+	}
+	if !r.opts.Budget.take(grow) {
+		// The reader is done for (its error is sticky): what it took goes back.
+		r.srcErr = &budgetError{r.opts.Budget.limit}
+		r.buf, r.r, r.w = nil, 0, 0
+		r.releaseBudget()
+		return false
+	}
+	r.extra += grow
+	return true
+}
+
 // endErr explains why fill(need) failed for the record starting at offset off.
 func (r *Reader) endErr(off int64, need int) error {
 	have := r.w - r.r
+	if be, ok := r.srcErr.(*budgetError); ok {
+		return r.errAt(r.npkts+1, off, fmt.Errorf("%w (record of %d bytes: %v)", ErrTooLarge, need, be))
+	}
 	if r.srcErr == io.EOF {
 		if have == 0 {
 			return io.EOF
