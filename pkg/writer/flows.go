@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pcaptk/pcaptk/internal/outfile"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
@@ -36,6 +37,8 @@ type FlowOptions struct {
 	Mode os.FileMode
 	// BufferSize of each open file's buffer; 0 means 64 KiB.
 	BufferSize int
+	// Guard refuses file names that are inputs of the command.
+	Guard *outfile.Guard
 }
 
 // flowKey is a connection, both directions alike: protocol, then the lower (address,
@@ -44,7 +47,9 @@ type flowKey [1 + 2*18 + 1]byte
 
 type flow struct {
 	path       string
-	f          *os.File
+	out        *outfile.File // written under a temporary name until Flows.Close
+	f          *os.File      // open descriptor, nil while closed by the LRU
+	packets    uint64
 	bw         *bufio.Writer
 	w          fileWriter
 	nIfaces    int // interface blocks in the file (pcapng), for appending
@@ -55,17 +60,20 @@ type flow struct {
 // open. It holds a small record per connection seen, so its memory grows with the
 // number of connections (about 200 bytes each), not with packets.
 type Flows struct {
-	o     FlowOptions
-	flows map[flowKey]*flow
-	other *flow
-	head  flow // sentinel of the open files' list, most recently used first
-	open  int
-	seq   int
-	rec   decode.Record
-	known []reader.Interface // declared interfaces, including those met in packets
-	pool  []*bufio.Writer
-	files []string
-	err   error
+	o      FlowOptions
+	flows  map[flowKey]*flow
+	other  *flow
+	head   flow // sentinel of the open files' list, most recently used first
+	open   int
+	seq    int
+	rec    decode.Record
+	known  []reader.Interface // declared interfaces, including those met in packets
+	pool   []*bufio.Writer
+	all    []*flow // in order of creation
+	files  []string
+	bad    *flow // the flow a write error cut short
+	damage []Damage
+	err    error
 }
 
 // NewFlows checks o and returns the sink. Files are created as connections appear.
@@ -107,7 +115,9 @@ func (fl *Flows) WritePacket(p *reader.Packet) error {
 	}
 	fl.touch(fw)
 	if err := fw.w.WritePacket(p); err != nil {
-		fl.fail(fmt.Errorf("%s: %w", fw.path, err))
+		fl.failFlow(fw, err)
+	} else {
+		fw.packets++
 	}
 	return fl.err
 }
@@ -162,19 +172,21 @@ func (fl *Flows) reopen(fw *flow, p *reader.Packet) error {
 	if fl.open >= fl.o.MaxOpen {
 		fl.closeFlow(fl.head.prev)
 	}
-	created := fw.w == nil // else it was closed by the LRU and is continued
-	flags := os.O_WRONLY | os.O_APPEND
+	created := fw.out == nil // else it was closed by the LRU and is continued
+	var err error
 	if created {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		fw.out, err = outfile.Create(fw.path, outfile.Options{Mode: fl.o.Mode, Guard: fl.o.Guard})
+		if err == nil {
+			fl.all = append(fl.all, fw)
+		}
+	} else {
+		err = fw.out.Resume()
 	}
-	f, err := os.OpenFile(fw.path, flags, fl.o.Mode)
 	if err != nil {
 		fl.fail(err)
 		return fl.err
 	}
-	if created {
-		fl.files = append(fl.files, fw.path)
-	}
+	f := fw.out.File
 	fw.f = f
 	if n := len(fl.pool); n > 0 {
 		fw.bw = fl.pool[n-1]
@@ -192,7 +204,7 @@ func (fl *Flows) reopen(fw *flow, p *reader.Packet) error {
 	}
 	fw.w, err = newFileWriter(fw.bw, fl.o.Format, fl.o.Nano, ifaces, fl.o.AppName, p, created)
 	if err != nil {
-		fl.fail(fmt.Errorf("%s: %w", fw.path, err))
+		fl.failFlow(fw, err)
 	}
 	fl.open++
 	return fl.err
@@ -213,10 +225,10 @@ func (fl *Flows) touch(fw *flow) {
 
 func (fl *Flows) closeFlow(fw *flow) {
 	if err := fw.w.Close(); err != nil {
-		fl.fail(fmt.Errorf("%s: %w", fw.path, err))
+		fl.failFlow(fw, err)
 	}
-	if err := fw.f.Close(); err != nil {
-		fl.fail(err)
+	if err := fw.out.Suspend(); err != nil {
+		fl.failFlow(fw, err)
 	}
 	if ng, ok := fw.w.(*Pcapng); ok {
 		fw.nIfaces = ng.Interfaces()
@@ -229,19 +241,57 @@ func (fl *Flows) closeFlow(fw *flow) {
 	fl.open--
 }
 
-// Close closes every open file and returns the first error met.
+// Close closes every open file and renames them all into place; after a write
+// error, the file it cut short is first cut back to its last whole packet (see
+// Damaged). It returns the first error met.
 func (fl *Flows) Close() error {
 	for fl.head.next != &fl.head {
 		fl.closeFlow(fl.head.next)
 	}
+	for _, fw := range fl.all {
+		if fw == fl.bad {
+			d := Damage{Path: fw.path, Written: fw.packets}
+			if d.Kept, d.Removed = Salvage(fw.out.Written()); d.Removed {
+				fw.out.Abort()
+				fl.damage = append(fl.damage, d)
+				continue
+			}
+			fl.damage = append(fl.damage, d)
+		}
+		if err := fw.out.Commit(); err != nil {
+			fl.fail(err)
+			continue
+		}
+		fl.files = append(fl.files, fw.path)
+	}
+	fl.all = nil
 	return fl.err
 }
 
-// Files lists the files created, in the order their first packet arrived.
+// Abort removes every file written so far: for a command stopped before the end.
+func (fl *Flows) Abort() {
+	for _, fw := range fl.all {
+		fw.out.Abort()
+	}
+	fl.all = nil
+}
+
+// Files lists the files completed by Close, in the order their first packet arrived.
 func (fl *Flows) Files() []string { return append([]string(nil), fl.files...) }
+
+// Damaged lists the file a write error cut short, once Close has cut it back.
+func (fl *Flows) Damaged() []Damage { return append([]Damage(nil), fl.damage...) }
 
 // Connections is the number of TCP/UDP connections seen.
 func (fl *Flows) Connections() int { return len(fl.flows) }
+
+// failFlow records a write error on fw's file.
+func (fl *Flows) failFlow(fw *flow, err error) {
+	if fl.err == nil {
+		fl.bad = fw
+	}
+	fl.fail(fmt.Errorf("%s: %w", fw.path, outfile.Cause(err)))
+}
 
 func (fl *Flows) fail(err error) {
 	if fl.err == nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pcaptk/pcaptk/internal/outfile"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -68,6 +69,14 @@ type RotateOptions struct {
 	Mode os.FileMode
 	// BufferSize of the write buffer; 0 means DefaultBufferSize.
 	BufferSize int
+	// Atomic writes each file under a temporary name and renames it into place when
+	// it is complete (split). Otherwise each file appears under its final name as
+	// soon as it is opened and grows there (capture). Either way a file is created
+	// afresh (never through a planted symbolic link, never into an existing file)
+	// and replaces what had its name.
+	Atomic bool
+	// Guard refuses file names that are inputs of the command.
+	Guard *outfile.Guard
 }
 
 // Rotating writes packets to a series of files, starting a new one on size, packet
@@ -76,7 +85,7 @@ type RotateOptions struct {
 type Rotating struct {
 	o       RotateOptions
 	bw      *bufio.Writer
-	f       *os.File
+	f       *outfile.File
 	w       fileWriter
 	path    string
 	seq     int
@@ -86,6 +95,7 @@ type Rotating struct {
 	started bool  // origin is set
 	files   []string
 	names   map[string]struct{} // every name written, for used(): a day of -G 1 is 86,400 files
+	damage  []Damage
 	err     error
 }
 
@@ -131,7 +141,9 @@ func (r *Rotating) WritePacket(p *reader.Packet) error {
 		return r.err
 	}
 	if r.f != nil && r.mustCut(p) {
-		r.closeFile()
+		if r.closeFile(); r.err != nil {
+			return r.err
+		}
 	}
 	if r.f == nil {
 		if r.open(p.Timestamp, p) != nil {
@@ -139,7 +151,7 @@ func (r *Rotating) WritePacket(p *reader.Packet) error {
 		}
 	}
 	if err := r.w.WritePacket(p); err != nil {
-		r.fail(fmt.Errorf("%s: %w", r.path, err))
+		r.fail(fmt.Errorf("%s: %w", r.path, outfile.Cause(err)))
 		return r.err
 	}
 	r.packets++
@@ -186,7 +198,7 @@ func (r *Rotating) Tick(now time.Time) error {
 func (r *Rotating) Flush() error {
 	if r.err == nil && r.w != nil {
 		if err := r.w.Flush(); err != nil {
-			r.fail(fmt.Errorf("%s: %w", r.path, err))
+			r.fail(fmt.Errorf("%s: %w", r.path, outfile.Cause(err)))
 		}
 	}
 	return r.err
@@ -200,7 +212,7 @@ func (r *Rotating) WriteStats(iface int, received, dropped uint64, ts int64) err
 	}
 	if ng, ok := r.w.(*Pcapng); ok && r.f != nil {
 		if err := ng.WriteStats(iface, received, dropped, ts); err != nil {
-			r.fail(fmt.Errorf("%s: %w", r.path, err))
+			r.fail(fmt.Errorf("%s: %w", r.path, outfile.Cause(err)))
 		}
 	}
 	return r.err
@@ -215,7 +227,13 @@ func (r *Rotating) Close() error {
 }
 
 // Files lists the files written so far and not removed by Ring, oldest first.
+// After a write error, the last one is the file it cut short (see Damaged), unless
+// not even its header could be written.
 func (r *Rotating) Files() []string { return append([]string(nil), r.files...) }
+
+// Damaged lists the file a write error cut short, once Close has cut it back to
+// its last whole packet. After the first error no file is opened or removed.
+func (r *Rotating) Damaged() []Damage { return append([]Damage(nil), r.damage...) }
 
 // Current is the path of the file being written, empty when none is open.
 func (r *Rotating) Current() string {
@@ -234,7 +252,10 @@ func (r *Rotating) fail(err error) {
 func (r *Rotating) open(ts int64, p *reader.Packet) error {
 	r.seq++
 	r.path = r.name(ts)
-	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, r.o.Mode)
+	f, err := outfile.Create(r.path, outfile.Options{Mode: r.o.Mode, Guard: r.o.Guard})
+	if err == nil && !r.o.Atomic {
+		err = f.Publish()
+	}
 	if err != nil {
 		r.fail(err)
 		return r.err
@@ -243,7 +264,7 @@ func (r *Rotating) open(ts int64, p *reader.Packet) error {
 	r.bw.Reset(f)
 	r.w, err = newFileWriter(r.bw, r.o.Format, r.o.Nano, r.o.Interfaces, r.o.AppName, p, true)
 	if err != nil {
-		r.fail(fmt.Errorf("%s: %w", r.path, err))
+		r.fail(fmt.Errorf("%s: %w", r.path, outfile.Cause(err)))
 	}
 	r.packets = 0
 	if r.o.Interval > 0 {
@@ -263,14 +284,32 @@ func (r *Rotating) open(ts int64, p *reader.Packet) error {
 	return r.err
 }
 
+// closeFile completes the current file, or, after a write error, cuts it back to
+// its last whole packet: OnClose is called only for complete files.
 func (r *Rotating) closeFile() {
 	if err := r.w.Close(); err != nil {
-		r.fail(fmt.Errorf("%s: %w", r.path, err))
+		r.fail(fmt.Errorf("%s: %w", r.path, outfile.Cause(err)))
 	}
-	if err := r.f.Close(); err != nil {
-		r.fail(err)
-	}
+	f := r.f
 	r.f, r.w = nil, nil
+	if r.err != nil {
+		f.Suspend()
+		d := Damage{Path: r.path, Written: r.packets}
+		d.Kept, d.Removed = Salvage(f.Written())
+		if d.Removed {
+			f.Abort()
+			r.files = r.files[:len(r.files)-1]
+		} else {
+			f.Commit()
+		}
+		r.damage = append(r.damage, d)
+		return
+	}
+	if err := f.Commit(); err != nil {
+		r.fail(err)
+		r.files = r.files[:len(r.files)-1]
+		return
+	}
 	if r.o.OnClose != nil {
 		r.o.OnClose(r.path)
 	}
