@@ -7,18 +7,19 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gopacket/gopacket/pcap"
 	"github.com/spf13/cobra"
 
+	"github.com/pcaptk/pcaptk/internal/outfile"
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
@@ -152,10 +153,20 @@ func runCapture(o *captureOptions, s *streams) error {
 		return listInterfaces(s.Out)
 	}
 	// From here on a signal stops the capture cleanly (one that comes before the
-	// capture starts waits in the channel).
-	stopSig := make(chan os.Signal, 1)
-	signal.Notify(stopSig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(stopSig)
+	// capture starts is remembered). Echoes of it within signalGrace are ignored; a
+	// later one stops waiting for -z commands, but the files are still completed.
+	stopSig := make(chan struct{})
+	var aborted atomic.Bool
+	var post atomic.Pointer[postRotate]
+	intr := catchSignals(func(os.Signal) { close(stopSig) }, func(sig os.Signal) {
+		if aborted.CompareAndSwap(false, true) {
+			fmt.Fprintf(s.ErrOut, "pcaptk: %s again: completing the file without waiting for -z commands\n", signalName(sig))
+			if p := post.Load(); p != nil {
+				p.abort()
+			}
+		}
+	})
+	defer intr.release()
 	var drop *account
 	if o.user != "" && os.Geteuid() == 0 {
 		a, err := lookupAccount(o.user)
@@ -191,6 +202,7 @@ func runCapture(o *captureOptions, s *streams) error {
 		}
 		return err
 	}
+	post.Store(sink.post)
 	if drop != nil {
 		if err := sink.chown(drop); err == nil {
 			err = drop.become()
@@ -218,7 +230,6 @@ func runCapture(o *captureOptions, s *streams) error {
 		case <-stopSig:
 		case <-timeout:
 		}
-		signal.Stop(stopSig) // a second Ctrl-C kills at once
 		capt.Stop()
 	}()
 
@@ -233,6 +244,9 @@ func runCapture(o *captureOptions, s *streams) error {
 	}
 	printCaptureCounts(s.ErrOut, captured-sink.lost, stats)
 	sink.wait()
+	if runErr != nil {
+		sink.reportFiles(s.ErrOut)
+	}
 	return runErr
 }
 
@@ -412,19 +426,14 @@ type captureSink struct {
 	statser interface {
 		WriteStats(iface int, received, dropped uint64, ts int64) error
 	}
+	out     *outfile.File // -w FILE without rotation
 	rot     *writer.Rotating
 	post    *postRotate
-	closing bool      // set while close completes the last file
-	inFile  uint64    // packets written into the current file
-	failed  []damaged // files a write error left incomplete
-	lost    uint64    // packets counted as written that a write error kept off the disk
+	closing bool   // set while close completes the last file
+	inFile  uint64 // packets written into the -w FILE
+	damage  []writer.Damage
+	lost    uint64 // packets counted as written that a write error kept off the disk
 	err     error
-}
-
-// damaged is a file a write error cut, and how many packets were written into it.
-type damaged struct {
-	path    string
-	packets uint64
 }
 
 type packetPrinter interface {
@@ -455,6 +464,10 @@ func newCaptureSink(o *captureOptions, s *streams, ifaces []reader.Interface) (*
 			k.post = newPostRotate(o.postRotate, o.ring, s)
 			ring = 0
 		}
+		// Each file is created afresh (O_EXCL|O_NOFOLLOW under a temporary name,
+		// then renamed into place): as root in a directory others can write, a
+		// symbolic link or a file planted at a predictable name is replaced, never
+		// followed or written into.
 		k.rot, err = writer.NewRotating(writer.RotateOptions{
 			Path: o.write, Format: format, Nano: o.nano, Interfaces: ifaces, AppName: app,
 			MaxBytes: int64(o.fileMB * 1e6), MaxPackets: o.packetsPerFile,
@@ -475,11 +488,14 @@ func newCaptureSink(o *captureOptions, s *streams, ifaces []reader.Interface) (*
 	}
 	out := s.Out
 	if o.write != "-" {
-		f, err := os.OpenFile(o.write, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		f, err := outfile.Create(o.write, outfile.Options{Mode: 0o600})
+		if err == nil {
+			err = f.Publish()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("capture: %w", err)
 		}
-		k.file, out = f, f
+		k.out, k.file, out = f, f.File, f
 	}
 	if format == reader.FormatPcap {
 		w, err := writer.NewPcap(out, ifaces[0].LinkType, ifaces[0].Snaplen, o.nano)
@@ -506,23 +522,39 @@ func newCaptureSink(o *captureOptions, s *streams, ifaces []reader.Interface) (*
 }
 
 func (k *captureSink) closeFile() {
-	if k.file != nil {
-		k.file.Close()
-		k.file = nil
+	if k.out != nil {
+		k.out.Close()
+		k.out, k.file = nil, nil
 	}
 }
 
-// closed is the rotating sink's OnClose: a complete file goes to -z; one closed after
-// a write error is remembered so that close can cut it back to its last whole packet.
+// closed is the rotating sink's OnClose, called for each complete file (one that a
+// write error cut is not complete): it goes to -z.
 func (k *captureSink) closed(path string) {
-	n := k.inFile
-	k.inFile = 0
-	if k.rot.Flush() != nil {
-		k.failed = append(k.failed, damaged{path, n})
-		return
-	}
 	if k.post != nil {
 		k.post.add(path, k.closing)
+	}
+}
+
+// reportFiles names, after a write error, the files completed before it and the
+// one it cut short.
+func (k *captureSink) reportFiles(w io.Writer) {
+	if k.rot == nil {
+		return
+	}
+	cut := map[string]bool{}
+	for _, d := range k.damage {
+		cut[d.Path] = true
+	}
+	for _, f := range k.rot.Files() {
+		if !cut[f] {
+			fmt.Fprintf(w, "pcaptk: complete: %s\n", f)
+		}
+	}
+	for _, d := range k.damage {
+		if !d.Removed {
+			fmt.Fprintf(w, "pcaptk: cut short: %s (its first %d packets)\n", d.Path, d.Kept)
+		}
 	}
 }
 
@@ -593,8 +625,8 @@ func (k *captureSink) chown(a *account) error {
 	switch {
 	case k.rot != nil:
 		name = k.rot.Current()
-	case k.file != nil:
-		name = k.file.Name()
+	case k.out != nil:
+		name = k.out.Path()
 	}
 	if name == "" {
 		return nil
@@ -620,18 +652,23 @@ func (k *captureSink) close() error {
 	if err != nil {
 		k.fail(err)
 	}
-	if k.file != nil {
-		if k.err != nil {
-			k.failed = append(k.failed, damaged{k.file.Name(), k.inFile})
-		}
-		if err := k.file.Close(); err != nil {
+	if k.out != nil {
+		if err := k.out.Commit(); err != nil {
 			k.fail(err)
 		}
-		k.file = nil
+		if k.err != nil {
+			d := writer.Damage{Path: k.out.Path(), Written: k.inFile}
+			d.Kept, d.Removed = writer.Salvage(d.Path)
+			k.damage = append(k.damage, d)
+		}
+		k.out, k.file = nil, nil
 	}
-	for _, d := range k.failed {
-		if kept := salvage(d.path); kept < d.packets {
-			k.lost += d.packets - kept
+	if k.rot != nil {
+		k.damage = append(k.damage, k.rot.Damaged()...)
+	}
+	for _, d := range k.damage {
+		if d.Kept < d.Written {
+			k.lost += d.Written - d.Kept
 		}
 	}
 	return k.err
@@ -641,32 +678,6 @@ func (k *captureSink) close() error {
 func (k *captureSink) wait() {
 	if k.post != nil {
 		k.post.finish()
-	}
-}
-
-// salvage cuts a capture file that a write error left in the middle of a record back
-// to the end of its last complete packet (that needs no disk space) and returns the
-// number of packets it keeps. A file whose header could not even be written is removed.
-func salvage(name string) uint64 {
-	r, err := reader.Open(name)
-	if err != nil {
-		if errors.Is(err, reader.ErrTruncated) || errors.Is(err, reader.ErrNotCapture) {
-			os.Remove(name)
-		}
-		return 0
-	}
-	defer r.Close()
-	var n uint64
-	for {
-		_, err := r.Next()
-		var pe *reader.PacketError
-		if errors.As(err, &pe) {
-			os.Truncate(name, pe.Offset)
-		}
-		if err != nil {
-			return n
-		}
-		n++
 	}
 }
 
@@ -684,6 +695,19 @@ type postRotate struct {
 	wake    chan struct{}
 	done    chan struct{}
 	closing bool
+	aborted bool
+	running *exec.Cmd
+}
+
+// abort kills the command running now and drops those still queued: the user
+// asked to stop at once.
+func (p *postRotate) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.aborted, p.pending = true, nil
+	if p.running != nil && p.running.Process != nil {
+		syscall.Kill(-p.running.Process.Pid, syscall.SIGKILL) // the shell and what it started
+	}
 }
 
 func newPostRotate(cmd string, ring int, s *streams) *postRotate {
@@ -712,6 +736,10 @@ func (p *postRotate) run() {
 	defer close(p.done)
 	for {
 		p.mu.Lock()
+		if p.aborted {
+			p.mu.Unlock()
+			return
+		}
 		if len(p.pending) == 0 {
 			closing := p.closing
 			p.mu.Unlock()
@@ -726,7 +754,25 @@ func (p *postRotate) run() {
 		p.mu.Unlock()
 		c := exec.Command("/bin/sh", "-c", p.cmd+` "$1"`, "pcaptk-z", path)
 		c.Stdout, c.Stderr = p.s.ErrOut, p.s.ErrOut
-		if err := c.Run(); err != nil {
+		// A group of its own: the terminal's Ctrl-C does not cut short the command
+		// on the last file, which the capture still waits for, and abort can end
+		// the shell with whatever it started.
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		p.mu.Lock()
+		err := c.Start()
+		p.running = c
+		p.mu.Unlock()
+		if err == nil {
+			err = c.Wait()
+		}
+		p.mu.Lock()
+		p.running = nil
+		aborted := p.aborted
+		p.mu.Unlock()
+		if aborted {
+			return
+		}
+		if err != nil {
 			fmt.Fprintf(p.s.ErrOut, "pcaptk: -z %s %s: %v\n", p.cmd, path, err)
 		}
 		if p.ring > 0 {

@@ -92,6 +92,10 @@ func TestCaptureLive(t *testing.T) {
 	t.Run("multi-interface-pcapng", func(t *testing.T) { testLiveMultiInterface(t, bin) })
 	t.Run("drop-privileges", func(t *testing.T) { testLiveDropPrivileges(t, bin) })
 	t.Run("full-disk", func(t *testing.T) { testLiveFullDisk(t, bin) })
+	t.Run("full-disk-ring", func(t *testing.T) { testLiveFullDiskRing(t, bin) })
+	t.Run("signal-echo", func(t *testing.T) { testLiveSignalEcho(t, bin) })
+	t.Run("second-signal", func(t *testing.T) { testLiveSecondSignal(t, bin) })
+	t.Run("planted-names", func(t *testing.T) { testLivePlantedNames(t, bin) })
 	t.Run("errors", func(t *testing.T) { testLiveErrors(t, bin) })
 	t.Run("walkthrough", func(t *testing.T) { testLiveWalkthrough(t, bin) })
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcaptk/pcaptk/internal/outfile"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/export"
 	"github.com/pcaptk/pcaptk/pkg/filter"
@@ -173,32 +174,48 @@ func runExport(o *exportOptions) error {
 		prog = newProgressBar(o.ErrOut, total, len(o.Files))
 	}
 	defer prog.finish()
-	if o.Format == "parquet" && os.Getenv("GOMEMLIMIT") == "" {
-		// Open row groups are the bulk of the heap; a soft limit a little above
-		// them keeps the garbage collector from letting the heap double.
-		jobs := 1
-		if o.dirMode() {
-			jobs = min(o.Jobs, len(o.Files))
+	if os.Getenv("GOMEMLIMIT") == "" && (o.Format == "parquet" || len(o.Files) > 1) {
+		// Open row groups are the bulk of the heap, then large records of several
+		// inputs (their shared budget); a soft limit a little above them keeps the
+		// garbage collector from letting the heap double.
+		var limit int64
+		if o.Format == "parquet" {
+			jobs := 1
+			if o.dirMode() {
+				jobs = min(o.Jobs, len(o.Files))
+			}
+			limit = int64(jobs) * (48<<20 + min(o.RowGroupSize, 1<<32)*export.MemoryPerRow)
 		}
-		limit := int64(jobs) * (48<<20 + min(o.RowGroupSize, 1<<32)*export.MemoryPerRow)
+		if len(o.Files) > 1 {
+			limit += readMemoryLimit
+		}
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 	}
+	guard := inputGuard(o.Files, &o.streams)
+	stop := newOfflineStop(o.ErrOut)
 	if o.dirMode() {
-		return exportDir(o, prog)
+		return stop.finish(exportDir(o, prog, guard, stop))
 	}
-	return exportStream(o, flt, prog)
+	if err := checkOutput(guard, o.Output, &o.streams); err != nil {
+		return stop.finish(err)
+	}
+	return stop.finish(exportStream(o, flt, prog, guard, stop))
 }
 
 // exportStream reads every input as one chronological stream into one output.
-func exportStream(o *exportOptions, flt *filter.Filter, prog progress) error {
+func exportStream(o *exportOptions, flt *filter.Filter, prog progress, guard *outfile.Guard, stop *offlineStop) error {
 	rs := make([]*reader.Reader, 0, len(o.Files))
 	defer func() {
 		for _, r := range rs {
 			r.Close()
 		}
 	}()
+	ropts := reader.DefaultOptions
+	if len(o.Files) > 1 {
+		ropts = sharedReadOptions(len(o.Files))
+	}
 	for _, f := range o.Files {
-		r, err := openInput(f, &o.streams)
+		r, err := openInputWith(f, &o.streams, ropts)
 		if err != nil {
 			return err
 		}
@@ -208,6 +225,7 @@ func exportStream(o *exportOptions, flt *filter.Filter, prog progress) error {
 	if len(rs) > 1 {
 		src = reader.Merge(rs, false)
 	}
+	src = stop.source(src)
 	offset := func() int64 {
 		var n int64
 		for _, r := range rs {
@@ -216,7 +234,7 @@ func exportStream(o *exportOptions, flt *filter.Filter, prog progress) error {
 		return n
 	}
 
-	out, closeOut, err := createOutput(o.Output, o.Out)
+	out, closeOut, err := createOutput(o.Output, o.Out, guard)
 	if err != nil {
 		return err
 	}
@@ -232,7 +250,7 @@ func exportStream(o *exportOptions, flt *filter.Filter, prog progress) error {
 			})
 		}
 	}
-	if cerr := closeOut(); err == nil {
+	if cerr := closeOut(err); err == nil {
 		err = cerr
 	}
 	if err == nil && flt.Err() != nil {
@@ -287,28 +305,52 @@ func (o *exportOptions) newEncoder(w io.Writer) (export.Encoder, error) {
 	})
 }
 
-// createOutput opens path ("-": stdout) behind a buffer; close flushes and closes.
-func createOutput(path string, stdout io.Writer) (io.Writer, func() error, error) {
+// createOutput opens path ("-": stdout) behind a buffer. A file is written under
+// a temporary name; finish, given the run's result, flushes it and renames it
+// into place when the run ended well or on bad input (the rows before it are
+// complete, with a Parquet footer), and removes it when writing failed: an output
+// is complete or absent.
+func createOutput(path string, stdout io.Writer, guard *outfile.Guard) (io.Writer, func(runErr error) error, error) {
 	if path == "-" || path == "" {
 		bw := bufio.NewWriterSize(stdout, 1<<20)
-		return bw, bw.Flush, nil
+		return bw, func(error) error { return bw.Flush() }, nil
 	}
-	f, err := os.Create(path)
+	f, err := outfile.Create(path, outfile.Options{Guard: guard})
 	if err != nil {
 		return nil, nil, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	return bw, func() error { return errors.Join(bw.Flush(), f.Close()) }, nil
+	finish := func(runErr error) error {
+		if runErr != nil && !isInputError(runErr) {
+			f.Abort()
+			return nil // runErr says what went wrong
+		}
+		if err := bw.Flush(); err != nil {
+			f.Abort()
+			return fmt.Errorf("%s: %w", path, outfile.Cause(err))
+		}
+		return f.Commit()
+	}
+	return bw, finish, nil
+}
+
+// isInputError reports whether err is about the input (after which the output
+// holds every row before the bad record) rather than about writing.
+func isInputError(err error) bool {
+	var pe *reader.PacketError
+	return errors.As(err, &pe)
 }
 
 // exportDir writes one file per input (or per input and partition) into the
 // directory -o names, --jobs inputs at a time.
-func exportDir(o *exportOptions, prog progress) error {
+func exportDir(o *exportOptions, prog progress, guard *outfile.Guard, stop *offlineStop) error {
 	dir := o.Output
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	names := outputBases(o.Files)
+	ropts := reader.DefaultOptions
+	ropts.Budget = reader.NewBudget(reader.DefaultBudget) // jobs at once, each with one reader
 	errs := make([]error, len(o.Files))
 	sem := make(chan struct{}, o.Jobs)
 	var wg sync.WaitGroup
@@ -318,7 +360,7 @@ func exportDir(o *exportOptions, prog progress) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = o.exportOne(i, in, filepath.Join(dir, names[i]), prog)
+			errs[i] = o.exportOne(i, in, filepath.Join(dir, names[i]), prog, guard, stop, ropts)
 		}()
 	}
 	wg.Wait()
@@ -326,27 +368,27 @@ func exportDir(o *exportOptions, prog progress) error {
 }
 
 // exportOne exports input in to base.<ext>, or to partitions under base's directory.
-func (o *exportOptions) exportOne(job int, in, base string, prog progress) error {
+func (o *exportOptions) exportOne(job int, in, base string, prog progress, guard *outfile.Guard, stop *offlineStop, ropts reader.Options) error {
 	// Each job compiles its own filter: a Filter is not safe for concurrent use.
 	flt, err := compileFilter(o.Expr)
 	if err != nil {
 		return err
 	}
-	r, err := openInput(in, &o.streams)
+	r, err := openInputWith(in, &o.streams, ropts)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	ext := "." + o.Format
 	var enc export.Encoder
-	var closeOut func() error = func() error { return nil }
+	closeOut := func(error) error { return nil }
 	if o.part == export.PartitionNone {
 		var w io.Writer
-		if w, closeOut, err = createOutput(base+ext, nil); err != nil {
+		if w, closeOut, err = createOutput(base+ext, nil, guard); err != nil {
 			return err
 		}
 		if enc, err = o.newEncoder(w); err != nil {
-			closeOut()
+			closeOut(err)
 			return err
 		}
 	} else {
@@ -356,24 +398,26 @@ func (o *exportOptions) exportOne(job int, in, base string, prog progress) error
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return nil, nil, err
 			}
-			w, c, err := createOutput(filepath.Join(d, fmt.Sprintf("part-%s-%d%s", name, part, ext)), nil)
+			w, finish, err := createOutput(filepath.Join(d, fmt.Sprintf("part-%s-%d%s", name, part, ext)), nil, guard)
 			if err != nil {
 				return nil, nil, err
 			}
 			e, err := o.newEncoder(w)
 			if err != nil {
-				c()
+				finish(err)
 				return nil, nil, err
 			}
-			return e, c, nil
+			// The partition's encoder is closed first; a write error it met is
+			// still in the buffer, which finish then refuses to rename.
+			return e, func() error { return finish(nil) }, nil
 		})
 	}
-	_, err = export.Run(r, enc, export.RunOptions{
+	_, err = export.Run(stop.source(r), enc, export.RunOptions{
 		Columns:  o.cols,
 		Match:    flt.Match,
 		Progress: func(n uint64) { prog.update(job, n, r.Offset()) },
 	})
-	if cerr := closeOut(); err == nil {
+	if cerr := closeOut(err); err == nil {
 		err = cerr
 	}
 	if err == nil && flt.Err() != nil {

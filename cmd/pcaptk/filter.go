@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pcaptk/pcaptk/internal/outfile"
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
@@ -102,8 +103,9 @@ func runFilter(o *filterOptions, s *streams) error {
 	if err != nil {
 		return err
 	}
-	if sameFile(o.In, o.Out) {
-		return usageErrorf("-w %s would overwrite the input", o.Out)
+	guard := inputGuard([]string{o.In}, s)
+	if err := checkOutput(guard, o.Out, s); err != nil {
+		return err
 	}
 
 	r, err := openInput(o.In, s)
@@ -124,15 +126,17 @@ func runFilter(o *filterOptions, s *streams) error {
 	}
 	out, err := newOutput(o.Out, s, outputSpec{
 		Format: format, Explicit: o.Format != "", Nano: r.Nanosecond(),
-		Interfaces: r.Interfaces, Snaplen: uint32(o.Snaplen),
+		Interfaces: r.Interfaces, Snaplen: uint32(o.Snaplen), Guard: guard,
 	})
 	if err != nil {
 		return err
 	}
+	stop := newOfflineStop(s.ErrOut)
+	src := stop.source(r)
 	snap := o.Snaplen
 	var readErr error
 	for {
-		p, err := r.Next()
+		p, err := src.Next()
 		if err != nil {
 			if err != io.EOF {
 				readErr = err
@@ -160,24 +164,21 @@ func runFilter(o *filterOptions, s *streams) error {
 			p.CapLen = uint32(snap)
 		}
 		if err := out.WritePacket(p); err != nil {
-			out.Close()
-			return err
+			return stop.finish(out.Close())
 		}
 	}
 	if err := out.Close(); err != nil {
-		return err
+		return stop.finish(err)
 	}
-	return readErr
+	return stop.finish(readErr)
 }
 
-// sameFile reports whether writing out would clobber the existing file in.
-func sameFile(in, out string) bool {
-	if in == "-" || out == "-" {
-		return false
+// checkOutput refuses an output path (or standard output, "-") that is an input.
+func checkOutput(g *outfile.Guard, path string, s *streams) error {
+	if path == "-" {
+		return checkStdout(g, s)
 	}
-	a, err1 := os.Stat(in)
-	b, err2 := os.Stat(out)
-	return err1 == nil && err2 == nil && os.SameFile(a, b)
+	return g.Check(path)
 }
 
 // parseFormat reads --format; "" means "decide from the input".
@@ -195,12 +196,18 @@ func parseFormat(s string) (reader.Format, error) {
 
 // openInput opens a capture; "-" reads the command's standard input.
 func openInput(path string, s *streams) (*reader.Reader, error) {
+	return openInputWith(path, s, reader.DefaultOptions)
+}
+
+// openInputWith is openInput with reader options (a shared Budget when several
+// inputs are open at once).
+func openInputWith(path string, s *streams, o reader.Options) (*reader.Reader, error) {
 	if path == "-" {
 		if f, ok := s.In.(*os.File); !ok || f != os.Stdin {
-			return reader.NewReader(s.In, "-")
+			return reader.NewReaderWith(s.In, "-", o)
 		}
 	}
-	return reader.Open(path)
+	return reader.OpenWith(path, o)
 }
 
 // outputSpec says what output a command wants.
@@ -211,13 +218,15 @@ type outputSpec struct {
 	// Interfaces returns the input's interfaces as known so far; pcapng declares each
 	// one as the first packet on it arrives (so later pcapng sections work).
 	Interfaces func() []reader.Interface
-	Snaplen    uint32 // > 0: packets are truncated to it, declare it
+	Snaplen    uint32         // > 0: packets are truncated to it, declare it
+	Guard      *outfile.Guard // refuses an output that is an input
 }
 
-// output is a pcap or pcapng file writer on a path or standard output.
+// output is a pcap or pcapng file writer on a path or standard output. A file is
+// written under a temporary name and renamed into place by Close.
 type output struct {
 	name   string
-	file   *os.File // nil for standard output
+	file   *outfile.File // nil for standard output
 	pcap   *writer.Pcap
 	ng     *writer.Pcapng
 	ifaces func() []reader.Interface
@@ -256,7 +265,7 @@ func newOutput(path string, s *streams, spec outputSpec) (*output, error) {
 	o := &output{name: path, ifaces: spec.Interfaces, snap: spec.Snaplen}
 	var w io.Writer = s.Out
 	if path != "-" {
-		f, err := os.Create(path)
+		f, err := outfile.Create(path, outfile.Options{Guard: spec.Guard})
 		if err != nil {
 			return nil, err
 		}
@@ -278,8 +287,10 @@ func newOutput(path string, s *streams, spec outputSpec) (*output, error) {
 		o.pcap, err = writer.NewPcap(w, ifc.LinkType, snap, spec.Nano)
 	}
 	if err != nil {
-		o.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		if o.file != nil {
+			o.file.Abort()
+		}
+		return nil, fmt.Errorf("%s: %w", path, outfile.Cause(err))
 	}
 	return o, nil
 }
@@ -292,6 +303,9 @@ func joinLinkTypes(lts []uint16) string {
 	return strings.Join(s, ", ")
 }
 
+// errLinkType: a packet whose link type the pcap output cannot hold.
+var errLinkType = errors.New("the pcap output holds link type")
+
 // WritePacket writes p; pcapng declares p's interface first if it is new.
 func (o *output) WritePacket(p *reader.Packet) error {
 	var err error
@@ -302,12 +316,12 @@ func (o *output) WritePacket(p *reader.Packet) error {
 		err = o.ng.WritePacket(p)
 	} else {
 		if p.LinkType != o.link {
-			return fmt.Errorf("packet %d has link type %d but the pcap output holds link type %d: write pcapng (--format pcapng)", p.Number, p.LinkType, o.link)
+			return fmt.Errorf("packet %d has link type %d but %w %d: write pcapng (--format pcapng)", p.Number, p.LinkType, errLinkType, o.link)
 		}
 		err = o.pcap.WritePacket(p)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.name, err)
+		return fmt.Errorf("%s: %w", o.name, outfile.Cause(err))
 	}
 	return nil
 }
@@ -324,7 +338,9 @@ func (o *output) declare(i int) {
 	}
 }
 
-// Close flushes and closes the file (not standard output).
+// Close completes the output: it flushes it and renames a file into place. After
+// a write error (a full disk), the file is cut back to its last whole packet and
+// kept, and the error says how many packets it holds.
 func (o *output) Close() error {
 	var err error
 	switch {
@@ -333,13 +349,24 @@ func (o *output) Close() error {
 	case o.pcap != nil:
 		err = o.pcap.Close()
 	}
-	if o.file != nil {
-		if cerr := o.file.Close(); err == nil {
-			err = cerr
+	if o.file == nil {
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.name, outfile.Cause(err))
 		}
+		return nil
 	}
-	if err != nil && !errors.Is(err, os.ErrClosed) {
+	if err == nil {
+		return o.file.Commit()
+	}
+	err = outfile.Cause(err)
+	o.file.Close()
+	kept, removed := writer.Salvage(o.file.Written())
+	if removed {
+		o.file.Abort()
+		return fmt.Errorf("%s: %w (nothing written)", o.name, err)
+	}
+	if cerr := o.file.Commit(); cerr != nil {
 		return fmt.Errorf("%s: %w", o.name, err)
 	}
-	return nil
+	return fmt.Errorf("%s: %w: it holds the first %d packets, cut back to the last whole one", o.name, err, kept)
 }

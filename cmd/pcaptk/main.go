@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pcaptk/pcaptk/internal/outfile"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,7 +27,8 @@ const exitCodesHelp = `
 Exit status:
   0  success
   1  bad input (not a capture, cut mid-record, ...), I/O or capture error
-  2  usage error (bad flag, bad filter expression)`
+  2  usage error (bad flag, bad filter expression, an output that is an input)
+  129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM after completing the outputs`
 
 // usageError marks errors that are the user's command line's fault (exit 2).
 type usageError struct{ err error }
@@ -87,8 +90,13 @@ func exitCode(err error, errOut io.Writer) int {
 		return exitOK
 	}
 	var ue *usageError
+	var ie *outfile.InputError
+	var se *interruptedError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &se):
+		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
+		return signalExit(se.sig)
+	case errors.As(err, &ue), errors.As(err, &ie):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return exitUsage
 	case isCobraUsage(err):

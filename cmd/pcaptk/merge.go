@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
@@ -57,26 +60,42 @@ exits 1 to say something was skipped.`,
 	return c
 }
 
+// sharedReadOptions bound the read memory of n inputs open at once, whatever n:
+// about 8 MiB of buffers in all, and records larger than a buffer grow it only
+// within one reader.Budget shared by all of them.
+func sharedReadOptions(n int) reader.Options {
+	o := reader.DefaultOptions
+	o.BufferSize = min(o.BufferSize, max(16<<10, (8<<20)/n))
+	o.Budget = reader.NewBudget(reader.DefaultBudget)
+	return o
+}
+
+// readMemoryLimit is the soft memory limit of a command reading several inputs:
+// their shared budget for large records, with room for what a large record
+// leaves behind until the garbage collector runs.
+const readMemoryLimit = reader.DefaultBudget + 64<<20
+
 func runMerge(o *mergeOptions, s *streams) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(readMemoryLimit))
+	}
 	format, err := parseFormat(o.Format)
 	if err != nil {
 		return err
 	}
-	// Bounded memory whatever the number of inputs: 8 MiB of read buffers in all
-	// (records larger than a buffer still grow it, up to the reader's record limit).
-	ropts := reader.DefaultOptions
-	ropts.BufferSize = min(ropts.BufferSize, max(16<<10, (8<<20)/len(o.Inputs)))
+	ropts := sharedReadOptions(len(o.Inputs))
 	rs := make([]*reader.Reader, 0, len(o.Inputs))
 	defer func() {
 		for _, r := range rs {
 			r.Close()
 		}
 	}()
+	guard := inputGuard(o.Inputs, s)
+	if err := checkOutput(guard, o.Out, s); err != nil {
+		return err
+	}
 	stdin := 0
 	for _, in := range o.Inputs {
-		if sameFile(in, o.Out) {
-			return usageErrorf("-w %s would overwrite input %s", o.Out, in)
-		}
 		if in == "-" {
 			if stdin++; stdin > 1 {
 				return usageErrorf("standard input (-) can be merged only once")
@@ -85,12 +104,7 @@ func runMerge(o *mergeOptions, s *streams) error {
 	}
 	allPcap, nano := true, false
 	for _, in := range o.Inputs {
-		var r *reader.Reader
-		if in == "-" {
-			r, err = openInput(in, s)
-		} else {
-			r, err = reader.OpenWith(in, ropts)
-		}
+		r, err := openInputWith(in, s, ropts)
 		if err != nil {
 			return err
 		}
@@ -112,14 +126,16 @@ func runMerge(o *mergeOptions, s *streams) error {
 		}
 	}
 	out, err := newOutput(o.Out, s, outputSpec{
-		Format: format, Explicit: o.Format != "", Nano: nano, Interfaces: m.Interfaces,
+		Format: format, Explicit: o.Format != "", Nano: nano, Interfaces: m.Interfaces, Guard: guard,
 	})
 	if err != nil {
 		return err
 	}
+	stop := newOfflineStop(s.ErrOut)
+	src := stop.source(m)
 	var damaged []string
 	for {
-		p, err := m.Next()
+		p, err := src.Next()
 		if err == io.EOF {
 			break
 		}
@@ -130,18 +146,19 @@ func runMerge(o *mergeOptions, s *streams) error {
 			continue
 		}
 		if err := out.WritePacket(p); err != nil {
-			out.Close()
-			if m.LastInput() >= 0 {
-				return fmt.Errorf("%s: %w", o.Inputs[m.LastInput()], err)
+			if !errors.Is(err, errLinkType) {
+				// A write error: the output's own message says which file and what it kept.
+				return stop.finish(out.Close())
 			}
-			return err
+			out.Close()
+			return stop.finish(fmt.Errorf("%s: %w", o.Inputs[m.LastInput()], err))
 		}
 	}
 	if err := out.Close(); err != nil {
-		return err
+		return stop.finish(err)
 	}
 	if len(damaged) > 0 {
-		return fmt.Errorf("%d damaged input(s): merged every packet before the damage", len(damaged))
+		return stop.finish(fmt.Errorf("%d damaged input(s): merged every packet before the damage", len(damaged)))
 	}
-	return nil
+	return stop.finish(nil)
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
@@ -93,6 +96,7 @@ name that was written is printed on standard output.`,
 type splitSink interface {
 	writer.Sink
 	Files() []string
+	Damaged() []writer.Damage
 }
 
 func runSplit(o *splitOptions, s *streams) error {
@@ -100,6 +104,7 @@ func runSplit(o *splitOptions, s *streams) error {
 	if err != nil {
 		return err
 	}
+	guard := inputGuard([]string{o.In}, s)
 	r, err := openInput(o.In, s)
 	if err != nil {
 		return err
@@ -117,24 +122,34 @@ func runSplit(o *splitOptions, s *streams) error {
 	const mode = 0o666 // like other tools: the umask decides
 	var sink splitSink
 	if o.Flows {
+		maxOpen, note := fitOpenFiles(o.MaxOpen)
+		if note != "" {
+			fmt.Fprintf(s.ErrOut, "pcaptk: %s\n", note)
+		}
+		if maxOpen < 1 {
+			return errors.New("split --flows: no file descriptor left to open output files (raise ulimit -n)")
+		}
 		sink, err = writer.NewFlows(writer.FlowOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
-			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, MaxOpen: o.MaxOpen, Mode: mode})
+			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, MaxOpen: maxOpen, Mode: mode, Guard: guard})
 	} else {
 		sink, err = writer.NewRotating(writer.RotateOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
 			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, Mode: mode,
 			MaxPackets: o.Packets, MaxBytes: int64(o.SizeMB * 1e6),
-			Interval: time.Duration(o.Seconds * float64(time.Second)), IntervalFromFirst: true})
+			Interval: time.Duration(o.Seconds * float64(time.Second)), IntervalFromFirst: true,
+			Atomic: true, Guard: guard})
 	}
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
+	stop := newOfflineStop(s.ErrOut)
+	src := stop.source(r)
 	var readErr error
 	pcapLink := int(-1)
 	if format == reader.FormatPcap && len(r.Interfaces()) > 0 {
 		pcapLink = int(r.Interfaces()[0].LinkType)
 	}
 	for {
-		p, err := r.Next()
+		p, err := src.Next()
 		if err != nil {
 			if err != io.EOF {
 				readErr = err
@@ -146,8 +161,7 @@ func runSplit(o *splitOptions, s *streams) error {
 			break
 		}
 		if err := sink.WritePacket(p); err != nil {
-			sink.Close()
-			return err
+			break // the sink keeps its error; Close returns it
 		}
 	}
 	err = sink.Close()
@@ -155,7 +169,37 @@ func runSplit(o *splitOptions, s *streams) error {
 		fmt.Fprintln(s.Out, f)
 	}
 	if err != nil {
-		return err
+		return stop.finish(damageError(err, sink.Damaged()))
 	}
-	return readErr
+	return stop.finish(readErr)
+}
+
+// damageError adds to a write error what became of the file it cut short.
+func damageError(err error, damage []writer.Damage) error {
+	for _, d := range damage {
+		if d.Removed {
+			return fmt.Errorf("%w (%s removed: not even its header could be written; no more files written)", err, d.Path)
+		}
+		return fmt.Errorf("%w (%s holds its first %d packets, cut back to the last whole one; no more files written)", err, d.Path, d.Kept)
+	}
+	return err
+}
+
+// fitOpenFiles lowers split --flows' bound on open files to what the process's
+// descriptor limit (ulimit -n) leaves, keeping some for the input and the runtime.
+func fitOpenFiles(want int) (int, string) {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil || lim.Cur >= 1<<62 {
+		return want, ""
+	}
+	inUse := 0
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		inUse = len(fds)
+	}
+	const spare = 8 // reopening a file, the reader's gzip, the runtime's own
+	avail := int(min(lim.Cur, 1<<30)) - inUse - spare
+	if avail >= want {
+		return want, ""
+	}
+	return avail, fmt.Sprintf("split --flows: at most %d files open at once instead of %d (open-file limit %d; raise it with ulimit -n)", max(avail, 0), want, lim.Cur)
 }
