@@ -215,7 +215,7 @@ type ttDir struct {
 	cover   spans
 	hi      uint64 // highest sequence number seen, unwrapped (0: none yet)
 	unique  uint64
-	pkts    uint64
+	sent    bool  // a segment was seen in this direction
 	syns    uint8 // SYN and FIN segments seen, saturating
 	fins    uint8
 	winZero bool // the last non-RST segment advertised no window (or had no ACK)
@@ -314,7 +314,7 @@ func (a *ConnAcc) closing(d uint8, flags uint16) {
 // bytes, and a segment sent into a zero window is a probe, not data.
 func (a *ConnAcc) tcptrace(d uint8, rec *decode.Record) {
 	t, other := &a.tt[d], &a.tt[d^1]
-	t.pkts++
+	t.sent = true
 	syn, fin := rec.Flags&synFlag != 0, rec.Flags&finFlag != 0
 	if syn && t.syns < 255 {
 		t.syns++
@@ -330,7 +330,7 @@ func (a *ConnAcc) tcptrace(d uint8, rec *decode.Record) {
 		if fin {
 			n++
 		}
-		if !(other.winZero && other.pkts > 0) {
+		if !(other.winZero && other.sent) {
 			lo := t.unwrap(rec.Seq)
 			t.hi = max(t.hi, lo+n)
 			overlap, edge := t.cover.add(lo, lo+n)

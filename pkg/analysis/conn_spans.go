@@ -1,5 +1,7 @@
 package analysis
 
+import "math"
+
 // span is the half-open range [lo, hi) of a direction's 64-bit sequence space.
 type span struct{ lo, hi uint64 }
 
@@ -10,23 +12,32 @@ const maxSpans = 4
 // space, of fixed size so that per-connection state holds no pointers. When a
 // range would make one too many, the two lowest are joined, the hole between
 // them counted as covered: the oldest holes are the least likely to be filled
-// later, so that is where a bounded summary can afford to be wrong.
+// later, so that is where a bounded summary can afford to be wrong. Ranges are
+// kept as 32-bit offsets from the lowest; ranges more than 4 GiB below the
+// highest are forgotten.
 type spans struct {
-	s [maxSpans]span
-	n uint8
+	base uint64
+	off  [maxSpans][2]uint32
+	n    uint8
 }
 
+func (ss *spans) at(i int) span {
+	return span{ss.base + uint64(ss.off[i][0]), ss.base + uint64(ss.off[i][1])}
+}
+
+func (ss *spans) first() span { return ss.at(0) }
+
 func (ss *spans) popFront() {
-	copy(ss.s[:], ss.s[1:ss.n])
+	copy(ss.off[:], ss.off[1:ss.n])
 	ss.n--
-	ss.s[ss.n] = span{}
+	ss.off[ss.n] = [2]uint32{}
 }
 
 // size is the number of sequence numbers covered.
 func (ss *spans) size() uint64 {
 	var t uint64
-	for _, r := range ss.s[:ss.n] {
-		t += r.hi - r.lo
+	for _, o := range ss.off[:ss.n] {
+		t += uint64(o[1] - o[0])
 	}
 	return t
 }
@@ -42,7 +53,8 @@ func (ss *spans) add(lo, hi uint64) (overlap uint64, edge bool) {
 	k := 0
 	merged := span{lo, hi}
 	placed := false
-	for _, r := range ss.s[:ss.n] {
+	for i := range int(ss.n) {
+		r := ss.at(i)
 		switch {
 		case r.hi < lo: // wholly before, not adjacent
 			out[k] = r
@@ -71,9 +83,23 @@ func (ss *spans) add(lo, hi uint64) (overlap uint64, edge bool) {
 		out[1].lo = out[0].lo
 		copy(out[:], out[1:k])
 		k--
-		out[k] = span{}
 	}
-	ss.s = [maxSpans]span(out[:maxSpans])
-	ss.n = uint8(k)
+	ss.store(out[:k])
 	return overlap, edge
+}
+
+// store keeps rs (sorted) as offsets from the lowest range that is less than
+// 4 GiB below the top.
+func (ss *spans) store(rs []span) {
+	top := rs[len(rs)-1].hi
+	for len(rs) > 1 && top-rs[0].lo > math.MaxUint32 {
+		rs = rs[1:]
+	}
+	if r := &rs[0]; top-r.lo > math.MaxUint32 {
+		r.lo = top - math.MaxUint32
+	}
+	*ss = spans{base: rs[0].lo, n: uint8(len(rs))}
+	for i, r := range rs {
+		ss.off[i] = [2]uint32{uint32(r.lo - ss.base), uint32(r.hi - ss.base)}
+	}
 }

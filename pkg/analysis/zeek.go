@@ -1,5 +1,7 @@
 package analysis
 
+import "math"
+
 // Zeek's per-connection TCP model, as its conn.log reports it: the state of each
 // endpoint (from which conn_state is derived), the history letters, payload sizes
 // from sequence numbers and the content gaps behind missed_bytes. The rules are
@@ -48,23 +50,23 @@ const (
 )
 
 // scaled counts an event and says when it reaches 1, 10, 100, … occurrences:
-// Zeek's logarithmic history letters (c, g, t, w).
-type scaled struct{ n, next uint32 }
+// Zeek's logarithmic history letters (c, g, t, w). The count saturates far
+// beyond what a capture can hold.
+type scaled uint32
 
 func (s *scaled) hit() bool {
-	if s.next == 0 {
-		s.next = 1
-	}
-	s.n++
-	if s.n != s.next {
+	if *s == math.MaxUint32 {
 		return false
 	}
-	if s.next*10 <= s.next {
-		s.n = 0 // the threshold would wrap: count again from zero
-	} else {
-		s.next *= 10
+	*s++
+	for n := *s; ; n /= 10 {
+		switch {
+		case n == 1:
+			return true
+		case n%10 != 0:
+			return false
+		}
 	}
-	return true
 }
 
 // zend is one endpoint as Zeek sees it, keyed by tracker direction (the role,
@@ -82,8 +84,8 @@ type zend struct {
 	seqWraps    uint32
 	ackWraps    uint32
 	finSeq      uint64 // relative sequence number just past the FIN
-	hSYN, hFIN  uint64 // relative sequence numbers of the last SYN, FIN, RST,
-	hRST        uint64 // for the history's repeat rule
+	hSYN, hFIN  uint32 // relative sequence numbers (low 32 bits) of the last SYN,
+	hRST        uint32 // FIN and RST, for the history's repeat rule
 	rxmt, win0  scaled
 	gap, chk    scaled
 	reasm       reasm
@@ -418,22 +420,22 @@ func (z *zconn) updateHistory(d uint8, e *zend, p *zpkt, relSeq uint64) {
 		if p.flags&ackFlag != 0 {
 			code = 'H'
 		}
-		if z.checkHistory(d, histSYN, code) && relSeq != e.hSYN {
+		if z.checkHistory(d, histSYN, code) && uint32(relSeq) != e.hSYN {
 			z.addHistory(z.letter(d, code))
 		}
-		e.hSYN = relSeq
+		e.hSYN = uint32(relSeq)
 	case fin:
 		// A FIN's sequence number is that of the end of its data.
-		end := relSeq + uint64(p.len)
+		end := uint32(relSeq) + uint32(p.len)
 		if z.checkHistory(d, histFIN, 'F') && end != e.hFIN {
 			z.addHistory(z.letter(d, 'F'))
 		}
 		e.hFIN = end
 	case rst:
-		if z.checkHistory(d, histRST, 'R') && relSeq != e.hRST {
+		if z.checkHistory(d, histRST, 'R') && uint32(relSeq) != e.hRST {
 			z.addHistory(z.letter(d, 'R'))
 		}
-		e.hRST = relSeq
+		e.hRST = uint32(relSeq)
 	case p.len > 0:
 		z.checkHistory(d, histData, 'D')
 	case p.flags&ackFlag != 0:
@@ -624,8 +626,8 @@ func (z *zconn) dataSent(d uint8, seq, n uint64) {
 	switch {
 	case seq <= last && upper > last:
 		last = upper
-		for r.holes.n > 0 && r.holes.s[0].lo <= last {
-			last = max(last, r.holes.s[0].hi)
+		for r.holes.n > 0 && r.holes.first().lo <= last {
+			last = max(last, r.holes.first().hi)
 			r.holes.popFront()
 		}
 		r.last = last - 1
@@ -677,15 +679,15 @@ func (z *zconn) undelivered(d uint8, upTo uint64) {
 	}
 	last := r.last + 1
 	if !r.skip {
-		for r.holes.n > 0 && r.holes.s[0].lo < upTo {
-			h := r.holes.s[0]
+		for r.holes.n > 0 && r.holes.first().lo < upTo {
+			h := r.holes.first()
 			r.holes.popFront()
 			if h.lo > last {
 				z.gap(d, h.lo-last)
 			}
 			last = max(last, h.hi)
-			for r.holes.n > 0 && r.holes.s[0].lo <= last {
-				last = max(last, r.holes.s[0].hi)
+			for r.holes.n > 0 && r.holes.first().lo <= last {
+				last = max(last, r.holes.first().hi)
 				r.holes.popFront()
 			}
 		}
