@@ -238,14 +238,15 @@ func (t *ttDir) unwrap(seq uint32) uint64 {
 func (a *ConnAcc) Packet(rec *decode.Record, c *decode.Conn, ts int64, wireLen uint32) {
 	d := c.Dir & 1
 	a.see(rec, d, ts)
+	if rec.DataOff < 20 || int(rec.DataOff) > rec.L4Len || rec.Truncated == decode.LayerOptions {
+		// A segment whose header length is impossible or whose header was
+		// cut short by the capture: Zeek drops it and tshark's conversation
+		// table does not count it; nor does this.
+		return
+	}
 	a.pkts[d]++
 	a.ipBytes[d] += uint64(ipLen(rec))
 	a.frameBytes[d] += uint64(wireLen)
-	if rec.DataOff < 20 || int(rec.DataOff) > rec.L4Len || rec.Truncated == decode.LayerOptions {
-		// Zeek drops a segment whose header length is impossible or cut
-		// short; so does this accounting, beyond counting it.
-		return
-	}
 	p := zpkt{
 		dir:    d,
 		flags:  rec.Flags,

@@ -52,6 +52,12 @@ func stem(file string) string {
 // rows in stream order. verify drops and flags packets with wrong checksums as
 // Zeek does when it verifies them.
 func runConns(t *testing.T, path string, verify bool) []ConnRow {
+	rows, _ := runConnsFirst(t, path, verify)
+	return rows
+}
+
+// runConnsFirst is runConns that also returns the capture's first timestamp.
+func runConnsFirst(t *testing.T, path string, verify bool) ([]ConnRow, int64) {
 	t.Helper()
 	r, err := reader.Open(path)
 	if err != nil {
@@ -63,13 +69,17 @@ func runConns(t *testing.T, path string, verify bool) []ConnRow {
 	conns := NewConns(func(row *ConnRow) { rows = append(rows, *row) })
 	tr.OnForget(conns.Forget)
 	var rec decode.Record
-	for {
+	var first int64
+	for n := 0; ; n++ {
 		p, err := r.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				t.Logf("%s: reading stopped: %v", filepath.Base(path), err)
 			}
 			break
+		}
+		if n == 0 {
+			first = p.Timestamp
 		}
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
 		c, ok := tr.Track(&rec, p.Timestamp)
@@ -95,7 +105,7 @@ func runConns(t *testing.T, path string, verify bool) []ConnRow {
 			sorted[row.Stream] = row
 		}
 	}
-	return sorted
+	return sorted, first
 }
 
 // endpoints names a connection's two ends without regard to direction.
