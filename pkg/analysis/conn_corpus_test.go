@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,16 +49,18 @@ func stem(file string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(file, ".pcapng"), ".pcap")
 }
 
-// runConns runs a capture through decode, ConnTracker and Conns, returning the
-// rows in stream order. verify drops and flags packets with wrong checksums as
-// Zeek does when it verifies them.
-func runConns(t *testing.T, path string, verify bool) []ConnRow {
-	rows, _ := runConnsFirst(t, path, verify)
-	return rows
+// capture is a corpus capture run through decode, ConnTracker and Conns.
+type capture struct {
+	rows  []ConnRow // in stream order
+	first int64     // the capture's first timestamp
+	// cut counts, by stream and sending end, the TCP packets whose header
+	// the capture cut short (tracked, but not counted in a row).
+	cut map[uint64]map[netip.AddrPort]uint64
 }
 
-// runConnsFirst is runConns that also returns the capture's first timestamp.
-func runConnsFirst(t *testing.T, path string, verify bool) ([]ConnRow, int64) {
+// runConns runs a capture through decode, ConnTracker and Conns. verify drops
+// and flags packets with wrong checksums as Zeek does when it verifies them.
+func runConns(t *testing.T, path string, verify bool) capture {
 	t.Helper()
 	r, err := reader.Open(path)
 	if err != nil {
@@ -69,7 +72,7 @@ func runConnsFirst(t *testing.T, path string, verify bool) ([]ConnRow, int64) {
 	conns := NewConns(func(row *ConnRow) { rows = append(rows, *row) })
 	tr.OnForget(conns.Forget)
 	var rec decode.Record
-	var first int64
+	out := capture{cut: map[uint64]map[netip.AddrPort]uint64{}}
 	for n := 0; ; n++ {
 		p, err := r.Next()
 		if err != nil {
@@ -79,12 +82,20 @@ func runConnsFirst(t *testing.T, path string, verify bool) ([]ConnRow, int64) {
 			break
 		}
 		if n == 0 {
-			first = p.Timestamp
+			out.first = p.Timestamp
 		}
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
 		c, ok := tr.Track(&rec, p.Timestamp)
 		if !ok {
 			continue
+		}
+		if rec.Truncated == decode.LayerOptions {
+			m := out.cut[c.Stream]
+			if m == nil {
+				m = map[netip.AddrPort]uint64{}
+				out.cut[c.Stream] = m
+			}
+			m[addrPort(rec.SrcIP, rec.IPVersion, rec.SrcPort)]++
 		}
 		if verify {
 			switch CheckTCPChecksums(&rec, p.Data) {
@@ -99,13 +110,13 @@ func runConnsFirst(t *testing.T, path string, verify bool) ([]ConnRow, int64) {
 	}
 	tr.Close()
 	// Rows come out as connections are forgotten; order them by stream.
-	sorted := make([]ConnRow, len(rows))
+	out.rows = make([]ConnRow, len(rows))
 	for _, row := range rows {
-		if int(row.Stream) < len(sorted) {
-			sorted[row.Stream] = row
+		if int(row.Stream) < len(out.rows) {
+			out.rows[row.Stream] = row
 		}
 	}
-	return sorted, first
+	return out
 }
 
 // endpoints names a connection's two ends without regard to direction.

@@ -208,6 +208,13 @@ func (a *agreement) String() string {
 	return fmt.Sprintf("%-13s %4d/%-4d %6.2f%%", a.name, a.equal, a.seen, 100*a.share())
 }
 
+// zeekScriptRows are baseline rows shaped by Zeek's application-layer scripts
+// rather than by its TCP analysis, which pcaptk does not reproduce; they are
+// logged, not compared.
+var zeekScriptRows = map[string]string{
+	"zeek-globus-url-copy.pcap#1": "gridftp.zeek stops processing the GridFTP data channel (skip_further_processing): Zeek counts nothing after",
+}
+
 // TestConnZeek compares conn_state, history, packet and byte counts, missed
 // bytes and durations with Zeek's own conn.log for every corpus capture that has
 // one, printing each difference.
@@ -222,7 +229,7 @@ func TestConnZeek(t *testing.T) {
 		}
 		l := readZeekLog(t, filepath.Join(dir, "expected", stem(m.file)+".zeek-conn.log"))
 		logs[m.file] = &l
-		rows[m.file] = runConns(t, filepath.Join(dir, "pcap", m.file), !strings.Contains(m.zeekFlags, "-C"))
+		rows[m.file] = runConns(t, filepath.Join(dir, "pcap", m.file), !strings.Contains(m.zeekFlags, "-C")).rows
 		files = append(files, m.file)
 	}
 	uidRank := learnUIDRanks(logs, rows)
@@ -266,6 +273,10 @@ func TestConnZeek(t *testing.T) {
 				continue
 			}
 			r := p.row
+			if why, ok := zeekScriptRows[fmt.Sprintf("%s#%d", file, r.Stream)]; ok {
+				t.Logf("%s stream %d: not compared: %s", file, r.Stream, why)
+				continue
+			}
 			cmp := func(a *agreement, field, got string) {
 				want, ok := l.get(p.zrow, field)
 				if !ok {
@@ -301,5 +312,10 @@ func TestConnZeek(t *testing.T) {
 	}
 	if state.share() < 0.95 || hist.share() < 0.95 {
 		t.Errorf("conn_state %.2f%%, history %.2f%%: below 95%%", 100*state.share(), 100*hist.share())
+	}
+	for _, a := range []*agreement{pkts, ipBytes} {
+		if a.share() < 1 {
+			t.Errorf("%s: not every connection agrees with Zeek", a.name)
+		}
 	}
 }
