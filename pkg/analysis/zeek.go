@@ -389,7 +389,12 @@ func (z *zconn) initEndpoint(e *zend, syn bool, seq, onePast uint32) {
 			e.initSeqs(seq, onePast)
 		}
 	case zEstablished, zPartial:
-		if syn {
+		// Zeek takes any SYN here as the one that really opens the
+		// connection. One repeated with another initial sequence number
+		// after the peer acknowledged this side's first SYN is not believed:
+		// the peer's later acknowledgments, numbered from the first, would
+		// otherwise count gigabytes never sent (Zeek issue 3313).
+		if syn && (seq == e.start || full(e.ackSeq, e.ackWraps) == uint64(e.start)) {
 			e.initSeqs(seq, onePast)
 		}
 	case zReset:
