@@ -202,6 +202,8 @@ type handshake struct {
 	hasMSS, hasWScale [2]bool
 	wscale            [2]uint8
 	sackOK, tsOK      [2]bool
+	lastSYN           int64 // the latest SYN either way, for irtt
+	anySYN            bool
 	synRTT, ackRTT    int64
 	irtt              int64
 	hasSynRTT         bool
@@ -238,10 +240,15 @@ func (t *ttDir) unwrap(seq uint32) uint64 {
 func (a *ConnAcc) Packet(rec *decode.Record, c *decode.Conn, ts int64, wireLen uint32) {
 	d := c.Dir & 1
 	a.see(rec, d, ts)
-	if rec.DataOff < 20 || int(rec.DataOff) > rec.L4Len || rec.Truncated == decode.LayerOptions {
-		// A segment whose header length is impossible or whose header was
-		// cut short by the capture: Zeek drops it and tshark's conversation
-		// table does not count it; nor does this.
+	if rec.DataOff < 20 || int(rec.DataOff) > rec.L4Len {
+		// An impossible header length: nothing of the segment is believed.
+		return
+	}
+	if rec.Truncated == decode.LayerOptions {
+		// A header cut short by the capture: Zeek drops the segment and
+		// tshark's conversation table does not count it, nor does this;
+		// tshark still times the handshake by its flags.
+		a.handshake(d, rec, ts, false)
 		return
 	}
 	a.pkts[d]++
@@ -259,7 +266,7 @@ func (a *ConnAcc) Packet(rec *decode.Record, c *decode.Conn, ts int64, wireLen u
 	}
 	a.z.packet(&p)
 	a.tcptrace(d, rec)
-	a.handshake(d, rec, ts)
+	a.handshake(d, rec, ts, true)
 	a.closing(d, rec.Flags)
 }
 
@@ -364,11 +371,17 @@ func (a *ConnAcc) tcptrace(d uint8, rec *decode.Record) {
 	}
 }
 
-func (a *ConnAcc) handshake(d uint8, rec *decode.Record, ts int64) {
+// handshake times the handshake. syn_rtt is the first SYN-ACK after a SYN of
+// the other side, ack_rtt_hs the first ACK (no SYN, no RST) after a SYN-ACK of
+// the other side; irtt is tshark's initial RTT: from the latest SYN to the first
+// segment with ACK and without SYN, either way, a time apart from it. The options of the first SYN
+// (or SYN-ACK) each way give the MSS, window scale, SACK and timestamps columns,
+// unless the capture cut them (opts false).
+func (a *ConnAcc) handshake(d uint8, rec *decode.Record, ts int64, opts bool) {
 	h := &a.hs
 	f := rec.Flags
 	if f&synFlag != 0 {
-		if !h.opts[d] {
+		if opts && !h.opts[d] {
 			h.opts[d] = true
 			h.mss[d], h.hasMSS[d] = rec.MSS, rec.HasMSS
 			h.wscale[d], h.hasWScale[d] = rec.WScale, rec.HasWScale
@@ -376,6 +389,7 @@ func (a *ConnAcc) handshake(d uint8, rec *decode.Record, ts int64) {
 		}
 		if f&ackFlag == 0 {
 			h.syn[d], h.synTS[d] = true, ts
+			h.lastSYN, h.anySYN = ts, true
 			return
 		}
 		if !h.hasSynRTT && h.syn[d^1] {
@@ -384,12 +398,15 @@ func (a *ConnAcc) handshake(d uint8, rec *decode.Record, ts int64) {
 		h.synAck[d], h.synAckTS[d] = true, ts
 		return
 	}
-	if f&ackFlag == 0 || f&rstFlag != 0 || h.hasAckRTT || !h.synAck[d^1] {
+	if f&ackFlag == 0 {
 		return
 	}
-	h.ackRTT, h.hasAckRTT = ts-h.synAckTS[d^1], true
-	if h.syn[d] {
-		h.irtt, h.hasIRTT = ts-h.synTS[d], true
+	// tshark takes a zero interval for "not measured" and tries again.
+	if h.anySYN && !h.hasIRTT && ts != h.lastSYN {
+		h.irtt, h.hasIRTT = ts-h.lastSYN, true
+	}
+	if f&rstFlag == 0 && !h.hasAckRTT && h.synAck[d^1] {
+		h.ackRTT, h.hasAckRTT = ts-h.synAckTS[d^1], true
 	}
 }
 

@@ -308,3 +308,56 @@ func sameTT(a, b, c, d netip.AddrPort) bool {
 	}
 	return (eq(a, c) && eq(b, d)) || (eq(a, d) && eq(b, c))
 }
+
+// TestConnIRTT compares irtt with tshark's tcp.analysis.initial_rtt, the value
+// the stream's packets carry after the handshake.
+func TestConnIRTT(t *testing.T) {
+	dir := testcorpus.TCPDir(t)
+	irtt := &agreement{name: "irtt"}
+	for _, m := range readManifest(t) {
+		rows := runConns(t, filepath.Join(dir, "pcap", m.file), false).rows
+		f, err := os.Open(filepath.Join(dir, "expected", stem(m.file)+".tshark-analysis.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[uint64]string{}
+		sc := bufio.NewScanner(f)
+		var col map[string]int
+		for sc.Scan() {
+			w := strings.Split(sc.Text(), ",")
+			if col == nil {
+				col = fieldIndex(w)
+				continue
+			}
+			if len(w) != len(col) {
+				continue // a TCP header quoted in an ICMP error: several values
+			}
+			s, err := strconv.ParseUint(w[col["tcp.stream"]], 10, 64)
+			if v := w[col["tcp.analysis.initial_rtt"]]; err == nil && v != "" {
+				if _, seen := want[s]; !seen {
+					want[s] = v
+				}
+			}
+		}
+		f.Close()
+		for i := range rows {
+			r := &rows[i]
+			w, ok := want[r.Stream]
+			got := ""
+			if r.HasIRTT {
+				got = fmt.Sprintf("%.9f", float64(r.IRTT)/1e9)
+			}
+			if !ok && got == "" {
+				continue
+			}
+			irtt.add(got == w)
+			if got != w {
+				t.Logf("%s stream %d: irtt %q, tshark %q", m.file, r.Stream, got, w)
+			}
+		}
+	}
+	t.Log(irtt)
+	if irtt.share() < 1 {
+		t.Error("irtt differs from tshark's initial_rtt")
+	}
+}
