@@ -247,8 +247,10 @@ func (a *ConnAcc) Packet(rec *decode.Record, c *decode.Conn, ts int64, wireLen u
 	if rec.Truncated == decode.LayerOptions {
 		// A header cut short by the capture: Zeek drops the segment and
 		// tshark's conversation table does not count it, nor does this;
-		// tshark still times the handshake by its flags.
+		// its flags still time the handshake (as in tshark) and close the
+		// connection (as in the tracker).
 		a.handshake(d, rec, ts, false)
+		a.closing(d, rec.Flags)
 		return
 	}
 	a.pkts[d]++
