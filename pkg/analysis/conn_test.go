@@ -190,6 +190,10 @@ func TestConnStates(t *testing.T) {
 		// A SYN-ACK first from a port that is not a server's: the
 		// client's ACK right after turns the connection around.
 		{"SYN-ACK then ACK", 0, []seg{synAck, ack}, StateS1, "^hA", CloseOpen},
+		// A lone RST: from the originator it is OTH (no SYN before it);
+		// from a server port it is flipped and counts as the responder's.
+		{"lone RST", 0, []seg{{flags: "R", seq: ciss}}, StateOTH, "R", CloseRST},
+		{"lone RST from port 80", 80, []seg{{srv: true, flags: "R", seq: siss}}, StateRSTRH, "^r", CloseRST},
 		// SYN then a FIN+RST from the client, SYN+FIN from the server (which
 		// Zeek then counts as established: RSTO).
 		{"odd flags", 0, []seg{syn, {flags: "FR", seq: ciss + 1}, {srv: true, flags: "SF", seq: siss}}, StateRSTO, "SIq", CloseRST},
