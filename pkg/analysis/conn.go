@@ -294,10 +294,10 @@ func (a *ConnAcc) see(rec *decode.Record, d uint8, ts int64) {
 }
 
 // ipLen is the datagram's length as its header gives it (Zeek's *_ip_bytes);
-// for an IPv4 total length of zero (segmentation offload) the decoder's length
-// from the frame.
+// for an IPv4 total length of zero (segmentation offload) the length the decoder
+// took from the frame.
 func ipLen(rec *decode.Record) int {
-	if rec.IPLen > 0 && !(rec.IPVersion == 4 && rec.IPBadLen) {
+	if rec.IPLen > 0 {
 		return rec.IPLen
 	}
 	return rec.IPHdrLen + rec.L4Len

@@ -74,7 +74,6 @@ func (s *scaled) hit() bool {
 type zend struct {
 	state, prev zstate
 	finSeen     bool // FIN_cnt > 0
-	rstSeen     bool
 	didClose    bool // Zeek reported this side closed (stops last_time)
 	didEOF      bool // the reassembler delivered everything after the close
 	firstSeen   bool // a packet from this side was processed (partial-status rule)
@@ -332,9 +331,6 @@ func (z *zconn) packet(p *zpkt) {
 		e.finSeen = true
 		e.finSeq = relSeq + uint64(segLen)
 	}
-	if rst {
-		e.rstSeen = true
-	}
 
 	var relAck uint64
 	if ack {
@@ -354,8 +350,8 @@ func (z *zconn) packet(p *zpkt) {
 		}
 	}
 
-	deltaLast := z.updateLastSeq(d, e, onePast, syn, fin, rst, p.len)
-	doClose := z.stateMachine(d, e, peer, p, orig, deltaLast)
+	z.updateLastSeq(d, e, onePast, syn, fin, rst, p.len)
+	doClose := z.stateMachine(e, peer, p, orig)
 
 	if ack {
 		z.ackReceived(d^1, relAck)
@@ -448,7 +444,7 @@ func (z *zconn) updateHistory(d uint8, e *zend, p *zpkt, relSeq uint64) {
 	}
 }
 
-func (z *zconn) updateLastSeq(d uint8, e *zend, last uint32, syn, fin, rst bool, length int) int32 {
+func (z *zconn) updateLastSeq(d uint8, e *zend, last uint32, syn, fin, rst bool, length int) {
 	delta := int32(last - e.lastSeq)
 	switch {
 	case (syn || rst) && (delta > tooLargeSeqDelta || delta < -tooLargeSeqDelta):
@@ -464,12 +460,11 @@ func (z *zconn) updateLastSeq(d uint8, e *zend, last uint32, syn, fin, rst bool,
 	case length > 0:
 		z.scaledHistory(d, &e.rxmt, 'T')
 	}
-	return delta
 }
 
 // stateMachine moves the sending endpoint's state and reports whether the packet
 // closed its side.
-func (z *zconn) stateMachine(d uint8, e, peer *zend, p *zpkt, orig bool, deltaLast int32) (doClose bool) {
+func (z *zconn) stateMachine(e, peer *zend, p *zpkt, orig bool) (doClose bool) {
 	syn, fin, rst, ack := p.flags&synFlag != 0, p.flags&finFlag != 0, p.flags&rstFlag != 0, p.flags&ackFlag != 0
 	switch e.state {
 	case zInactive:
