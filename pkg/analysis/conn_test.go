@@ -190,6 +190,10 @@ func TestConnStates(t *testing.T) {
 		// A SYN-ACK first from a port that is not a server's: the
 		// client's ACK right after turns the connection around.
 		{"SYN-ACK then ACK", 0, []seg{synAck, ack}, StateS1, "^hA", CloseOpen},
+		// Only the server's side captured: its own ACK after the SYN-ACK
+		// turns the connection around too.
+		{"one-sided", 0, []seg{synAck, {srv: true, flags: ".", seq: siss + 1, ack: ciss + 1},
+			{srv: true, flags: "F.", seq: siss + 1, ack: ciss + 1}}, StateSHR, "^haf", CloseOpen},
 		// A lone RST: from the originator it is OTH (no SYN before it);
 		// from a server port it is flipped and counts as the responder's.
 		{"lone RST", 0, []seg{{flags: "R", seq: ciss}}, StateOTH, "R", CloseRST},
