@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 
+	"github.com/pcaptk/pcaptk/pkg/capture"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/export"
 	"github.com/pcaptk/pcaptk/pkg/reader"
@@ -15,8 +16,8 @@ type textPrinter struct {
 	rec decode.Record
 }
 
-func newCapturePrinter(w io.Writer, f *textFlags) (packetPrinter, error) {
-	return &textPrinter{enc: export.NewText(w, f.options())}, nil
+func newCapturePrinter(w io.Writer, f *textFlags) capture.Printer {
+	return &textPrinter{enc: export.NewText(w, f.options())}
 }
 
 func (p *textPrinter) Print(pk *reader.Packet) error {

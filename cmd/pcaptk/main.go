@@ -40,6 +40,12 @@ func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
 
+// isUsage reports whether a package marked err as the command line's fault.
+func isUsage(err error) bool {
+	var u interface{ UsageError() bool }
+	return errors.As(err, &u) && u.UsageError()
+}
+
 // streams are the standard streams a command runs against; tests substitute buffers.
 type streams struct {
 	In     io.Reader
@@ -96,7 +102,7 @@ func exitCode(err error, errOut io.Writer) int {
 	case errors.As(err, &se):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return signalExit(se.sig)
-	case errors.As(err, &ue), errors.As(err, &ie):
+	case errors.As(err, &ue), errors.As(err, &ie), isUsage(err):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return exitUsage
 	case isCobraUsage(err):

@@ -1,4 +1,4 @@
-package reader
+package capture
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
 func needRoot(t testing.TB) {
@@ -55,7 +57,7 @@ func TestLiveLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := StartCapture([]*Live{l}, CaptureOptions{})
+	c := StartQueue([]*Live{l}, QueueOptions{})
 	if got := c.Interfaces()[0]; got.Name != "lo" || got.LinkType != 1 || got.Snaplen != DefaultSnaplen ||
 		got.Filter == "" || got.TSResol != 1e9 {
 		t.Errorf("interface = %+v", got)
@@ -96,7 +98,7 @@ func TestLiveQueueFullCountsDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := StartCapture([]*Live{l}, CaptureOptions{QueuePackets: 50})
+	c := StartQueue([]*Live{l}, QueueOptions{QueuePackets: 50})
 	udpBurst(t, port, n)
 	time.Sleep(300 * time.Millisecond) // let the reader drain libpcap into the full queue
 	st := c.Wait()
@@ -140,7 +142,7 @@ func TestLiveErrors(t *testing.T) {
 // buffer come back intact and in order.
 func TestQueueWraps(t *testing.T) {
 	c := newTestCapture(1000, 64)
-	var p Packet
+	var p reader.Packet
 	sent, recv := 0, 0
 	data := make([]byte, 300)
 	for round := 0; round < 200; round++ {
@@ -176,7 +178,7 @@ func TestQueueWraps(t *testing.T) {
 
 func TestQueueFull(t *testing.T) {
 	c := newTestCapture(1000, 64)
-	p := Packet{Data: make([]byte, 400)}
+	p := reader.Packet{Data: make([]byte, 400)}
 	if !c.q.put(0, &p) || !c.q.put(0, &p) || c.q.put(0, &p) {
 		t.Fatal("want two 400-byte packets to fit in 1000 bytes, not three")
 	}
@@ -189,14 +191,14 @@ func TestQueueFull(t *testing.T) {
 		t.Fatal("freed room not reused")
 	}
 	c2 := newTestCapture(1<<20, 2)
-	small := Packet{Data: make([]byte, 10)}
+	small := reader.Packet{Data: make([]byte, 10)}
 	if !c2.q.put(0, &small) || !c2.q.put(0, &small) || c2.q.put(0, &small) {
 		t.Fatal("the packet-count limit is not kept")
 	}
 }
 
-func newTestCapture(bytes, packets int) *Capture {
-	c := &Capture{ifaces: []Interface{{LinkType: 1, Snaplen: 65535}}}
+func newTestCapture(bytes, packets int) *Queue {
+	c := &Queue{ifaces: []reader.Interface{{LinkType: 1, Snaplen: 65535}}}
 	c.q.buf = make([]byte, bytes)
 	c.q.ch = make(chan slot, packets)
 	return c
@@ -204,7 +206,7 @@ func newTestCapture(bytes, packets int) *Capture {
 
 func TestQueueAllocs(t *testing.T) {
 	c := newTestCapture(1<<20, 1024)
-	p := Packet{Data: make([]byte, 1500)}
+	p := reader.Packet{Data: make([]byte, 1500)}
 	allocs := testing.AllocsPerRun(1000, func() {
 		c.q.put(0, &p)
 		c.Poll(nil)
@@ -216,7 +218,7 @@ func TestQueueAllocs(t *testing.T) {
 
 func BenchmarkQueue(b *testing.B) {
 	c := newTestCapture(64<<20, 128<<10)
-	p := Packet{Data: make([]byte, 1000)}
+	p := reader.Packet{Data: make([]byte, 1000)}
 	done := make(chan struct{})
 	go func() {
 		for i := 0; i < b.N; i++ {
@@ -245,7 +247,7 @@ func TestQueueConcurrent(t *testing.T) {
 	for r := 0; r < 2; r++ {
 		go func(r int) {
 			defer func() { done <- struct{}{} }()
-			var p Packet
+			var p reader.Packet
 			buf := make([]byte, 1500)
 			for i := 0; i < n; i++ {
 				size := 8 + (i*31+r*7)%1400
