@@ -60,30 +60,15 @@ exits 1 to say something was skipped.`,
 	return c
 }
 
-// sharedReadOptions bound the read memory of n inputs open at once, whatever n:
-// about 8 MiB of buffers in all, and records larger than a buffer grow it only
-// within one reader.Budget shared by all of them.
-func sharedReadOptions(n int) reader.Options {
-	o := reader.DefaultOptions
-	o.BufferSize = min(o.BufferSize, max(16<<10, (8<<20)/n))
-	o.Budget = reader.NewBudget(reader.DefaultBudget)
-	return o
-}
-
-// readMemoryLimit is the soft memory limit of a command reading several inputs:
-// their shared budget for large records, with room for what a large record
-// leaves behind until the garbage collector runs.
-const readMemoryLimit = reader.DefaultBudget + 64<<20
-
 func runMerge(o *mergeOptions, s *streams) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(readMemoryLimit))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(reader.SoftMemoryLimit))
 	}
 	format, err := parseFormat(o.Format)
 	if err != nil {
 		return err
 	}
-	ropts := sharedReadOptions(len(o.Inputs))
+	ropts := reader.SharedOptions(len(o.Inputs))
 	rs := make([]*reader.Reader, 0, len(o.Inputs))
 	defer func() {
 		for _, r := range rs {
