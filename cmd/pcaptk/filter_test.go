@@ -13,6 +13,7 @@ import (
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
 )
 
 // corpusPcapDir holds the shared real captures (see internal/testcorpus); the test is
@@ -265,7 +266,7 @@ func writePcapFile(t *testing.T, path string, ps []reader.Packet) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	o, err := newOutput(path, &streams{Out: f}, outputSpec{Format: reader.FormatPcap,
+	o, err := writer.Create(path, f, writer.FileOptions{Format: reader.FormatPcap,
 		Interfaces: func() []reader.Interface { return []reader.Interface{{LinkType: ps[0].LinkType, Snaplen: 262144}} }})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
 	"github.com/spf13/cobra"
 )
 
@@ -102,7 +103,7 @@ func runMerge(o *mergeOptions, s *streams) error {
 		format = reader.FormatPcapNG
 		switch strings.ToLower(filepath.Ext(o.Out)) {
 		case ".pcap":
-			format = reader.FormatPcap // newOutput falls back to pcapng for several link types
+			format = reader.FormatPcap // writer.Create falls back to pcapng for several link types
 		case ".pcapng":
 		default:
 			if allPcap {
@@ -110,8 +111,9 @@ func runMerge(o *mergeOptions, s *streams) error {
 			}
 		}
 	}
-	out, err := newOutput(o.Out, s, outputSpec{
+	out, err := writer.Create(o.Out, s.Out, writer.FileOptions{
 		Format: format, Explicit: o.Format != "", Nano: nano, Interfaces: m.Interfaces, Guard: guard,
+		AppName: "pcaptk " + version,
 	})
 	if err != nil {
 		return err
@@ -131,7 +133,7 @@ func runMerge(o *mergeOptions, s *streams) error {
 			continue
 		}
 		if err := out.WritePacket(p); err != nil {
-			if !errors.Is(err, errLinkType) {
+			if !errors.Is(err, writer.ErrLinkType) {
 				// A write error: the output's own message says which file and what it kept.
 				return stop.finish(out.Close())
 			}

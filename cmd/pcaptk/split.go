@@ -113,9 +113,9 @@ func runSplit(o *splitOptions, s *streams) error {
 	if format == 0 {
 		format = r.Format()
 	}
-	if lts := linkTypes(r.Interfaces()); format == reader.FormatPcap && len(lts) > 1 {
+	if lts := writer.LinkTypes(r.Interfaces()); format == reader.FormatPcap && len(lts) > 1 {
 		if o.Format != "" {
-			return usageErrorf("the input has link types %s but a pcap file holds one: write pcapng (--format pcapng)", joinLinkTypes(lts))
+			return writer.MixedLinkTypesError(lts)
 		}
 		format = reader.FormatPcapNG
 	}
