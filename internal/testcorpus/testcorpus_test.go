@@ -2,9 +2,11 @@ package testcorpus
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,9 +44,20 @@ func manifest(t *testing.T, dir string) map[string]map[string]string {
 	return rows
 }
 
+// countLines is the number of lines of a file.
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
 // TestCorporaComplete: every capture is in its manifest and the other way round,
-// and every capture has each reference the tests read, so a reference lost in a
-// commit shows here by name rather than as a shorter golden comparison.
+// every capture has each reference the tests read, and the references hold as
+// many lines as the manifest counted, so a reference lost or cut in a commit shows
+// here by name rather than as a shorter golden comparison.
 func TestCorporaComplete(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -53,11 +66,16 @@ func TestCorporaComplete(t *testing.T) {
 		refs []string
 		// optional names a manifest column: the reference exists when it is not "-".
 		optional, optionalRef string
+		// counts: a reference holds as many lines (after its header row) as the
+		// manifest column says.
+		counts []struct{ column, ref string }
 	}{
 		{"corpus", Dir, []string{"F.tcpdump-nn.txt", "F.tcpdump-nnS.txt", "F.tshark.csv", "F.capinfos.txt",
-			"B.tshark-analysis.csv"}, "", ""},
+			"B.tshark-analysis.csv"}, "", "", []struct{ column, ref string }{
+			{"tcpdump_tcp_lines", "F.tcpdump-nn.txt"}, {"tcpdump_tcp_lines", "F.tcpdump-nnS.txt"},
+			{"tcp_packets_tshark", "F.tshark.csv"}, {"tcp_packets_tshark", "B.tshark-analysis.csv"}}},
 		{"corpus-tcp", TCPDir, []string{"B.tshark-analysis.csv", "B.tshark-conv.txt", "B.tcptrace.csv"},
-			"zeek_baseline", "B.zeek-conn.log"},
+			"zeek_baseline", "B.zeek-conn.log", []struct{ column, ref string }{{"tcp_packets", "B.tshark-analysis.csv"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := c.dir(t)
@@ -80,14 +98,27 @@ func TestCorporaComplete(t *testing.T) {
 				if c.optional != "" && row[c.optional] != "" && row[c.optional] != "-" {
 					want = append(want[:len(want):len(want)], c.optionalRef)
 				}
+				refName := func(r string) string {
+					return strings.Replace(strings.Replace(r, "F.", f+".", 1), "B.", b+".", 1)
+				}
 				for _, r := range want {
-					name := strings.Replace(strings.Replace(r, "F.", f+".", 1), "B.", b+".", 1)
+					name := refName(r)
 					if st, err := os.Stat(filepath.Join(dir, "expected", name)); err != nil {
 						t.Errorf("reference missing: %v", err)
 					} else if st.Size() == 0 && !strings.HasPrefix(r, "F.tcpdump") {
 						// tcpdump prints nothing for a capture without TCP;
 						// the others always write a header or a summary.
 						t.Errorf("%s is empty", name)
+					}
+				}
+				for _, cnt := range c.counts {
+					path := filepath.Join(dir, "expected", refName(cnt.ref))
+					got := countLines(t, path)
+					if strings.HasSuffix(path, ".csv") {
+						got-- // the header row
+					}
+					if want := row[cnt.column]; strconv.Itoa(got) != want {
+						t.Errorf("%s: %d lines, MANIFEST.tsv %s says %s", refName(cnt.ref), got, cnt.column, want)
 					}
 				}
 			}
