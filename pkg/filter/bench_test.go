@@ -42,7 +42,7 @@ func benchPackets(b *testing.B) []reader.Packet {
 		}
 	}
 	if len(pkts) == 0 {
-		b.Skip("no Ethernet packets to benchmark with")
+		b.Fatalf("no Ethernet packets in %s to benchmark with", path)
 	}
 	return pkts
 }
