@@ -33,6 +33,13 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// reportedError is a failure the command has already printed (info reports
+// each bad file as it goes): it sets the exit status without a second line.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
 func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
@@ -87,7 +94,10 @@ func exitCode(err error, errOut io.Writer) int {
 		return exitOK
 	}
 	var ue *usageError
+	var re *reportedError
 	switch {
+	case errors.As(err, &re):
+		return exitFailure
 	case errors.As(err, &ue):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return exitUsage
