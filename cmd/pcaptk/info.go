@@ -40,7 +40,8 @@ links); a TCP connection is one pair of address:port endpoints, either
 direction. --json prints one object per file and line.
 
 A file that is damaged part way is summarised up to the damage, the error is
-reported, and the exit status is 1.`,
+reported once, and the exit status is 1. So is a summary that cannot be written
+to standard output.`,
 		Example: `  pcaptk info trace.pcap
   pcaptk info --json *.pcapng | jq .packets
   tcpdump -w - -c 100 | pcaptk info -`,
@@ -100,43 +101,42 @@ type interfaceInfo struct {
 }
 
 func runInfo(o *infoOptions, s *streams) error {
-	var firstErr error
+	var failed error
 	enc := json.NewEncoder(s.Out)
 	for i, path := range o.Files {
 		fi, err := collectInfo(path, s)
-		if fi == nil { // not even a capture
+		if err != nil {
+			// Each bad file is reported once, here, in its place among the
+			// summaries; the command's error then only sets the exit status.
 			fmt.Fprintf(s.ErrOut, "pcaptk: %v\n", err)
-			if firstErr == nil {
-				firstErr = err
+			if failed == nil {
+				failed = &reportedError{err}
 			}
+		}
+		if fi == nil { // not even a capture
 			continue
 		}
 		if err != nil {
 			fi.Error = err.Error()
 		}
+		var werr error
 		if o.JSON {
-			if e := enc.Encode(fi); e != nil {
-				return e
-			}
+			werr = enc.Encode(fi)
 		} else {
 			if i > 0 {
-				fmt.Fprintln(s.Out)
+				_, werr = io.WriteString(s.Out, "\n")
 			}
-			printInfo(s.Out, fi)
-		}
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			if !o.JSON || len(o.Files) > 1 {
-				fmt.Fprintf(s.ErrOut, "pcaptk: %v\n", err)
+			if werr == nil {
+				werr = printInfo(s.Out, fi)
 			}
 		}
+		if werr != nil {
+			// A summary that did not reach its reader is a failure, as for
+			// any other output: stop rather than go on writing into nothing.
+			return fmt.Errorf("standard output: %w", werr)
+		}
 	}
-	if firstErr != nil && len(o.Files) > 1 {
-		return fmt.Errorf("some files could not be read whole (see above)")
-	}
-	return firstErr
+	return failed
 }
 
 // hashFile hashes a regular file on its own goroutine while the packets are read.
@@ -318,8 +318,8 @@ func (fi *fileInfo) fill(r *reader.Reader, ifcPackets []uint64) {
 		v := float64(fi.DataSize) / float64(fi.Packets)
 		fi.AvgPacketSize = &v
 	}
-	d := fi.LastNs - fi.FirstNs
-	fi.Duration = float64(d) / 1e9
+	ds, dns := durationParts(fi.FirstNs, fi.LastNs)
+	fi.Duration = float64(ds) + float64(dns)/1e9
 	// Rates divide by the difference of the two times as float64 seconds since the
 	// epoch, as capinfos does, so that they agree to the last printed digit.
 	if secs := epochSeconds(fi.LastNs) - epochSeconds(fi.FirstNs); fi.Packets > 1 && secs > 0 {
@@ -331,11 +331,31 @@ func (fi *fileInfo) fill(r *reader.Reader, ifcPackets []uint64) {
 }
 
 func epochSeconds(ns int64) float64 {
-	sec, frac := ns/1e9, ns%1e9
+	sec, frac := splitSeconds(ns)
+	return float64(sec) + float64(frac)/1e9
+}
+
+// splitSeconds returns floor(ns / 1e9) and the nanoseconds left, in [0, 1e9).
+func splitSeconds(ns int64) (sec, frac int64) {
+	sec, frac = ns/1e9, ns%1e9
 	if frac < 0 {
 		sec, frac = sec-1, frac+1e9
 	}
-	return float64(sec) + float64(frac)/1e9
+	return sec, frac
+}
+
+// durationParts returns last - first as seconds and nanoseconds (in [0, 1e9)
+// when last >= first): the difference of two times as int64 nanoseconds
+// overflows beyond 292 years, which crafted files reach (capinfos gives
+// 18446744073.709551615 s from 1677 to 2262).
+func durationParts(first, last int64) (sec, ns int64) {
+	fs, ff := splitSeconds(first)
+	ls, lf := splitSeconds(last)
+	sec, ns = ls-fs, lf-ff
+	if ns < 0 {
+		sec, ns = sec-1, ns+1e9
+	}
+	return sec, ns
 }
 
 // precision is the number of decimal digits of a tick rate (6 for µs); binary or odd
@@ -380,17 +400,16 @@ func precisionName(p int) string {
 	return fmt.Sprintf("10^-%d seconds (%d)", p, p)
 }
 
-func durationString(ns int64, prec int) string {
+// durationString prints the time from first to last (first <= last) with prec
+// decimals, cut as capinfos cuts them.
+func durationString(first, last int64, prec int) string {
 	if prec < 0 || prec > 9 {
 		prec = 9
 	}
-	neg := ""
-	if ns < 0 {
-		neg, ns = "-", -ns
-	}
-	s := fmt.Sprintf("%s%d", neg, ns/1e9)
+	sec, ns := durationParts(first, last)
+	s := fmt.Sprintf("%d", sec)
 	if prec > 0 {
-		s += fmt.Sprintf(".%09d", ns%1e9)[:prec+1]
+		s += fmt.Sprintf(".%09d", ns)[:prec+1]
 	}
 	return s
 }
@@ -405,7 +424,7 @@ func rate(v *float64, unit string) string {
 
 // printInfo prints fi in capinfos -M's layout (same labels, same number formats),
 // plus pcaptk's TCP lines.
-func printInfo(w io.Writer, fi *fileInfo) {
+func printInfo(w io.Writer, fi *fileInfo) error {
 	var b strings.Builder
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(&b, "%-21s%s\n", label+":", fmt.Sprintf(format, args...))
@@ -450,7 +469,11 @@ func printInfo(w io.Writer, fi *fileInfo) {
 	}
 	line("Data size", "%d bytes", fi.DataSize)
 	if fi.Packets > 0 {
-		line("Capture duration", "%s seconds", durationString(fi.LastNs-fi.FirstNs, fi.Precision))
+		unit := "seconds"
+		if sec, ns := durationParts(fi.FirstNs, fi.LastNs); sec == 1 && ns == 0 {
+			unit = "second" // as capinfos words exactly one second
+		}
+		line("Capture duration", "%s %s", durationString(fi.FirstNs, fi.LastNs, fi.Precision), unit)
 		line("First packet time", "%s", fi.FirstTime)
 		line("Last packet time", "%s", fi.LastTime)
 	} else {
@@ -492,7 +515,8 @@ func printInfo(w io.Writer, fi *fileInfo) {
 		}
 		attr("Number of packets", "%d", ii.Packets)
 	}
-	io.WriteString(w, b.String())
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 type linkNames struct{ short, long string }

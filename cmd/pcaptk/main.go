@@ -36,6 +36,13 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// reportedError is a failure the command has already printed (info reports
+// each bad file as it goes): it sets the exit status without a second line.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
 func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
@@ -98,7 +105,10 @@ func exitCode(err error, errOut io.Writer) int {
 	var ue *usageError
 	var ie *outfile.InputError
 	var se *interruptedError
+	var re *reportedError
 	switch {
+	case errors.As(err, &re):
+		return exitFailure
 	case errors.As(err, &se):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return signalExit(se.sig)

@@ -49,9 +49,8 @@ type Text struct {
 	o         TextOptions
 	buf       []byte
 	seq       decode.SeqTracker
-	prevTS    int64
-	firstTS   int64
-	havePrev  bool
+	refSec    int64 // -ttt/-ttttt reference time, as timeval returns it
+	refFrac   int64
 	services  *Services
 	ifnames   map[uint32]string
 	ifnamesAt time.Time
@@ -175,69 +174,88 @@ func invalidHeader(b []byte, p *reader.Packet) []byte {
 	return b
 }
 
-func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
-	ts := p.Timestamp
-	sec, frac := ts/1e9, ts%1e9
-	if frac < 0 {
-		sec--
-		frac += 1e9
-	}
-	// tcpdump prints a pcap record's fraction field as stored, even when it is
-	// out of range; libpcap scales a nanosecond field to microseconds as a
-	// signed 32-bit division.
-	rawFrac, raw := uint32(0), false
-	if p.FracUnits != 0 && uint64(p.RawFrac) >= uint64(p.FracUnits) {
-		raw = true
-		unitNs := int64(1e9) / int64(p.FracUnits)
-		sec = (ts - int64(p.RawFrac)*unitNs) / 1e9
-		switch {
-		case t.o.Nano && p.FracUnits == 1e9, !t.o.Nano && p.FracUnits == 1e6:
-			rawFrac = p.RawFrac
-		case t.o.Nano:
-			rawFrac = p.RawFrac * 1000
-		default:
-			rawFrac = uint32(int32(p.RawFrac) / 1000)
-		}
-	}
-	switch t.o.TimeFormat {
-	case TimeDefault, TimeDate, TimeEpoch:
-		// As tcpdump 4.99, which keeps seconds in 32 bits here.
-		if uint64(sec)&0x80000000 != 0 || sec < 0 || sec > 0xffffffff {
-			return append(b, "[Error converting time] "...)
-		}
-	}
-	switch t.o.TimeFormat {
-	case TimeNone:
-		return b
-	case TimeEpoch:
-		b = strconv.AppendInt(b, sec, 10)
-		b = t.appendFracRaw(b, frac, rawFrac, raw)
-	case TimeDelta, TimeSinceFirst:
+// timeval returns the packet's time as tcpdump gets it from libpcap: seconds
+// as a 64-bit time_t and the fraction in the printed unit (µs, or ns with
+// --nano), which tcpdump formats and subtracts as they are.
+func (t *Text) timeval(p *reader.Packet) (sec, frac int64) {
+	if p.FracUnits == 0 {
+		// pcapng and live packets: libpcap computes 64-bit seconds and a
+		// fraction in [0, 1 s), truncated to microseconds without --nano.
+		sec, frac = splitNS(p.Timestamp)
 		if !t.o.Nano {
-			// tcpdump gets microseconds from libpcap and subtracts those.
-			ts -= ((ts % 1000) + 1000) % 1000
+			frac /= 1000
 		}
-		if !t.havePrev {
-			t.prevTS, t.firstTS, t.havePrev = ts, ts, true
+		return sec, frac
+	}
+	// A pcap record's fields reach tcpdump as libpcap reads them: signed 32-bit
+	// numbers (so seconds from 2^31 on are negative), the fraction as stored
+	// even when it is a second or more, scaled to the printed unit in 64 bits
+	// (a nanosecond field is divided, as a signed number, by 1000).
+	unitNs := int64(1e9) / int64(p.FracUnits)
+	sec = int64(int32(uint32((p.Timestamp - int64(p.RawFrac)*unitNs) / 1e9)))
+	frac = int64(int32(p.RawFrac))
+	switch {
+	case t.o.Nano && p.FracUnits == 1e6:
+		frac *= 1000
+	case !t.o.Nano && p.FracUnits == 1e9:
+		frac /= 1000
+	}
+	return sec, frac
+}
+
+// errConvertingTime is what tcpdump 4.99 prints for a time whose seconds, taken
+// as 32 bits, have the top bit set: from 2^31 to 2^32 s and every 2^32 s after,
+// most negative times, and differences of 2^31 s or more between packets.
+const errConvertingTime = "[Error converting time]"
+
+func timeFails(sec int64) bool { return uint32(sec)&0x80000000 != 0 }
+
+func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
+	if t.o.TimeFormat == TimeNone {
+		return b
+	}
+	sec, frac := t.timeval(p)
+	switch t.o.TimeFormat {
+	case TimeEpoch:
+		if timeFails(sec) {
+			return append(b, errConvertingTime+" "...)
 		}
-		base := t.prevTS
-		if t.o.TimeFormat == TimeSinceFirst {
-			base = t.firstTS
+		// tcpdump prints the seconds as an unsigned 32-bit number: from 2^32 s
+		// on they wrap around.
+		b = appendUint(b, uint64(uint32(sec)))
+		b = t.appendFrac(b, frac)
+	case TimeDelta, TimeSinceFirst:
+		// tcpdump keeps the reference time in a timeval that counts as unset
+		// while it is zero: a packet at exactly 0 s becomes no reference.
+		if t.refSec == 0 && t.refFrac == 0 {
+			t.refSec, t.refFrac = sec, frac
 		}
-		d := ts - base
-		t.prevTS = ts
-		neg := d < 0
+		neg := sec < t.refSec || sec == t.refSec && frac < t.refFrac
+		ds, df := sec-t.refSec, frac-t.refFrac
 		if neg {
-			d = -d
+			ds, df = -ds, -df
 			b = append(b, '-')
 		} else {
 			b = append(b, ' ')
 		}
-		// tcpdump formats the difference as a time of day: whole days drop out.
-		s := d / 1e9
-		b = appendClock(b, int(s/3600%24), int(s/60%60), int(s%60))
-		b = t.appendFrac(b, d%1e9)
+		if df < 0 {
+			ds--
+			df += t.fracUnit()
+		}
+		if t.o.TimeFormat == TimeDelta {
+			t.refSec, t.refFrac = sec, frac
+		}
+		if timeFails(ds) {
+			return append(b, errConvertingTime+" "...)
+		}
+		// The difference is formatted as a time of day: whole days drop out.
+		s := ds % 86400
+		b = appendClock(b, int(s/3600), int(s/60%60), int(s%60))
+		b = t.appendFrac(b, df)
 	default:
+		if timeFails(sec) {
+			return append(b, errConvertingTime+" "...)
+		}
 		// Packets come many to a second: format each second once.
 		if sec != t.clockSec || t.clockLen == 0 {
 			c := t.clockBuf[:0]
@@ -256,28 +274,26 @@ func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
 			t.clockSec, t.clockLen = sec, len(c)
 		}
 		b = append(b, t.clockBuf[:t.clockLen]...)
-		b = t.appendFracRaw(b, frac, rawFrac, raw)
+		b = t.appendFrac(b, frac)
 	}
 	return append(b, ' ')
 }
 
-func (t *Text) appendFracRaw(b []byte, ns int64, rawFrac uint32, raw bool) []byte {
-	if !raw {
-		return t.appendFrac(b, ns)
-	}
-	b = append(b, '.')
+func (t *Text) fracUnit() int64 {
 	if t.o.Nano {
-		return appendInt(b, int(rawFrac), 9)
+		return 1e9
 	}
-	return appendInt(b, int(rawFrac), 6)
+	return 1e6
 }
 
-func (t *Text) appendFrac(b []byte, ns int64) []byte {
+// appendFrac appends the fraction as tcpdump's ".%06u" or ".%09u" does: an
+// out-of-range value as its unsigned 32 bits, longer than six or nine digits.
+func (t *Text) appendFrac(b []byte, frac int64) []byte {
 	b = append(b, '.')
 	if t.o.Nano {
-		return appendInt(b, int(ns), 9)
+		return appendInt(b, int(uint32(frac)), 9)
 	}
-	return appendInt(b, int(ns/1000), 6)
+	return appendInt(b, int(uint32(frac)), 6)
 }
 
 func appendClock(b []byte, h, m, s int) []byte {

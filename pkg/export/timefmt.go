@@ -81,17 +81,18 @@ func (f *tsFormatter) putRFC3339(w []byte, n int, ns int64) int {
 	return n + 1
 }
 
+// appendEpoch appends ns as signed seconds with nine decimals: -1 ns is
+// "-0.000000001" (sign and magnitude, as tshark prints frame.time_epoch), and
+// the magnitude is taken unsigned so that -2^63 ns stays exact.
 func appendEpoch(b []byte, ns int64) []byte {
+	u := uint64(ns)
 	if ns < 0 {
 		b = append(b, '-')
-		ns = -ns // -9223372036854775808 stays negative; no capture goes there
-		if ns < 0 {
-			ns = 0
-		}
+		u = -u
 	}
-	b = strconv.AppendInt(b, ns/1e9, 10)
+	b = strconv.AppendUint(b, u/1e9, 10)
 	b = append(b, '.')
-	return appendNine(b, ns%1e9)
+	return appendNine(b, int64(u%1e9))
 }
 
 // appendNine appends v (0 <= v < 1e9) as nine digits.
