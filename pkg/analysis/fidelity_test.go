@@ -370,13 +370,22 @@ func TestFidelityCorpus(t *testing.T) {
 // testdata/analysis (-update-analysis remakes those).
 func TestFidelityRecorded(t *testing.T) {
 	if *updateAnalysis {
-		names, _ := filepath.Glob(filepath.Join("testdata", "analysis", "pcap", "*.pcap*"))
+		dir := filepath.Join("..", "..", "testdata", "analysis", "pcap")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range scenarios {
+			if err := sc.writePcap(filepath.Join(dir, "crafted-"+sc.name+".pcap")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
 		for _, p := range names {
 			base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-			tsharkReference(t, p, filepath.Join("testdata", "analysis", "expected", base+".tshark-analysis.csv"))
+			tsharkReference(t, p, filepath.Join("..", "..", "testdata", "analysis", "expected", base+".tshark-analysis.csv"))
 		}
 	}
-	compareSet(t, "recorded", filepath.Join("testdata", "analysis", "pcap"), filepath.Join("testdata", "analysis", "expected"))
+	compareSet(t, "recorded", filepath.Join("..", "..", "testdata", "analysis", "pcap"), filepath.Join("..", "..", "testdata", "analysis", "expected"))
 }
 
 // tsharkReference writes tshark's analysis fields for pcapPath to out, with the
