@@ -40,7 +40,7 @@ const (
 // dir is one direction of a connection: what Wireshark's tcp_flow_t and its
 // sequence-analysis record keep, with its zero values meaning "not seen".
 type dir struct {
-	segs []segment // unacknowledged segments, oldest first
+	segs segList // unacknowledged segments
 
 	nextSeq         uint32 // highest sequence number sent so far, plus one (0: none)
 	maxSeqToBeAcked uint32 // highest contiguous sequence number sent (0: none)
@@ -82,6 +82,7 @@ type Analyzer struct {
 	conns   []conn
 	pool    segPool
 	dropped uint64
+	order   uint64 // segments remembered so far
 }
 
 // New returns an Analyzer bounded by o (zero fields take DefaultOptions'
@@ -115,8 +116,7 @@ func (a *Analyzer) Forget(slot int32) {
 	}
 	cs := &a.conns[slot]
 	for i := range cs.d {
-		a.pool.put(cs.d[i].segs)
-		cs.d[i].segs = nil
+		cs.d[i].segs.release(&a.pool)
 	}
 	cs.live = false
 }
@@ -132,7 +132,8 @@ func (a *Analyzer) slot(s int32) *conn {
 // the segment slices for reuse.
 func (a *Analyzer) start(cs *conn, ts int64) {
 	for i := range cs.d {
-		segs := cs.d[i].segs[:0]
+		segs := cs.d[i].segs
+		segs.reset()
 		cs.d[i] = dir{segs: segs, window: ^uint32(0), winScale: -1, st: validBif}
 	}
 	cs.tsFirst, cs.tsPrev, cs.tsMruSyn, cs.tsFirstRTT = ts, ts, 0, 0
@@ -366,9 +367,12 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt, r *Result) {
 		synFinAdd = 1
 	}
 	if seglen > 0 || synFinAdd != 0 {
-		if len(fwd.segs) < a.o.MaxSegments {
+		if fwd.segs.len() < a.o.MaxSegments {
 			nextSeq += synFinAdd
-			a.remember(fwd, segment{seq: seq, next: nextSeq, frame: p.frame, ts: p.ts})
+			a.order++
+			if !fwd.segs.add(&a.pool, segment{seq: seq, next: nextSeq, frame: p.frame, ts: p.ts, order: a.order}) {
+				a.dropped++
+			}
 		} else {
 			a.dropped++
 		}
@@ -390,7 +394,9 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt, r *Result) {
 		fwd.lastFlags = p.flagsOut
 	}
 
-	a.acknowledge(rev, p)
+	if s, ok := rev.segs.acknowledge(p.ack); ok {
+		p.ta, p.acked, p.ackRTT = true, s.frame, p.ts-s.ts
+	}
 	a.inFlight(fwd, rev, p)
 }
 
@@ -486,66 +492,19 @@ func (a *Analyzer) retransmission(cs *conn, fwd, rev *dir, p *pkt) {
 	p.rto, p.rtoFrame = p.ts-fwd.nextSeqTime, fwd.nextSeqFrame
 	// The oldest unacknowledged segment is taken as the one retransmitted
 	// (tshark 4.0 does not look at its sequence number).
-	if len(fwd.segs) > 0 {
-		s := &fwd.segs[0]
+	if s, ok := fwd.segs.eldest(); ok {
 		p.rto, p.rtoFrame = p.ts-s.ts, s.frame
 	}
-}
-
-// remember adds a segment to the direction's list.
-func (a *Analyzer) remember(d *dir, s segment) {
-	if len(d.segs) == cap(d.segs) {
-		var ok bool
-		if d.segs, ok = a.pool.grow(d.segs); !ok {
-			a.dropped++
-			return
-		}
-	}
-	d.segs = append(d.segs, s)
-}
-
-// acknowledge applies the packet's acknowledgment number to the other
-// direction's segments: the oldest one it acknowledges exactly names acks_frame
-// and gives the RTT; those it covers go, those it covers in part shrink.
-func (a *Analyzer) acknowledge(rev *dir, p *pkt) {
-	ack := p.ack
-	matched := false
-	keep := rev.segs[:0]
-	for i := range rev.segs {
-		s := rev.segs[i]
-		switch {
-		case ack == s.next:
-			if !matched {
-				p.ta, p.acked, p.ackRTT = true, s.frame, p.ts-s.ts
-				matched = true
-			}
-			continue
-		case gtSeq(ack, s.seq) && leSeq(ack, s.next):
-			s.seq = ack
-		case gtSeq(s.next, ack):
-		default:
-			continue
-		}
-		keep = append(keep, s)
-	}
-	rev.segs = keep
 }
 
 // inFlight computes bytes in flight after a data segment (the span of the
 // direction's unacknowledged segments less what the other side SACKed) and the
 // bytes pushed since the last PSH.
 func (a *Analyzer) inFlight(fwd, rev *dir, p *pkt) {
-	if p.seglen == 0 || len(fwd.segs) == 0 || fwd.st&validBif == 0 {
+	if p.seglen == 0 || fwd.segs.len() == 0 || fwd.st&validBif == 0 {
 		return
 	}
-	base := fwd.base
-	newest := fwd.segs[len(fwd.segs)-1]
-	first, last := newest.seq-base, newest.next-base
-	for i := range fwd.segs {
-		s := &fwd.segs[i]
-		first = min(first, s.seq-base)
-		last = max(last, s.next-base)
-	}
+	first, last := fwd.segs.span(fwd.base)
 	inFlight := last - first - rev.sackBytes
 	p.ta = true
 	if inFlight > 0 && inFlight < 2000000000 {

@@ -1,0 +1,139 @@
+package analysis
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"testing"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// replay is a capture decoded and tracked once, so that the analyzer alone can
+// be run over it again and again: the tracker's New flags restart each
+// connection's state on every pass.
+type replay struct {
+	frames []uint64
+	ts     []int64
+	recs   []decode.Record
+	conns  []decode.Conn
+}
+
+func loadReplay(tb testing.TB, path string) *replay {
+	tb.Helper()
+	rd, err := reader.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rd.Close()
+	ct := decode.NewConnTracker(decode.DefaultConnOptions)
+	rp := &replay{}
+	var rec decode.Record
+	for {
+		p, err := rd.Next()
+		if err != nil {
+			break
+		}
+		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		c, ok := ct.Track(&rec, p.Timestamp)
+		if !ok {
+			continue
+		}
+		rp.frames = append(rp.frames, p.Number)
+		rp.ts = append(rp.ts, p.Timestamp)
+		rp.recs = append(rp.recs, rec)
+		rp.conns = append(rp.conns, c)
+	}
+	return rp
+}
+
+// bulkReplay is one connection sending full-sized segments with inFlight of
+// them unacknowledged, the receiver acknowledging every second one.
+func bulkReplay(inFlight, packets int) *replay {
+	rp := &replay{}
+	add := func(srv bool, flags uint16, seq, ack uint32, n int, ts int64) {
+		r := decode.Record{HasTCP: true, IPVersion: 4, DataOff: 20, L4Len: 20 + n, Flags: flags, Seq: seq, Ack: ack, Window: 65535, SrcPort: 40000, DstPort: 80}
+		binary.BigEndian.PutUint32(r.SrcIP[:], 0x0a000001)
+		binary.BigEndian.PutUint32(r.DstIP[:], 0x0a000002)
+		c := decode.Conn{Slot: 0, New: len(rp.recs) == 0}
+		if srv {
+			r.SrcIP, r.DstIP, r.SrcPort, r.DstPort = r.DstIP, r.SrcIP, r.DstPort, r.SrcPort
+			c.Dir = 1
+		}
+		rp.frames = append(rp.frames, uint64(len(rp.recs)+1))
+		rp.ts = append(rp.ts, ts)
+		rp.recs = append(rp.recs, r)
+		rp.conns = append(rp.conns, c)
+	}
+	const mss = 1448
+	var sent, acked uint32 = 1, 1
+	ts := int64(1e18)
+	for len(rp.recs) < packets {
+		for sent-acked < uint32(inFlight*mss) {
+			add(false, decode.ACK, sent, 1, mss, ts)
+			sent += mss
+			ts += 1000
+		}
+		acked += 2 * mss
+		add(true, decode.ACK, 1, acked, 0, ts)
+		ts += 1000
+	}
+	return rp
+}
+
+func (rp *replay) run(a *Analyzer, r *Result) {
+	for i := range rp.recs {
+		a.Packet(rp.frames[i], rp.ts[i], &rp.recs[i], &rp.conns[i], r)
+	}
+}
+
+func BenchmarkPacket(b *testing.B) {
+	cases := []struct {
+		name string
+		rp   func(b *testing.B) *replay
+	}{
+		{"local-problems-v4", func(b *testing.B) *replay {
+			return loadReplay(b, filepath.Join(testcorpus.TCPDir(b), "pcap", "local-problems-v4.pcap"))
+		}},
+		{"bulk-16-in-flight", func(*testing.B) *replay { return bulkReplay(16, 100000) }},
+		{"bulk-256-in-flight", func(*testing.B) *replay { return bulkReplay(256, 100000) }},
+		{"bulk-4096-in-flight", func(*testing.B) *replay { return bulkReplay(4096, 100000) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			rp := c.rp(b)
+			a := New(Options{})
+			var r Result
+			rp.run(a, &r)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				j := i % len(rp.recs)
+				a.Packet(rp.frames[j], rp.ts[j], &rp.recs[j], &rp.conns[j], &r)
+			}
+		})
+	}
+}
+
+// TestPacketNoAllocs: once its tables have grown, the analyzer allocates
+// nothing per packet, on a real capture and on a bulk transfer with many
+// segments in flight.
+func TestPacketNoAllocs(t *testing.T) {
+	for _, rp := range []*replay{
+		loadReplay(t, filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")),
+		bulkReplay(3000, 20000),
+	} {
+		a := New(Options{})
+		var r Result
+		rp.run(a, &r)
+		var buf []byte
+		allocs := testing.AllocsPerRun(3, func() {
+			rp.run(a, &r)
+			buf = AppendInfo(AppendFlags(buf[:0], r.Flags), &r)
+		})
+		if allocs != 0 {
+			t.Errorf("%v allocations per pass over %d packets", allocs, len(rp.recs))
+		}
+	}
+}
