@@ -307,6 +307,39 @@ var scenarios = []scenario{
 	})},
 }
 
+// capScenario sends more segments than Wireshark remembers (10,000) before the
+// receiver acknowledges any: the ones past the cap get no acks_frame and no RTT,
+// and a FIN past it does not move nextseq (so a byte sent at the FIN's sequence
+// number afterwards is new data, not a retransmission), in tshark as here.
+func capScenario() scenario {
+	sc := scenario{name: "segment-cap", isnC: 4000000000, isnS: 1, steps: handshake()}
+	const n = 10003
+	at := 30.0
+	for i := range n {
+		sc.steps = append(sc.steps, step{at: at, flags: ack, seq: uint32(1 + i), ack: 1, n: 1, win: 65535})
+		at += 0.01
+	}
+	last := uint32(1 + n)
+	sc.steps = append(sc.steps,
+		step{at: at + 1, flags: fin | ack, seq: last, ack: 1, win: 65535},
+		step{at: at + 2, flags: ack, seq: last, ack: 1, n: 1, win: 65535, want: 0},
+		// Acknowledges segment 10,000 (frame 10,003): remembered.
+		step{srv: true, at: at + 50, flags: ack, seq: 1, ack: 10001, win: 65535, check: func(r *Result) string {
+			return eq("acks_frame", r.AcksFrame, uint64(10003))
+		}},
+		// Acknowledges segment 10,002, which was not.
+		step{srv: true, at: at + 51, flags: ack, seq: 1, ack: 10003, win: 65535, check: func(r *Result) string {
+			if r.Present&HasAcksFrame != 0 {
+				return "acks a segment past the cap"
+			}
+			return ""
+		}},
+	)
+	return sc
+}
+
+func init() { scenarios = append(scenarios, capScenario()) }
+
 var (
 	clientV4 = []byte{10, 0, 0, 1}
 	serverV4 = []byte{10, 0, 0, 2}
