@@ -32,6 +32,7 @@ type step struct {
 	opts   []byte // TCP options, padded to 4 bytes
 	hlen   int    // TCP header length field in bytes, when not the real one
 	extra  int    // bytes the IP total length claims beyond the datagram
+	snap   int    // bytes captured, when fewer than the packet's
 	want   Flags
 	check  func(r *Result) string // further checks; "" when fine
 	client uint16                 // client port, when not the scenario's
@@ -280,6 +281,20 @@ var scenarios = []scenario{
 		{at: 34, flags: ack, seq: 309, ack: 1, n: 100, extra: 8, win: 65535},
 		{at: 35, flags: ack, seq: 409, ack: 1, n: 100, win: 65535, want: 0},
 	})},
+	{name: "snapped-options", isnC: 1, isnS: 2, steps: join([]step{
+		{flags: syn, win: 65535, opts: wscale(4)},
+		// Cut inside its options: tshark runs the analysis, then stops before
+		// printing it and before taking the window scale.
+		{srv: true, at: 10, flags: syn | ack, ack: 1, win: 65535, opts: wscale(2), snap: 20 + 22},
+		{at: 20, flags: ack, seq: 1, ack: 1, win: 100},
+		// The client's scale (16) is known, the server's is not.
+		{srv: true, at: 30, flags: ack, seq: 1, ack: 1, n: 1600, win: 100, want: WindowFull},
+		// A segment with its payload cut counts its whole length.
+		{srv: true, at: 31, flags: ack, seq: 1601, ack: 1, n: 100, win: 100, snap: 60},
+		{at: 40, flags: ack, seq: 1, ack: 1701, win: 100, check: func(r *Result) string {
+			return eq("acks_frame", r.AcksFrame, uint64(5))
+		}},
+	})},
 	{name: "sack-in-flight", isnC: 1, isnS: 2, steps: join(handshake(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{at: 30.1, flags: ack, seq: 101, ack: 1, n: 100, win: 65535},
@@ -412,9 +427,13 @@ func (sc *scenario) packets() []reader.Packet {
 			copy(ip[16:], s)
 		}
 		data := append(ip, tcp...)
+		wire := len(data)
+		if st.snap != 0 {
+			data = data[:st.snap]
+		}
 		out = append(out, reader.Packet{
 			Data: data, Timestamp: scenarioEpoch + int64(st.at*1e6), CapLen: uint32(len(data)),
-			WireLen: uint32(len(data)), LinkType: decode.LinkRaw, Number: uint64(i + 1),
+			WireLen: uint32(wire), LinkType: decode.LinkRaw, Number: uint64(i + 1),
 		})
 	}
 	return out
