@@ -57,8 +57,8 @@ type dir struct {
 	lastAckTime   int64
 
 	dupAcks   uint32 // duplicate ACKs since lastNonDupAck; afterUnseen after an ACKed unseen segment
-	winScale  int8   // -1 unknown, -2 no scaling, else the shift
 	lastFlags Flags  // flags of the last segment
+	winScale  int8   // -1 unknown, -2 no scaling, else the shift
 	st        uint8
 }
 
@@ -199,7 +199,7 @@ func (a *Analyzer) Packet(frame uint64, ts int64, rec *decode.Record, c *decode.
 			rev.base = p.ack - 1
 			rev.st |= baseSet
 		}
-		a.sequence(cs, fwd, rev, &p, r)
+		a.sequence(cs, fwd, rev, &p)
 		r.Seglen, r.Present = p.seglen, HasSeglen
 	}
 	if hlen < 20 {
@@ -231,9 +231,8 @@ func (a *Analyzer) Packet(frame uint64, ts int64, rec *decode.Record, c *decode.
 		fwd.sackBytes += rec.SACK[i].Right - rec.SACK[i].Left
 	}
 	if rec.Truncated == decode.LayerOptions {
-		// tshark stops at the missing option bytes, before printing its analysis.
-		r.Flags = 0
-		r.Present &= HasTime | HasSeglen
+		// tshark stops at the missing option bytes, before printing its
+		// analysis or checking the window scales.
 		return
 	}
 	if p.ta {
@@ -324,7 +323,7 @@ const (
 // sequence is Wireshark's tcp_analyze_sequence_number: the checks in its order,
 // then the bookkeeping of the direction, the segments this packet acknowledges
 // and the bytes in flight.
-func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt, r *Result) {
+func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 	seq, ack, seglen, flags, window := p.seq, p.ack, p.seglen, p.flags, p.window
 	if flags&decode.ACK != 0 {
 		rev.st |= validBif

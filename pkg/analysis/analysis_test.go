@@ -3,6 +3,7 @@ package analysis
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
 )
@@ -194,5 +195,16 @@ func TestResultOverwritten(t *testing.T) {
 	}
 	if s := string(AppendInfo(nil, &r)); strings.TrimSpace(s) != "" {
 		t.Fatal(s)
+	}
+}
+
+// The per-connection state docs/analysis.md promises (264 bytes, 32 per
+// segment): a change that grows it must change the docs too.
+func TestStateSize(t *testing.T) {
+	if s := unsafe.Sizeof(conn{}); s > 264 {
+		t.Errorf("conn is %d bytes, documented as 264", s)
+	}
+	if s := unsafe.Sizeof(segment{}); s != segmentBytes {
+		t.Errorf("segment is %d bytes, documented as %d", s, segmentBytes)
 	}
 }

@@ -58,7 +58,12 @@ type field struct {
 func some(v float64) *float64 { return &v }
 
 var fields = func() []field {
-	fs := []field{{name: "tcp.stream", get: func(r *Result, s uint64) *float64 { return some(float64(s)) }}}
+	fs := []field{{name: "tcp.stream", get: func(r *Result, s uint64) *float64 {
+		if s == noStream {
+			return nil
+		}
+		return some(float64(s))
+	}}}
 	for i := range NumFlags {
 		f := Flags(1) << i
 		name := "tcp.analysis." + flagNames[i]
@@ -97,6 +102,10 @@ type got struct {
 	r      Result
 }
 
+// noStream marks a packet the ConnTracker did not track (no complete TCP
+// header): its columns are null.
+const noStream = ^uint64(0)
+
 // analyse runs reader → decode → ConnTracker → Analyzer over a capture, as the
 // export pipeline will, keyed by frame number.
 func analyse(path string) (map[uint64]got, error) {
@@ -108,7 +117,7 @@ func analyse(path string) (map[uint64]got, error) {
 	ct := decode.NewConnTracker(decode.DefaultConnOptions)
 	a := New(Options{})
 	ct.OnForget(func(slot int32, _ uint64, _ decode.ForgetReason) { a.Forget(slot) })
-	out := map[uint64]got{}
+	out, untracked := map[uint64]got{}, map[uint64]got{}
 	var rec decode.Record
 	for {
 		p, err := rd.Next()
@@ -121,11 +130,20 @@ func analyse(path string) (map[uint64]got, error) {
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
 		c, ok := ct.Track(&rec, p.Timestamp)
 		if !ok {
+			if rec.HasTCP {
+				// An export row with null analysis columns.
+				untracked[p.Number] = got{stream: noStream}
+			}
 			continue
 		}
 		var r Result
 		a.Packet(p.Number, p.Timestamp, &rec, &c, &r)
 		out[p.Number] = got{c.Stream, r}
+	}
+	for n, g := range untracked {
+		if _, ok := out[n]; !ok {
+			out[n] = g
+		}
 	}
 	ct.Close()
 	return out, nil
@@ -238,6 +256,10 @@ func compareCapture(t *testing.T, pcapPath, refPath string, maxShown int) *tally
 				ty.absentFirst = fmt.Sprintf("%s frame %d", name, frame)
 			}
 			ty.absent++
+			if shown < maxShown {
+				t.Logf("%s frame %d: a TCP row for tshark, none for pcaptk", name, frame)
+				shown++
+			}
 			continue
 		}
 		ty.rows++

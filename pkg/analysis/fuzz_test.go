@@ -46,7 +46,7 @@ func (w *wsList) span(base uint32) (first, last uint32) {
 // checkList verifies a segList's own invariants.
 func checkList(l *segList) error {
 	segs := l.segs()
-	if l.head < 0 || l.head > len(l.buf) {
+	if l.head < 0 || int(l.head) > len(l.buf) {
 		return fmt.Errorf("head %d of %d", l.head, len(l.buf))
 	}
 	if l.unsorted || len(segs) == 0 {

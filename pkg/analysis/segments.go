@@ -30,7 +30,7 @@ const segmentBytes = 32
 // same either way.
 type segList struct {
 	buf      []segment // the segments are buf[head:]
-	head     int
+	head     int32
 	lo       uint32 // sorted: the lowest sequence number (that of buf[head])
 	maxOff   uint32 // sorted: the highest next - lo
 	unsorted bool
@@ -38,7 +38,7 @@ type segList struct {
 
 const half = 1 << 31
 
-func (l *segList) len() int { return len(l.buf) - l.head }
+func (l *segList) len() int { return len(l.buf) - int(l.head) }
 
 func (l *segList) segs() []segment { return l.buf[l.head:] }
 
@@ -96,8 +96,8 @@ func (l *segList) add(p *segPool, s segment) bool {
 // as many acknowledged segments) or by growing it.
 func (l *segList) push(p *segPool, s segment) bool {
 	if len(l.buf) == cap(l.buf) {
-		if l.head == 0 || l.head < cap(l.buf)/4 {
-			if nb, ok := p.grow(l.buf, l.head); ok {
+		if l.head == 0 || int(l.head) < cap(l.buf)/4 {
+			if nb, ok := p.grow(l.buf, int(l.head)); ok {
 				l.buf, l.head = nb, 0
 			}
 		}
@@ -166,7 +166,7 @@ func (l *segList) ackPrefix(a uint32) (acked segment, ok bool) {
 			segs[w] = s
 		}
 	}
-	l.head += w
+	l.head += int32(w)
 	if l.len() == 0 {
 		l.buf, l.head = l.buf[:0], 0
 		return acked, ok
@@ -196,7 +196,7 @@ func (l *segList) ackAll(ack uint32) (acked segment, ok bool) {
 		}
 		keep = append(keep, s)
 	}
-	l.buf = l.buf[:l.head+len(keep)]
+	l.buf = l.buf[:int(l.head)+len(keep)]
 	if len(keep) == 0 {
 		l.buf, l.head = l.buf[:0], 0
 	}
