@@ -295,6 +295,12 @@ var scenarios = []scenario{
 			return eq("acks_frame", r.AcksFrame, uint64(5))
 		}},
 	})},
+	{name: "late-window-scale", isnC: 1, isnS: 2, steps: join(handshake(), []step{
+		// No scaling was negotiated, but a window-scale option on a later
+		// segment sets the sender's scale all the same.
+		{at: 30, flags: ack, seq: 1, ack: 1, win: 100, opts: wscale(3), want: WindowUpdate},
+		{srv: true, at: 31, flags: ack, seq: 1, ack: 1, n: 800, win: 100, want: WindowFull},
+	})},
 	{name: "sack-in-flight", isnC: 1, isnS: 2, steps: join(handshake(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{at: 30.1, flags: ack, seq: 101, ack: 1, n: 100, win: 65535},
