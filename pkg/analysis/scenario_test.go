@@ -231,6 +231,18 @@ var scenarios = []scenario{
 		// (and lies beyond the first one's nextseq).
 		{srv: true, at: 92, flags: syn | ack, seq: 9999, ack: 777778, win: 65535, want: ReusedPorts | LostSegment},
 	})},
+	{name: "acked-unseen-once", isnC: 21, isnS: 22, steps: join(handshake(), []step{
+		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
+		// seq 101..200 lost before the capture point
+		{at: 31, flags: ack, seq: 201, ack: 1, n: 100, win: 65535, want: LostSegment},
+		{srv: true, at: 40, flags: ack, seq: 1, ack: 301, win: 65535, want: AckLostSegment},
+		{srv: true, at: 41, flags: ack | psh, seq: 1, ack: 301, n: 50, win: 65535},
+		{at: 42, flags: ack, seq: 301, ack: 51, win: 65535},
+		// The same ACK again: a duplicate, but the unseen segment was reported.
+		{srv: true, at: 43, flags: ack, seq: 51, ack: 301, win: 65535, want: DupAck},
+		// More than one byte starting at nextseq-1 is new data.
+		{at: 44, flags: ack, seq: 300, ack: 51, n: 10, win: 65535},
+	})},
 	{name: "time-backwards", isnC: 11, isnS: 12, steps: join(handshake(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{at: 31, flags: ack, seq: 201, ack: 1, n: 100, win: 65535, want: LostSegment},
