@@ -1,6 +1,10 @@
 package analysis
 
-import "github.com/pcaptk/pcaptk/pkg/decode"
+import (
+	"slices"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+)
 
 // Options bound an Analyzer.
 type Options struct {
@@ -121,9 +125,11 @@ func (a *Analyzer) Forget(slot int32) {
 	cs.live = false
 }
 
+// slot returns the state of slot s, growing the table (which the tracker's
+// MaxConns bounds) to hold it.
 func (a *Analyzer) slot(s int32) *conn {
-	for int(s) >= len(a.conns) {
-		a.conns = append(a.conns, conn{})
+	if n := int(s) + 1; n > len(a.conns) {
+		a.conns = slices.Grow(a.conns, n-len(a.conns))[:n]
 	}
 	return &a.conns[s]
 }
