@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"bytes"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -150,4 +152,51 @@ func cpuTime() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkPipeline is the per-packet cost of the whole single pass that
+// export --analysis will run, reading from memory: reader, decode,
+// ConnTracker, and with "analysis" the Analyzer too, so the difference is what
+// the analysis adds in context (its state warm in cache as it will be).
+func BenchmarkPipeline(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(testcorpus.TCPDir(b), "pcap", "local-problems-v4.pcap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, withAnalysis := range []bool{false, true} {
+		name := "track"
+		if withAnalysis {
+			name = "track+analysis"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rec decode.Record
+			var r Result
+			packets := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; {
+				rd, err := reader.NewReader(bytes.NewReader(data), "mem")
+				if err != nil {
+					b.Fatal(err)
+				}
+				ct := decode.NewConnTracker(decode.DefaultConnOptions)
+				a := New(Options{})
+				ct.OnForget(func(slot int32, _ uint64, _ decode.ForgetReason) { a.Forget(slot) })
+				for ; i < b.N; i++ {
+					p, err := rd.Next()
+					if err != nil {
+						break
+					}
+					packets++
+					decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+					c, ok := ct.Track(&rec, p.Timestamp)
+					if ok && withAnalysis {
+						a.Packet(p.Number, p.Timestamp, &rec, &c, &r)
+					}
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(max(packets, 1)), "cpu-ns/packet")
+		})
+	}
 }
