@@ -10,19 +10,22 @@ import (
 type Options struct {
 	// MaxSegments is the most unacknowledged segments remembered per direction
 	// of a connection, as Wireshark's 10,000 (at most 16,384). A segment sent
-	// while the direction holds that many is not remembered: no later ACK names
-	// it in acks_frame or takes an RTT sample from it, it counts in no
-	// bytes_in_flight, and a retransmission of it takes rto from the direction's
-	// highest segment. The flags do not depend on the list and are unaffected.
+	// while the direction holds that many is not remembered, as in Wireshark:
+	// no later ACK names it in acks_frame or takes an RTT sample from it, it
+	// counts in no bytes_in_flight and is never the oldest segment rto is
+	// measured from, and a FIN does not move the direction's next sequence
+	// number. The other rules do not look at the list.
 	MaxSegments int
 	// SegmentBudget is the most unacknowledged segments remembered over all
-	// connections at once (24 bytes each, held in lists or kept for reuse). Past
-	// it, new segments are not remembered, with the consequences above.
+	// connections at once (32 bytes each, held in lists or kept for reuse). Past
+	// it, new segments are not remembered, with the consequences above but for
+	// the FIN's (Wireshark has no such bound, so its sequence numbers still
+	// count).
 	SegmentBudget int
 }
 
 // DefaultOptions: Wireshark's 10,000 segments per direction, and 1,048,576
-// segments (24 MiB) over all connections.
+// segments (32 MiB) over all connections.
 var DefaultOptions = Options{MaxSegments: 10000, SegmentBudget: 1 << 20}
 
 // Stats counts what an Analyzer holds and what its bounds cost.
@@ -156,7 +159,8 @@ func geSeq(x, y uint32) bool { return int32(y-x) <= 0 }
 // Packet analyses one TCP packet: frame is its number in the capture, ts its
 // time (ns), rec its decoded headers and c what the ConnTracker returned for it
 // (call it only when Track returned ok). The result goes to r, which is
-// overwritten. Packet allocates nothing once its tables have grown.
+// overwritten. Packet allocates nothing once its tables have grown. The steps
+// are dissect_tcp's, in its order.
 func (a *Analyzer) Packet(frame uint64, ts int64, rec *decode.Record, c *decode.Conn, r *Result) {
 	*r = Result{}
 	if c.Slot < 0 {
@@ -172,62 +176,30 @@ func (a *Analyzer) Packet(frame uint64, ts int64, rec *decode.Record, c *decode.
 	// A SYN with a new initial sequence number started a new stream in the
 	// tracker; a SYN-ACK with a new one only moves the base.
 	if c.Reused {
-		p.ta, p.flagsOut = true, ReusedPorts
+		p.set(ReusedPorts)
 	}
 	if p.flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK && fwd.st&baseSet != 0 && p.seq != fwd.base {
 		fwd.base = p.seq
-		p.ta, p.flagsOut = true, p.flagsOut|ReusedPorts
+		p.set(ReusedPorts)
 	}
 	fwd.sackBytes = 0
-
 	delta := ts - cs.tsPrev
 	cs.tsPrev = ts
 
-	// tshark knows the segment length unless the datagram is a fragment (it
-	// analyses the reassembled one instead) or the header claims more bytes
-	// than the datagram holds. A datagram longer than the frame on the wire
-	// ends with the frame.
-	hlen := int(rec.DataOff)
-	l4 := rec.L4Len
-	if rec.WireLen > 0 {
-		l4 = min(l4, max(rec.WireLen-rec.TransOff, 0))
-	}
-	if rec.IPFlags&1 == 0 && hlen <= l4 {
-		p.seglen = uint32(l4 - hlen)
-		if fwd.st&baseSet == 0 {
-			fwd.base = p.seq
-			if p.flags&decode.SYN == 0 {
-				fwd.base--
-			}
-			fwd.st |= baseSet
-		}
-		if rev.st&baseSet == 0 && p.flags&decode.ACK != 0 {
-			rev.base = p.ack - 1
-			rev.st |= baseSet
-		}
+	if seglen, ok := segmentLength(rec); ok {
+		p.seglen = seglen
+		learnBases(fwd, rev, &p)
 		a.sequence(cs, fwd, rev, &p)
-		r.Seglen, r.Present = p.seglen, HasSeglen
+		r.Seglen, r.Present = seglen, HasSeglen
 	}
-	if hlen < 20 {
+	if rec.DataOff < 20 {
 		// tshark gives up on the header here, after its analysis, printing none.
 		*r = Result{}
 		return
 	}
 	r.TimeRelative, r.TimeDelta = ts-cs.tsFirst, delta
 	r.Present |= HasTime
-
-	if p.flags&decode.SYN != 0 {
-		if p.flags&decode.ACK == 0 {
-			cs.tsMruSyn = ts
-		}
-		fwd.st |= isFirstAck
-	}
-	if p.flags&(decode.SYN|decode.ACK) == decode.ACK {
-		if cs.tsMruSyn != 0 && cs.tsFirstRTT == 0 {
-			cs.tsFirstRTT = ts - cs.tsMruSyn
-		}
-		fwd.st &^= isFirstAck
-	}
+	handshake(cs, fwd, &p)
 
 	// Options come after the analysis and change what the next packets see.
 	if rec.HasWScale {
@@ -251,6 +223,55 @@ func (a *Analyzer) Packet(frame uint64, ts int64, rec *decode.Record, c *decode.
 		} else if p.flags&decode.ACK != 0 && rev.winScale == -2 {
 			fwd.winScale = -2
 		}
+	}
+}
+
+// segmentLength is the payload length tshark's analysis uses, and false when
+// it has none: for a fragment (tshark analyses the reassembled datagram
+// instead) or a header longer than the datagram. A datagram longer than the
+// frame on the wire ends with the frame.
+func segmentLength(rec *decode.Record) (uint32, bool) {
+	l4 := rec.L4Len
+	if rec.WireLen > 0 {
+		l4 = min(l4, max(rec.WireLen-rec.TransOff, 0))
+	}
+	if hlen := int(rec.DataOff); rec.IPFlags&1 == 0 && hlen <= l4 {
+		return uint32(l4 - hlen), true
+	}
+	return 0, false
+}
+
+// learnBases takes each direction's initial sequence number from its first
+// segment (one before it without SYN, as tshark counts the first byte seen as
+// 1) or from the first ACK of the other direction.
+func learnBases(fwd, rev *dir, p *pkt) {
+	if fwd.st&baseSet == 0 {
+		fwd.base = p.seq
+		if p.flags&decode.SYN == 0 {
+			fwd.base--
+		}
+		fwd.st |= baseSet
+	}
+	if rev.st&baseSet == 0 && p.flags&decode.ACK != 0 {
+		rev.base = p.ack - 1
+		rev.st |= baseSet
+	}
+}
+
+// handshake notes a SYN's time and takes the initial RTT from the first pure
+// ACK after it; until a direction's first pure ACK, its window is unscaled.
+func handshake(cs *conn, fwd *dir, p *pkt) {
+	if p.flags&decode.SYN != 0 {
+		if p.flags&decode.ACK == 0 {
+			cs.tsMruSyn = p.ts
+		}
+		fwd.st |= isFirstAck
+	}
+	if p.flags&(decode.SYN|decode.ACK) == decode.ACK {
+		if cs.tsMruSyn != 0 && cs.tsFirstRTT == 0 {
+			cs.tsFirstRTT = p.ts - cs.tsMruSyn
+		}
+		fwd.st &^= isFirstAck
 	}
 }
 

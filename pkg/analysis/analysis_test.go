@@ -87,7 +87,7 @@ func TestResultHelpers(t *testing.T) {
 // segmentSteps is a connection whose client sends n one-byte segments that
 // the server acknowledges at the end, one by one.
 func segmentSteps(n int) scenario {
-	sc := scenario{name: "segments", isnC: 100, isnS: 200, steps: handshake()}
+	sc := scenario{name: "segments", isnC: 100, isnS: 200, steps: opening()}
 	for i := range n {
 		sc.steps = append(sc.steps, step{at: 30 + float64(i), flags: ack, seq: uint32(1 + i), ack: 1, n: 1, win: 65535})
 	}

@@ -79,9 +79,9 @@ func eq[T comparable](what string, got, want T) string {
 	return ""
 }
 
-// handshake is the usual opening: SYN, SYN-ACK, ACK at 0, 10 and 20 ms (an
+// opening is the usual handshake: SYN, SYN-ACK, ACK at 0, 10 and 20 ms (an
 // initial RTT of 20 ms), windows of 65535 without scaling.
-func handshake() []step {
+func opening() []step {
 	return []step{
 		{flags: syn, win: 65535},
 		{srv: true, at: 10, flags: syn | ack, ack: 1, win: 65535},
@@ -100,7 +100,7 @@ func join(parts ...[]step) []step {
 }
 
 var scenarios = []scenario{
-	{name: "rtt-inflight", isnC: 1000, isnS: 5000, steps: join(handshake(), []step{
+	{name: "rtt-inflight", isnC: 1000, isnS: 5000, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535, check: func(r *Result) string {
 			return eq("bytes_in_flight", r.BytesInFlight, uint32(100)) + eq("push", r.PushBytesSent, uint32(100))
 		}},
@@ -117,7 +117,7 @@ var scenarios = []scenario{
 			return eq("acks_frame", r.AcksFrame, uint64(6))
 		}},
 	})},
-	{name: "retransmission", isnC: 1 << 31, isnS: 77, steps: join(handshake(), []step{
+	{name: "retransmission", isnC: 1 << 31, isnS: 77, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{at: 31, flags: ack, seq: 101, ack: 1, n: 100, win: 65535},
 		{at: 330, flags: ack, seq: 1, ack: 1, n: 100, win: 65535, want: Retransmission, check: func(r *Result) string {
@@ -130,7 +130,7 @@ var scenarios = []scenario{
 		{at: 360, flags: fin | ack, seq: 201, ack: 1, win: 65535},
 		{at: 700, flags: fin | ack, seq: 201, ack: 1, win: 65535, want: Retransmission},
 	})},
-	{name: "fast-retransmission", isnC: 4294967000, isnS: 9, steps: join(handshake(), []step{
+	{name: "fast-retransmission", isnC: 4294967000, isnS: 9, steps: join(opening(), []step{
 		// Sequence numbers wrap during this exchange.
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		// seq 101..200 lost before the capture point
@@ -167,7 +167,7 @@ var scenarios = []scenario{
 		{at: 10, flags: ack, seq: 201, ack: 1, n: 100, win: 65535},
 		{at: 14, flags: ack, seq: 1, ack: 1, n: 50, win: 65535, want: Retransmission},
 	}},
-	{name: "keep-alive", isnC: 10, isnS: 20, steps: join(handshake(), []step{
+	{name: "keep-alive", isnC: 10, isnS: 20, steps: join(opening(), []step{
 		{at: 30, flags: ack | psh, seq: 1, ack: 1, n: 10, win: 65535},
 		{srv: true, at: 40, flags: ack, seq: 1, ack: 11, win: 65535},
 		{at: 2040, flags: ack, seq: 10, ack: 1, win: 65535, want: KeepAlive},
@@ -179,7 +179,7 @@ var scenarios = []scenario{
 		// A FIN at nextseq-1 is no keep-alive.
 		{at: 5000, flags: ack | fin, seq: 10, ack: 1, win: 65535, want: Retransmission},
 	})},
-	{name: "zero-window", isnC: 3, isnS: 4, steps: join(handshake(), []step{
+	{name: "zero-window", isnC: 3, isnS: 4, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 1000, win: 65535},
 		{srv: true, at: 40, flags: ack, seq: 1, ack: 1001, win: 0, want: ZeroWindow},
 		{at: 240, flags: ack, seq: 1001, ack: 1, n: 1, win: 65535, want: ZeroWindowProbe},
@@ -202,7 +202,7 @@ var scenarios = []scenario{
 		{srv: true, at: 31, flags: ack, seq: 4001, ack: 1, n: 1000, win: 4000, want: WindowFull},
 		{srv: true, at: 32, flags: ack, seq: 5001, ack: 1, n: 10, win: 4000, want: 0},
 	})},
-	{name: "dup-ack-window-change", isnC: 7, isnS: 8, steps: join(handshake(), []step{
+	{name: "dup-ack-window-change", isnC: 7, isnS: 8, steps: join(opening(), []step{
 		{srv: true, at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{srv: true, at: 31, flags: ack, seq: 201, ack: 1, n: 100, win: 65535, want: LostSegment},
 		{at: 40, flags: ack, seq: 1, ack: 101, win: 65535},
@@ -215,7 +215,7 @@ var scenarios = []scenario{
 		}},
 		{at: 44, flags: ack, seq: 1, ack: 301, win: 60000, want: AckLostSegment},
 	})},
-	{name: "reused-ports", isnC: 1000, isnS: 2000, steps: join(handshake(), []step{
+	{name: "reused-ports", isnC: 1000, isnS: 2000, steps: join(opening(), []step{
 		{at: 30, flags: ack | psh, seq: 1, ack: 1, n: 5, win: 65535},
 		{srv: true, at: 31, flags: rst | ack, seq: 1, ack: 6, win: 0},
 		// Same initial sequence number after the RST: a retransmitted SYN of the
@@ -231,7 +231,7 @@ var scenarios = []scenario{
 		// (and lies beyond the first one's nextseq).
 		{srv: true, at: 92, flags: syn | ack, seq: 9999, ack: 777778, win: 65535, want: ReusedPorts | LostSegment},
 	})},
-	{name: "acked-unseen-once", isnC: 21, isnS: 22, steps: join(handshake(), []step{
+	{name: "acked-unseen-once", isnC: 21, isnS: 22, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		// seq 101..200 lost before the capture point
 		{at: 31, flags: ack, seq: 201, ack: 1, n: 100, win: 65535, want: LostSegment},
@@ -243,7 +243,7 @@ var scenarios = []scenario{
 		// More than one byte starting at nextseq-1 is new data.
 		{at: 44, flags: ack, seq: 300, ack: 51, n: 10, win: 65535},
 	})},
-	{name: "time-backwards", isnC: 11, isnS: 12, steps: join(handshake(), []step{
+	{name: "time-backwards", isnC: 11, isnS: 12, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{at: 31, flags: ack, seq: 201, ack: 1, n: 100, win: 65535, want: LostSegment},
 		{srv: true, at: 32, flags: ack, seq: 1, ack: 101, win: 65535},
@@ -280,7 +280,7 @@ var scenarios = []scenario{
 		{srv: true, at: 30, flags: rst, seq: 5000, win: 0, want: 0},
 		{srv: true, at: 31, flags: rst | ack, seq: 1, ack: 21, win: 0, want: 0},
 	}},
-	{name: "bad-header-length", isnC: 5, isnS: 6, steps: join(handshake(), []step{
+	{name: "bad-header-length", isnC: 5, isnS: 6, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		// Header length 12: tshark analyses it with the header bytes counted as
 		// payload, then prints nothing.
@@ -307,13 +307,13 @@ var scenarios = []scenario{
 			return eq("acks_frame", r.AcksFrame, uint64(5))
 		}},
 	})},
-	{name: "late-window-scale", isnC: 1, isnS: 2, steps: join(handshake(), []step{
+	{name: "late-window-scale", isnC: 1, isnS: 2, steps: join(opening(), []step{
 		// No scaling was negotiated, but a window-scale option on a later
 		// segment sets the sender's scale all the same.
 		{at: 30, flags: ack, seq: 1, ack: 1, win: 100, opts: wscale(3), want: WindowUpdate},
 		{srv: true, at: 31, flags: ack, seq: 1, ack: 1, n: 800, win: 100, want: WindowFull},
 	})},
-	{name: "sack-in-flight", isnC: 1, isnS: 2, steps: join(handshake(), []step{
+	{name: "sack-in-flight", isnC: 1, isnS: 2, steps: join(opening(), []step{
 		{at: 30, flags: ack, seq: 1, ack: 1, n: 100, win: 65535},
 		{at: 30.1, flags: ack, seq: 101, ack: 1, n: 100, win: 65535},
 		{at: 30.2, flags: ack, seq: 201, ack: 1, n: 100, win: 65535},
@@ -331,7 +331,7 @@ var scenarios = []scenario{
 			return eq("bytes_in_flight", r.BytesInFlight, uint32(800))
 		}},
 	})},
-	{name: "v6-handshake", isnC: 99, isnS: 98, v6: true, steps: join(handshake(), []step{
+	{name: "v6-handshake", isnC: 99, isnS: 98, v6: true, steps: join(opening(), []step{
 		{at: 30, flags: ack | psh, seq: 1, ack: 1, n: 100, win: 65535},
 		{srv: true, at: 35, flags: ack, seq: 1, ack: 101, win: 65535},
 		{at: 36, flags: ack | fin, seq: 101, ack: 1, win: 65535},
@@ -345,7 +345,7 @@ var scenarios = []scenario{
 // and a FIN past it does not move nextseq (so a byte sent at the FIN's sequence
 // number afterwards is new data, not a retransmission), in tshark as here.
 func capScenario() scenario {
-	sc := scenario{name: "segment-cap", isnC: 4000000000, isnS: 1, steps: handshake()}
+	sc := scenario{name: "segment-cap", isnC: 4000000000, isnS: 1, steps: opening()}
 	const n = 10003
 	at := 30.0
 	for i := range n {
