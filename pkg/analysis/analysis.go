@@ -52,7 +52,6 @@ type dir struct {
 	nextSeq         uint32 // highest sequence number sent so far, plus one (0: none)
 	maxSeqToBeAcked uint32 // highest contiguous sequence number sent (0: none)
 	lastAck         uint32 // acknowledgment number of the last segment
-	lastAckLen      uint32 // payload length of the last segment that advanced nextSeq
 	window          uint32 // window field of the last segment, unscaled
 	base            uint32 // initial sequence number (with baseSet)
 	pushBytes       uint32 // bytes sent since the last PSH
@@ -356,10 +355,10 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 		rev.st |= validBif
 	}
 
-	switch {
-	case seglen == 1 && seq == fwd.nextSeq && rev.window == 0:
+	if seglen == 1 && seq == fwd.nextSeq && rev.window == 0 {
+		// A zero-window probe skips the checks below.
 		p.set(ZeroWindowProbe)
-	default:
+	} else {
 		a.checks(fwd, rev, p)
 	}
 
@@ -402,9 +401,6 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 		} else {
 			a.dropped++
 		}
-	}
-	if fwd.nextSeq == 0 || gtSeq(nextSeq, fwd.nextSeq+synFinAdd) {
-		fwd.lastAckLen = seglen
 	}
 	zwp := p.flagsOut&ZeroWindowProbe != 0
 	if (fwd.nextSeq == 0 || gtSeq(nextSeq, fwd.nextSeq)) && !zwp {
