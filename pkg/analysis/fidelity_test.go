@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
@@ -379,10 +381,7 @@ func TestFidelityCorpus(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(refDir, "*.tshark-analysis.csv")); len(m) == 0 {
 		refDir = t.TempDir()
 		names, _ := filepath.Glob(filepath.Join(d, "pcap", "*.pcap*"))
-		for _, p := range names {
-			base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-			tsharkReference(t, p, filepath.Join(refDir, base+".tshark-analysis.csv"))
-		}
+		tsharkReferences(t, names, refDir)
 	}
 	compareSet(t, "corpus", filepath.Join(d, "pcap"), refDir)
 }
@@ -402,40 +401,53 @@ func TestFidelityRecorded(t *testing.T) {
 			}
 		}
 		names, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
-		for _, p := range names {
-			base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-			tsharkReference(t, p, filepath.Join("..", "..", "testdata", "analysis", "expected", base+".tshark-analysis.csv"))
-		}
+		tsharkReferences(t, names, filepath.Join("..", "..", "testdata", "analysis", "expected"))
 	}
 	compareSet(t, "recorded", filepath.Join("..", "..", "testdata", "analysis", "pcap"), filepath.Join("..", "..", "testdata", "analysis", "expected"))
 }
 
-// tsharkReference writes tshark's analysis fields for pcapPath to out, with the
-// command of corpus-tcp's README (default preferences, TZ=UTC). It skips the
-// test unless tshark 4.0 is installed.
-func tsharkReference(t *testing.T, pcapPath, out string) {
+// tsharkReferences writes tshark's analysis fields for each capture of pcaps
+// into outDir (NAME.tshark-analysis.csv), with the command of corpus-tcp's
+// README (default preferences, TZ=UTC), as many at once as there are CPUs. It
+// skips the test unless tshark 4.0 is installed.
+func tsharkReferences(t *testing.T, pcaps []string, outDir string) {
 	t.Helper()
 	v, err := exec.Command("tshark", "-v").Output()
 	if err != nil || !strings.Contains(string(v), "TShark (Wireshark) 4.0.") {
 		t.Skip("tshark 4.0 is not installed: the references cannot be made")
 	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cfg := t.TempDir()
-	args := []string{"-r", pcapPath, "-o", "tcp.calculate_timestamps:TRUE", "-Y", "tcp", "-T", "fields",
+	args := []string{"-o", "tcp.calculate_timestamps:TRUE", "-Y", "tcp", "-T", "fields",
 		"-E", "header=y", "-E", "separator=,", "-E", "quote=n", "-E", "occurrence=f",
 		"-e", "frame.number", "-e", "tcp.stream"}
 	for _, f := range tsharkFields {
 		args = append(args, "-e", f)
 	}
-	cmd := exec.Command("tshark", args...)
-	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C", "HOME="+cfg, "XDG_CONFIG_HOME="+cfg, "WIRESHARK_CONFIG_DIR="+cfg)
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %s: %v", pcapPath, err)
+	errs := make([]error, len(pcaps))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i, p := range pcaps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cmd := exec.Command("tshark", append([]string{"-r", p}, args...)...)
+			cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C", "HOME="+cfg, "XDG_CONFIG_HOME="+cfg, "WIRESHARK_CONFIG_DIR="+cfg)
+			b, err := cmd.Output()
+			if err != nil {
+				errs[i] = fmt.Errorf("tshark %s: %w", p, err)
+				return
+			}
+			base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+			errs[i] = os.WriteFile(filepath.Join(outDir, base+".tshark-analysis.csv"), b, 0o644)
+		}()
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
 }
