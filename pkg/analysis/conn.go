@@ -190,11 +190,11 @@ type ConnAcc struct {
 	ipBytes    [2]uint64
 	frameBytes [2]uint64
 	tt         [2]ttDir
-	hs         handshake
+	hs         hsTimes
 }
 
-// handshake remembers the SYN and SYN-ACK of each direction.
-type handshake struct {
+// hsTimes remembers the SYN and SYN-ACK of each direction.
+type hsTimes struct {
 	syn, synAck       [2]bool
 	synTS, synAckTS   [2]int64 // the most recent of each
 	opts              [2]bool  // options learnt from a SYN of that direction
