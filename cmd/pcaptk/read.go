@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
-	"github.com/pcaptk/pcaptk/pkg/export"
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // textFlags are tcpdump's printing flags, shared by read and capture.
@@ -37,8 +37,8 @@ func addTextFlags(fs *pflag.FlagSet, f *textFlags) {
 	fs.CountVarP(&f.v, "verbose", "v", "print more (IP TTL, id, length, TCP checksum)")
 }
 
-func (f *textFlags) options() export.TextOptions {
-	o := export.TextOptions{
+func (f *textFlags) options() tcpdump.Options {
+	o := tcpdump.Options{
 		NoPortNames: f.n >= 1, // tcpdump 4.99: -n already numbers ports
 		AbsoluteSeq: f.S,
 		Nano:        f.nano,
@@ -51,11 +51,11 @@ func (f *textFlags) options() export.TextOptions {
 	}
 	switch {
 	case f.t == 0:
-		o.TimeFormat = export.TimeDefault
+		o.TimeFormat = tcpdump.TimeDefault
 	case f.t >= 5:
-		o.TimeFormat = export.TimeSinceFirst
+		o.TimeFormat = tcpdump.TimeSinceFirst
 	default:
-		o.TimeFormat = [...]int{0, export.TimeNone, export.TimeEpoch, export.TimeDelta, export.TimeDate}[f.t]
+		o.TimeFormat = [...]int{0, tcpdump.TimeNone, tcpdump.TimeEpoch, tcpdump.TimeDelta, tcpdump.TimeDate}[f.t]
 	}
 	return o
 }
@@ -154,11 +154,11 @@ func runRead(opts *readOptions) error {
 	defer r.Close()
 	fmt.Fprintf(opts.ErrOut, "reading from file %s, %s\n", opts.File, describeInput(r))
 
-	enc := export.NewText(opts.Out, opts.Text.options())
+	enc := tcpdump.NewPrinter(opts.Out, opts.Text.options())
 	var printed int64
 	err = prefetchDecoded(r, flt, opts.Count, func(p *reader.Packet, rec *decode.Record) error {
 		printed++
-		return enc.Encode(p, rec)
+		return enc.Print(p, rec)
 	})
 	if ferr := enc.Flush(); err == nil {
 		err = ferr

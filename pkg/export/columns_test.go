@@ -5,6 +5,7 @@ import (
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -35,7 +36,7 @@ func TestTSOnlyFastPath(t *testing.T) {
 					continue
 				}
 				fast++
-				if want := AppendTCPOptions(nil, &rec, data); string(b.Text) != string(want) {
+				if want := tcpdump.AppendTCPOptions(nil, &rec, data); string(b.Text) != string(want) {
 					t.Fatalf("%s packet %d cut to %d bytes: %q, want %q", path, p.Number, cut, b.Text, want)
 				}
 			}

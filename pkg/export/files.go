@@ -16,6 +16,7 @@ import (
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // Files is an export of capture files, as `pcaptk export` runs it: every input
@@ -192,7 +193,7 @@ func (f *Files) stream() error {
 
 // writeText prints the TCP packets as read does.
 func writeText(src Source, w io.Writer, flt *filter.Filter, progress func(uint64)) error {
-	enc := NewText(w, TextOptions{NoPortNames: true})
+	enc := tcpdump.NewPrinter(w, tcpdump.Options{NoPortNames: true})
 	var rec decode.Record
 	var n uint64
 	for {
@@ -214,7 +215,7 @@ func writeText(src Source, w io.Writer, flt *filter.Filter, progress func(uint64
 		if !Exportable(&rec) {
 			continue
 		}
-		if err := enc.Encode(p, &rec); err != nil {
+		if err := enc.Print(p, &rec); err != nil {
 			return err
 		}
 	}

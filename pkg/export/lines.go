@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"io"
 	"runtime"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // Encoder writes batches of rows in one format. Close writes what is buffered
@@ -269,58 +271,11 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, "false"...)
 }
 
-const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
+// digitPairs ("00" to "99") and appendU, the hottest loop of CSV and JSON, are
+// shared with the tcpdump printer (internal/numfmt).
+const digitPairs = numfmt.DigitPairs
 
-// digits4 holds "0000".."9999": four digits a step.
-var digits4 = func() (t [40000]byte) {
-	for i := range 10000 {
-		t[i*4], t[i*4+1], t[i*4+2], t[i*4+3] = byte('0'+i/1000), byte('0'+i/100%10), byte('0'+i/10%10), byte('0'+i%10)
-	}
-	return t
-}()
-
-// appendU appends v in decimal. It is strconv.AppendUint without the generic
-// path, four digits a step: most cells are numbers, and this is the hottest loop
-// of CSV and JSON.
-func appendU(b []byte, v uint64) []byte {
-	if v < 10 {
-		return append(b, byte('0'+v))
-	}
-	if v < 100 {
-		return append(b, digitPairs[v*2], digitPairs[v*2+1])
-	}
-	if v > 1<<32-1 {
-		return strconv.AppendUint(b, v, 10)
-	}
-	var buf [12]byte
-	i := len(buf)
-	u := uint32(v)
-	for u >= 10000 {
-		q := u / 10000
-		r := (u - q*10000) * 4
-		i -= 4
-		copy(buf[i:i+4], digits4[r:r+4])
-		u = q
-	}
-	r := u * 4
-	switch {
-	case u >= 1000:
-		i -= 4
-		copy(buf[i:i+4], digits4[r:r+4])
-	case u >= 100:
-		i -= 3
-		copy(buf[i:i+3], digits4[r+1:r+4])
-	case u >= 10:
-		i -= 2
-		copy(buf[i:i+2], digits4[r+2:r+4])
-	default:
-		i--
-		buf[i] = byte('0' + u)
-	}
-	return append(b, buf[i:]...)
-}
+func appendU(b []byte, v uint64) []byte { return numfmt.AppendUint(b, v) }
 
 // appendSACK writes [{"left":L,"right":R},...] in JSON and "L-R L-R" in CSV.
 // r must have SACK blocks.
@@ -513,7 +468,7 @@ func newFlagsTable(json bool) *flagsTable {
 		if json {
 			s = append(s, '"')
 		}
-		s = AppendTCPFlags(s, uint16(v))
+		s = tcpdump.AppendTCPFlags(s, uint16(v))
 		if json {
 			s = append(s, '"')
 		}

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // Parquet's physical types, encodings and page types (parquet.thrift).
@@ -317,7 +318,7 @@ func (l *pqLeaf) addFlags(rows []Row) {
 		if l.fallback {
 			l.plain = binary.LittleEndian.AppendUint32(l.plain, 0)
 			at := len(l.plain)
-			l.plain = AppendTCPFlags(l.plain, f)
+			l.plain = tcpdump.AppendTCPFlags(l.plain, f)
 			binary.LittleEndian.PutUint32(l.plain[at-4:], uint32(len(l.plain)-at))
 			continue
 		}
@@ -326,7 +327,7 @@ func (l *pqLeaf) addFlags(rows []Row) {
 			continue
 		}
 		l.key[0], l.key[1] = byte(f), byte(f>>8)
-		e := l.dict.index(l.key[:2], func(b []byte) []byte { return AppendTCPFlags(b, f) })
+		e := l.dict.index(l.key[:2], func(b []byte) []byte { return tcpdump.AppendTCPFlags(b, f) })
 		if int(f) < len(l.flagIdx) {
 			l.flagIdx[f] = e + 1
 		}

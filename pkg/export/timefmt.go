@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"strconv"
 )
 
@@ -37,15 +38,7 @@ type tsFormatter struct {
 	short   bool
 }
 
-// splitNS returns floor(ns / 1e9) and the remainder in [0, 1e9).
-func splitNS(ns int64) (sec, frac int64) {
-	sec, frac = ns/1e9, ns%1e9
-	if frac < 0 {
-		sec--
-		frac += 1e9
-	}
-	return sec, frac
-}
+func splitNS(ns int64) (sec, frac int64) { return numfmt.SplitNS(ns) }
 
 func (f *tsFormatter) appendRFC3339(b []byte, ns int64) []byte {
 	sec, frac := splitNS(ns)

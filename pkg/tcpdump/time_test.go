@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 import (
 	"math"
@@ -17,7 +17,7 @@ import (
 
 // TestTextExtremeTimes formats single packets at the edges of the 32-bit and
 // 64-bit ranges in the absolute formats.
-func TestTextExtremeTimes(t *testing.T) {
+func TestPrinterExtremeTimes(t *testing.T) {
 	const s = int64(1e9)
 	const errText = "[Error converting time]"
 	tests := []struct {
@@ -54,7 +54,7 @@ func TestTextExtremeTimes(t *testing.T) {
 			{TimeEpoch, true, tc.epochN}, {TimeDate, true, tc.dateN}, {TimeDefault, true, tc.clockN},
 			{TimeNone, false, ""},
 		} {
-			enc := NewText(nil, TextOptions{TimeFormat: f.format, Nano: f.nano, Location: time.UTC})
+			enc := NewPrinter(nil, Options{TimeFormat: f.format, Nano: f.nano, Location: time.UTC})
 			p := reader.Packet{Timestamp: tc.ts}
 			want := f.want
 			if want != "" {
@@ -70,7 +70,7 @@ func TestTextExtremeTimes(t *testing.T) {
 // TestTextRelativeTimes runs packet sequences through -ttt and -ttttt: tcpdump
 // subtracts timevals (borrowing once), takes a zero reference time as unset,
 // and applies its 32-bit test to the difference.
-func TestTextRelativeTimes(t *testing.T) {
+func TestPrinterRelativeTimes(t *testing.T) {
 	const s = int64(1e9)
 	zeroRef := []int64{0, 5 * s, 7 * s, 0, 3 * s, 500, 999, 1000}
 	extremes := []int64{math.MinInt64, math.MaxInt64, 1 << 32 * s, 1<<32*s + 1<<31*s}
@@ -99,7 +99,7 @@ func TestTextRelativeTimes(t *testing.T) {
 			" 00:00:00.000000000 | 23:34:33.709551615 | 06:15:32.854775808 | [Error converting time] "},
 	}
 	for _, tc := range tests {
-		enc := NewText(nil, TextOptions{TimeFormat: tc.format, Nano: tc.nano, Location: time.UTC})
+		enc := NewPrinter(nil, Options{TimeFormat: tc.format, Nano: tc.nano, Location: time.UTC})
 		var got []string
 		for _, ts := range tc.ts {
 			p := reader.Packet{Timestamp: ts}
@@ -114,7 +114,7 @@ func TestTextRelativeTimes(t *testing.T) {
 // TestTextPcapTimeFields: a pcap record's fields reach tcpdump as signed 32-bit
 // numbers, out-of-range fractions as stored; these sequences are tcpdump's
 // output for such records.
-func TestTextPcapTimeFields(t *testing.T) {
+func TestPrinterPcapTimeFields(t *testing.T) {
 	type rec struct{ sec, frac uint32 }
 	nanoRecs := []rec{{0, 0}, {2147483647, 999999999}, {2147483648, 0}, {4294967295, 999999999},
 		{4294967295, 3000000000}, {1, 5}, {0, 0}, {7, 2147483648}, {7, 4294967295}, {3, 0}}
@@ -142,7 +142,7 @@ func TestTextPcapTimeFields(t *testing.T) {
 			" 00:00:00.000000000 |-00:00:00.000001000 |-00:00:00.000000000 | 00:00:04.999999000 | 00:00:04.1000000000 | 00:00:04.705032704 |-00:00:02.999997000 "},
 	}
 	for _, tc := range tests {
-		enc := NewText(nil, TextOptions{TimeFormat: tc.format, Nano: tc.nano, Location: time.UTC})
+		enc := NewPrinter(nil, Options{TimeFormat: tc.format, Nano: tc.nano, Location: time.UTC})
 		var got []string
 		for _, r := range tc.recs {
 			// as pkg/reader fills a pcap packet: the fraction is carried into

@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 // appendApp appends the application-layer summary tcpdump prints after
 // "length N" for the well-known ports it decodes by default. payload holds the

@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 import (
 	"github.com/pcaptk/pcaptk/pkg/decode"
@@ -6,7 +6,7 @@ import (
 )
 
 // appendNetwork appends the network and transport part of a tcpdump line.
-func (t *Text) appendNetwork(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendNetwork(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if rec.Truncated == decode.LayerLink {
 		return append(b, " [|"+linkProtoName(p.LinkType)+"]"...)
 	}
@@ -56,7 +56,7 @@ func linkProtoName(lt uint16) string {
 	return "ip"
 }
 
-func (t *Text) appendIPv4(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendIPv4(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if !t.o.Link {
 		b = append(b, "IP "...)
 	}
@@ -96,7 +96,7 @@ func (t *Text) appendIPv4(b []byte, p *reader.Packet, rec *decode.Record) []byte
 	return t.appendTransport(b, p, rec)
 }
 
-func (t *Text) appendProtoName(b []byte, proto uint8) []byte {
+func (t *Printer) appendProtoName(b []byte, proto uint8) []byte {
 	if !t.o.NoPortNames {
 		if n := ipProtoName(proto); n != "unknown" {
 			b = append(b, ' ')
@@ -113,7 +113,7 @@ func (t *Text) appendProtoName(b []byte, proto uint8) []byte {
 	return appendUint(b, uint64(proto))
 }
 
-func (t *Text) appendIPv4Verbose(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendIPv4Verbose(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	b = append(b, "(tos 0x"...)
 	b = appendHexMin(b, uint64(rec.TOS))
 	switch rec.TOS & 3 {
@@ -321,7 +321,7 @@ func ipProtoName(p uint8) string {
 	return "unknown"
 }
 
-func (t *Text) appendIPv6(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendIPv6(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if rec.IPVersion != 6 {
 		if rec.Truncated == decode.LayerNetwork {
 			return append(b, " [|ip6]"...)
@@ -457,13 +457,13 @@ func transportName(proto uint8) string {
 }
 
 // appendAddrPort appends "addr.port" or just "addr".
-func (t *Text) appendAddrPort(b []byte, ip [16]byte, v uint8, port uint16, proto uint8) []byte {
+func (t *Printer) appendAddrPort(b []byte, ip [16]byte, v uint8, port uint16, proto uint8) []byte {
 	b = decode.AppendIP(b, ip, v)
 	b = append(b, '.')
 	return t.appendPort(b, port, proto)
 }
 
-func (t *Text) appendPort(b []byte, port uint16, proto uint8) []byte {
+func (t *Printer) appendPort(b []byte, port uint16, proto uint8) []byte {
 	if t.services != nil {
 		if n := t.services.Name(port, proto); n != "" {
 			return append(b, n...)
@@ -472,7 +472,7 @@ func (t *Text) appendPort(b []byte, port uint16, proto uint8) []byte {
 	return appendUint(b, uint64(port))
 }
 
-func (t *Text) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendTransport(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	v := rec.IPVersion
 	switch rec.Proto {
 	case decode.ProtoTCP:
@@ -555,7 +555,7 @@ func appendICMP(b []byte, rec *decode.Record, trunc, name string, echoReq, echoR
 	return appendUint(b, uint64(rec.L4Len))
 }
 
-func (t *Text) appendARP(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendARP(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	d := p.Data[min(rec.NetOff, len(p.Data)):]
 	if !t.o.Link {
 		b = append(b, "ARP, "...)

@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ var be = binary.BigEndian
 
 // appendTCP appends tcpdump's TCP line from the addresses on: ports, flags,
 // sequence numbers, window, options, length and the application summary.
-func (t *Text) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	v := rec.IPVersion
 	data := p.Data[:rec.End]
 	off := rec.TransOff
@@ -149,7 +149,7 @@ func AppendTCPFlags(b []byte, flags uint16) []byte {
 
 // appendTCPChecksum appends ", cksum 0xNNNN (correct)" or "(incorrect -> 0xNNNN)"
 // for a segment captured whole.
-func (t *Text) appendTCPChecksum(b []byte, data []byte, rec *decode.Record, length int) []byte {
+func (t *Printer) appendTCPChecksum(b []byte, data []byte, rec *decode.Record, length int) []byte {
 	seg := data[rec.TransOff : rec.TransOff+length]
 	var s uint32
 	if rec.IPVersion == 4 {

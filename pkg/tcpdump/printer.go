@@ -1,7 +1,8 @@
-package export
+package tcpdump
 
 import (
 	"bufio"
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"io"
 	"strconv"
 	"time"
@@ -20,9 +21,9 @@ const (
 	TimeSinceFirst        // -ttttt: since the first packet
 )
 
-// TextOptions select what the text encoder prints; each field is one of
+// Options select what the printer prints; each field is one of
 // tcpdump's flags.
-type TextOptions struct {
+type Options struct {
 	NoPortNames bool // -nn: print port numbers, not /etc/services names
 	AbsoluteSeq bool // -S
 	TimeFormat  int  // TimeDefault … TimeSinceFirst
@@ -41,12 +42,12 @@ type TextOptions struct {
 	IfName func(index uint32) string
 }
 
-// Text writes packets as the lines tcpdump prints. It keeps tcpdump's
-// per-connection state for relative sequence numbers, so one Text must see the
+// Printer writes packets as the lines tcpdump prints. It keeps tcpdump's
+// per-connection state for relative sequence numbers, so one Printer must see the
 // packets of a capture in order. Call Flush when done.
-type Text struct {
+type Printer struct {
 	w         *bufio.Writer
-	o         TextOptions
+	o         Options
 	buf       []byte
 	seq       decode.SeqTracker
 	refSec    int64 // -ttt/-ttttt reference time, as timeval returns it
@@ -64,22 +65,22 @@ type Text struct {
 	jumped bool
 }
 
-// NewText returns a text encoder writing to w.
-func NewText(w io.Writer, o TextOptions) *Text {
+// NewPrinter returns a printer writing to w.
+func NewPrinter(w io.Writer, o Options) *Printer {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	t := &Text{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096)}
+	t := &Printer{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096)}
 	if !o.NoPortNames {
 		t.services = LoadServices()
 	}
 	return t
 }
 
-// Encode writes the line (and the dumps the options ask for) of one packet. rec
+// Print writes the line (and the dumps the options ask for) of one packet. rec
 // must be p decoded with decode.Decode. The first write error is kept and
 // returned by every later call.
-func (t *Text) Encode(p *reader.Packet, rec *decode.Record) error {
+func (t *Printer) Print(p *reader.Packet, rec *decode.Record) error {
 	if t.err != nil {
 		return t.err
 	}
@@ -91,7 +92,7 @@ func (t *Text) Encode(p *reader.Packet, rec *decode.Record) error {
 }
 
 // Flush writes any buffered lines.
-func (t *Text) Flush() error {
+func (t *Printer) Flush() error {
 	if t.err != nil {
 		return t.err
 	}
@@ -100,7 +101,7 @@ func (t *Text) Flush() error {
 }
 
 // AppendPacket appends the full text of one packet, ending in a newline.
-func (t *Text) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if bad := invalidHeader(b, p); len(bad) > len(b) {
 		return append(bad, '\n')
 	}
@@ -177,11 +178,11 @@ func invalidHeader(b []byte, p *reader.Packet) []byte {
 // timeval returns the packet's time as tcpdump gets it from libpcap: seconds
 // as a 64-bit time_t and the fraction in the printed unit (µs, or ns with
 // --nano), which tcpdump formats and subtracts as they are.
-func (t *Text) timeval(p *reader.Packet) (sec, frac int64) {
+func (t *Printer) timeval(p *reader.Packet) (sec, frac int64) {
 	if p.FracUnits == 0 {
 		// pcapng and live packets: libpcap computes 64-bit seconds and a
 		// fraction in [0, 1 s), truncated to microseconds without --nano.
-		sec, frac = splitNS(p.Timestamp)
+		sec, frac = numfmt.SplitNS(p.Timestamp)
 		if !t.o.Nano {
 			frac /= 1000
 		}
@@ -210,7 +211,7 @@ const errConvertingTime = "[Error converting time]"
 
 func timeFails(sec int64) bool { return uint32(sec)&0x80000000 != 0 }
 
-func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
+func (t *Printer) appendTime(b []byte, p *reader.Packet) []byte {
 	if t.o.TimeFormat == TimeNone {
 		return b
 	}
@@ -279,7 +280,7 @@ func (t *Text) appendTime(b []byte, p *reader.Packet) []byte {
 	return append(b, ' ')
 }
 
-func (t *Text) fracUnit() int64 {
+func (t *Printer) fracUnit() int64 {
 	if t.o.Nano {
 		return 1e9
 	}
@@ -288,7 +289,7 @@ func (t *Text) fracUnit() int64 {
 
 // appendFrac appends the fraction as tcpdump's ".%06u" or ".%09u" does: an
 // out-of-range value as its unsigned 32 bits, longer than six or nine digits.
-func (t *Text) appendFrac(b []byte, frac int64) []byte {
+func (t *Printer) appendFrac(b []byte, frac int64) []byte {
 	b = append(b, '.')
 	if t.o.Nano {
 		return appendInt(b, int(uint32(frac)), 9)
@@ -333,10 +334,9 @@ func appendInt(b []byte, v, width int) []byte {
 	return append(b, tmp[i:]...)
 }
 
-// digitPairs ("00" to "99") is declared with the table encoders in lines.go.
+const digitPairs = numfmt.DigitPairs
 
-// appendUint formats with the four-digit table of the table encoders (lines.go).
-func appendUint(b []byte, v uint64) []byte { return appendU(b, v) }
+func appendUint(b []byte, v uint64) []byte { return numfmt.AppendUint(b, v) }
 
 const hexdig = "0123456789abcdef"
 

@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 import (
 	"net"
@@ -10,7 +10,7 @@ import (
 
 // appendLink appends what tcpdump prints for the link layer: only the cooked v2
 // interface and direction by default, the whole header with -e.
-func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	switch p.LinkType {
 	case decode.LinkLinuxSLL2:
 		if !rec.HasSLL {
@@ -143,7 +143,7 @@ func (t *Text) appendLink(b []byte, p *reader.Packet, rec *decode.Record) []byte
 
 // appendSLLTail appends the rest of a cooked header under -e: the link address
 // when it is a 6-byte one, then (unless -q) the protocol and frame length.
-func (t *Text) appendSLLTail(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+func (t *Printer) appendSLLTail(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if rec.SLLAddrLen == 6 {
 		b = decode.AppendMAC(b, rec.SLLAddr[:6])
 		b = append(b, ' ')
@@ -266,7 +266,7 @@ func sll1Direction(t uint16) string {
 // the machine that reads the file ("?" when there is none). The table of local
 // interfaces is read once and again at most once a second when an unknown
 // index turns up, so a capture of many indexes costs no lookup per packet.
-func (t *Text) ifName(idx uint32) string {
+func (t *Printer) ifName(idx uint32) string {
 	if t.o.IfName != nil {
 		return t.o.IfName(idx)
 	}

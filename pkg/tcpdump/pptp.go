@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 // PPTP control messages (RFC 2637) as tcpdump prints them without -v. The five
 // messages a call set-up uses are decoded field by field; others by name.

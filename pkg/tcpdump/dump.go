@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 func isGraph(c byte) bool { return c > 0x20 && c < 0x7f }
 

@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 import "github.com/pcaptk/pcaptk/pkg/decode"
 

@@ -1,4 +1,4 @@
-package export
+package tcpdump
 
 import (
 	"io"
@@ -12,21 +12,21 @@ import (
 
 // TestTextAllocatesNothing: once the per-connection state has seen the
 // connections, printing a packet allocates nothing, whatever flags are set.
-func TestTextAllocatesNothing(t *testing.T) {
+func TestPrinterAllocatesNothing(t *testing.T) {
 	ps := packets.Load(t)
-	for _, o := range []TextOptions{
+	for _, o := range []Options{
 		{NoPortNames: true},
 		{Verbose: 1, Link: true, HexASCII: 1, TimeFormat: TimeDate, Nano: true},
 		{AbsoluteSeq: true, ASCII: true, TimeFormat: TimeDelta},
 	} {
 		o.Location = time.UTC
 		o.IfName = func(uint32) string { return "lo" }
-		enc := NewText(io.Discard, o)
+		enc := NewPrinter(io.Discard, o)
 		var rec decode.Record
 		pass := func() {
 			for i := range ps {
 				decode.Decode(ps[i].LinkType, ps[i].Data, ps[i].WireLen, &rec)
-				enc.Encode(&ps[i], &rec)
+				enc.Print(&ps[i], &rec)
 			}
 		}
 		pass() // warm up: connections, buffer growth
@@ -36,9 +36,9 @@ func TestTextAllocatesNothing(t *testing.T) {
 	}
 }
 
-func BenchmarkTextEncode(b *testing.B) {
+func BenchmarkPrinter(b *testing.B) {
 	ps := packets.Load(b)
-	enc := NewText(io.Discard, TextOptions{NoPortNames: true, Location: time.UTC})
+	enc := NewPrinter(io.Discard, Options{NoPortNames: true, Location: time.UTC})
 	recs := make([]decode.Record, len(ps))
 	for i := range ps {
 		decode.Decode(ps[i].LinkType, ps[i].Data, ps[i].WireLen, &recs[i])
@@ -47,25 +47,25 @@ func BenchmarkTextEncode(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		j := i % len(ps)
-		enc.Encode(&ps[j], &recs[j])
+		enc.Print(&ps[j], &recs[j])
 	}
 }
 
-// FuzzText decodes and prints arbitrary bytes under every link type pcaptk
+// FuzzPrinter decodes and prints arbitrary bytes under every link type pcaptk
 // decodes, with the most demanding flags: it must never panic.
-func FuzzText(f *testing.F) {
+func FuzzPrinter(f *testing.F) {
 	for i, p := range packets.Load(f) {
 		if i%7 == 0 {
 			f.Add(p.LinkType, p.Data)
 		}
 	}
-	enc := NewText(io.Discard, TextOptions{Verbose: 2, Link: true, HexASCII: 1, Location: time.UTC,
+	enc := NewPrinter(io.Discard, Options{Verbose: 2, Link: true, HexASCII: 1, Location: time.UTC,
 		IfName: func(uint32) string { return "?" }})
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
 		var rec decode.Record
 		p := reader.Packet{Data: data, CapLen: uint32(len(data)), WireLen: uint32(len(data)), LinkType: lt, Timestamp: 1e18}
 		decode.Decode(lt, data, p.WireLen, &rec)
-		if err := enc.Encode(&p, &rec); err != nil {
+		if err := enc.Print(&p, &rec); err != nil {
 			t.Fatal(err)
 		}
 	})
