@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/pcaptk/pcaptk/pkg/stats"
 	"io"
 	"os"
 	"os/exec"
@@ -117,7 +118,7 @@ func TestInfoTCP(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: %s", base, stderr)
 		}
-		var fi fileInfo
+		var fi stats.Summary
 		if err := json.Unmarshal([]byte(js), &fi); err != nil {
 			t.Fatalf("%s: --json output %q: %v", base, js, err)
 		}
