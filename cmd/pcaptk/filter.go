@@ -2,14 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/pcaptk/pcaptk/internal/outfile"
+	"github.com/spf13/cobra"
+
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
-	"github.com/spf13/cobra"
 )
 
 type filterOptions struct {
@@ -137,41 +136,4 @@ func runFilter(o *filterOptions, s *streams) error {
 		return keep, done, err
 	})
 	return stop.finish(err)
-}
-
-// checkOutput refuses an output path (or standard output, "-") that is an input.
-func checkOutput(g *outfile.Guard, path string, s *streams) error {
-	if path == "-" {
-		return checkStdout(g, s)
-	}
-	return g.Check(path)
-}
-
-// parseFormat reads --format; "" means "decide from the input".
-func parseFormat(s string) (reader.Format, error) {
-	switch strings.ToLower(s) {
-	case "":
-		return 0, nil
-	case "pcap":
-		return reader.FormatPcap, nil
-	case "pcapng":
-		return reader.FormatPcapNG, nil
-	}
-	return 0, usageErrorf("--format %q: want pcap or pcapng", s)
-}
-
-// openInput opens a capture; "-" reads the command's standard input.
-func openInput(path string, s *streams) (*reader.Reader, error) {
-	return openInputWith(path, s, reader.DefaultOptions)
-}
-
-// openInputWith is openInput with reader options (a shared Budget when several
-// inputs are open at once).
-func openInputWith(path string, s *streams, o reader.Options) (*reader.Reader, error) {
-	if path == "-" {
-		if f, ok := s.In.(*os.File); !ok || f != os.Stdin {
-			return reader.NewReaderWith(s.In, "-", o)
-		}
-	}
-	return reader.OpenWith(path, o)
 }

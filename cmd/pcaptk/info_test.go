@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/pcaptk/pcaptk/pkg/stats"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/pkg/stats"
 )
 
 // capinfosFields parses "Label: value" lines (the first of each label; a repeated

@@ -9,9 +9,10 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
-	"github.com/spf13/cobra"
 )
 
 type mergeOptions struct {

@@ -8,9 +8,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
-	"github.com/spf13/cobra"
 )
 
 type splitOptions struct {

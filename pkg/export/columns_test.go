@@ -5,8 +5,8 @@ import (
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
-	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // TestTSOnlyFastPath: the options text Add writes for NOP NOP TS headers equals

@@ -3,13 +3,13 @@ package export
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"io"
 	"runtime"
 	"slices"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )

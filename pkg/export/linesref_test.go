@@ -12,8 +12,8 @@ import (
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
-	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // refEncoder is the CSV and JSON row formatting as it was before rows were

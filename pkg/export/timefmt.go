@@ -2,8 +2,9 @@ package export
 
 import (
 	"fmt"
-	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"strconv"
+
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 )
 
 // TSFormat is how JSON and CSV write the ts column.

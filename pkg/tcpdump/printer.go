@@ -2,11 +2,11 @@ package tcpdump
 
 import (
 	"bufio"
-	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"io"
 	"strconv"
 	"time"
 
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
