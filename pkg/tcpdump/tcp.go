@@ -265,10 +265,8 @@ const (
 // where tcpdump reads an option's kind or length, which aborts its printer.
 // payloadCut says the segment was not captured whole (MD5 cannot be checked).
 func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thack uint32, rev bool, payloadCut bool) (_ []byte, stop, jumped bool) {
+	w := optWalk{o: o, hlen: hlen, flags: flags, thseq: thseq, thack: thack, rev: rev, payloadCut: payloadCut}
 	sep := false
-	i := 0
-	trunc := func(b []byte) ([]byte, bool, bool) { return append(b, " [|tcp]"...), true, false }
-	jump := func(b []byte) ([]byte, bool, bool) { return append(b, " [|tcp]"...), true, true }
 	bad := func(b []byte) ([]byte, bool, bool) {
 		b = append(b, "[bad opt]"...)
 		if sep {
@@ -276,43 +274,16 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		}
 		return b, true, false
 	}
-	for hlen > 0 {
+	for w.hlen > 0 {
 		if sep {
 			b = append(b, ',')
 		}
-		if i >= len(o) {
-			return jump(b)
-		}
-		kind := o[i]
-		i++
-		var l int
-		if kind == 0 || kind == 1 {
-			l = 1
-		} else {
-			if i >= len(o) {
-				return jump(b)
-			}
-			l = int(o[i])
-			i++
-			if l < 2 || l > hlen {
-				return bad(b)
-			}
-			hlen--
-		}
-		hlen--
-		// need reports whether n option bytes remain in the header and were
-		// captured; otherwise fail says which (tcpdump's "bad opt" or "[|tcp]").
-		fail := 0
-		need := func(n int) bool {
-			switch {
-			case n > hlen:
-				fail = failBad
-			case i+n > len(o):
-				fail = failTrunc
-			default:
-				return true
-			}
-			return false
+		kind, l, ok := w.next()
+		switch {
+		case !ok:
+			return append(b, " [|tcp]"...), true, true
+		case l == 0:
+			return bad(b)
 		}
 		if name := tcpOptionName(kind); name != "" {
 			b = append(b, name...)
@@ -320,179 +291,16 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 			b = append(b, "unknown-"...)
 			b = appendUint(b, uint64(kind))
 		}
-		datalen := 0
-		switch kind {
-		case 2: // mss
-			datalen = 2
-			if !need(2) {
-				break
-			}
-			b = append(b, ' ')
-			b = appendUint(b, uint64(be.Uint16(o[i:])))
-		case 3: // wscale
-			datalen = 1
-			if !need(1) {
-				break
-			}
-			b = append(b, ' ')
-			b = appendUint(b, uint64(o[i]))
-		case 5: // sack
-			datalen = l - 2
-			if datalen%8 != 0 {
-				b = append(b, " invalid sack"...)
-			} else {
-				b = append(b, ' ')
-				b = appendUint(b, uint64(datalen/8))
-				b = append(b, ' ')
-				for j := 0; j < datalen; j += 8 {
-					if !need(j + 8) {
-						break
-					}
-					s, e := be.Uint32(o[i+j:]), be.Uint32(o[i+j+4:])
-					if rev {
-						s -= thseq
-						e -= thseq
-					} else {
-						s -= thack
-						e -= thack
-					}
-					b = append(b, '{')
-					b = appendUint(b, uint64(s))
-					b = append(b, ':')
-					b = appendUint(b, uint64(e))
-					b = append(b, '}')
-				}
-			}
-		case 6, 7, 11, 12, 13: // echo, echoreply, cc, ccnew, ccecho
-			datalen = 4
-			if !need(4) {
-				break
-			}
-			b = append(b, ' ')
-			b = appendUint(b, uint64(be.Uint32(o[i:])))
-		case 8: // timestamp
-			datalen = 8
-			if !need(8) {
-				break
-			}
-			b = append(b, " val "...)
-			b = appendUint(b, uint64(be.Uint32(o[i:])))
-			b = append(b, " ecr "...)
-			b = appendUint(b, uint64(be.Uint32(o[i+4:])))
-		case 19: // md5 signature
-			datalen = 16
-			if !need(16) {
-				break
-			}
-			if payloadCut {
-				b = append(b, " snaplen too short, can't check - "...)
-			} else {
-				b = append(b, " shared secret not supplied with -M, can't check - "...)
-			}
-			b = appendHexBytes(b, o[i:i+16])
-		case 20: // scps
-			datalen = 2
-			if !need(2) {
-				break
-			}
-			b = append(b, " cap "...)
-			b = append(b, hexdig[o[i]>>4], hexdig[o[i]&15])
-			b = append(b, " id "...)
-			b = appendUint(b, uint64(o[i+1]))
-		case 29: // tcp-ao
-			datalen = l - 2
-			if datalen < 2 {
-				b = append(b, " (invalid)"...)
-			} else {
-				if !need(1) {
-					break
-				}
-				b = append(b, " keyid "...)
-				b = appendUint(b, uint64(o[i]))
-				if !need(2) {
-					break
-				}
-				b = append(b, " rnextkeyid "...)
-				b = appendUint(b, uint64(o[i+1]))
-				if datalen > 2 {
-					b = append(b, " mac 0x"...)
-					for j := 2; j < datalen; j++ {
-						if !need(j + 1) {
-							break
-						}
-						b = append(b, hexdig[o[i+j]>>4], hexdig[o[i+j]&15])
-					}
-				}
-			}
-		case 0, 1, 4: // eol, nop, sackOK
-		case 28: // uto
-			datalen = 2
-			if !need(2) {
-				break
-			}
-			v := uint32(be.Uint16(o[i:]))
-			b = append(b, " 0x"...)
-			b = appendHexMin(b, uint64(v))
-			if v&1 != 0 {
-				v = (v >> 1) * 60
-			} else {
-				v >>= 1
-			}
-			b = append(b, ' ')
-			b = appendUint(b, uint64(v))
-		case 30: // mptcp
-			datalen = l - 2
-			if !need(datalen) {
-				break
-			}
-			var ok bool
-			if b, ok = appendMPTCP(b, o[i-2:i+datalen], flags); !ok {
-				fail = failBad
-			}
-		case 34: // tfo
-			datalen = l - 2
-			if !need(datalen) {
-				break
-			}
-			b = append(b, ' ')
-			b = appendFastOpen(b, o[i:i+datalen])
-		case 254: // experimental, RFC 6994
-			datalen = l - 2
-			if !need(datalen) {
-				break
-			}
-			if datalen < 2 {
-				fail = failBad
-				break
-			}
-			magic := be.Uint16(o[i:])
-			b = append(b, '-')
-			if magic == 0xf989 {
-				b = append(b, "tfo"...)
-				b = appendFastOpen(b, o[i+2:i+datalen])
-			} else {
-				b = appendHex16(b, magic)
-			}
-		default:
-			datalen = l - 2
-			if datalen > 0 {
-				b = append(b, " 0x"...)
-			}
-			for j := 0; j < datalen; j++ {
-				if !need(j + 1) {
-					break
-				}
-				b = append(b, hexdig[o[i+j]>>4], hexdig[o[i+j]&15])
-			}
-		}
-		switch fail {
+		var datalen int
+		b, datalen = w.appendData(b, kind, l)
+		switch w.fail {
 		case failBad:
 			return bad(b)
 		case failTrunc:
-			return trunc(b)
+			return append(b, " [|tcp]"...), true, false
 		}
-		i += datalen
-		hlen -= datalen
+		w.i += datalen
+		w.hlen -= datalen
 		consumed := datalen + 1
 		if kind != 0 && kind != 1 {
 			consumed++
@@ -508,6 +316,237 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		}
 	}
 	return b, false, false
+}
+
+// optWalk is the state of appendTCPOptionsText's walk over the options.
+type optWalk struct {
+	o    []byte // the captured option bytes
+	i    int    // where the current option's data starts in o
+	hlen int    // header option bytes not walked yet
+	fail int    // failBad or failTrunc once an option cannot be printed
+
+	flags        uint8 // the segment's flags (MPTCP reads them)
+	thseq, thack uint32
+	rev          bool // SACK edges are relative to thseq, else to thack
+	payloadCut   bool
+}
+
+// next reads an option's kind and length (1 for EOL and NOP). ok is false when
+// the capture ends there; l is 0 for a length that does not fit the header.
+func (w *optWalk) next() (kind byte, l int, ok bool) {
+	if w.i >= len(w.o) {
+		return 0, 0, false
+	}
+	kind = w.o[w.i]
+	w.i++
+	if kind == 0 || kind == 1 {
+		w.hlen--
+		return kind, 1, true
+	}
+	if w.i >= len(w.o) {
+		return 0, 0, false
+	}
+	l = int(w.o[w.i])
+	w.i++
+	if l < 2 || l > w.hlen {
+		return kind, 0, true
+	}
+	w.hlen -= 2
+	return kind, l, true
+}
+
+// need reports whether n data bytes remain in the header and were captured;
+// otherwise fail says which (tcpdump's "bad opt" or "[|tcp]").
+func (w *optWalk) need(n int) bool {
+	switch {
+	case n > w.hlen:
+		w.fail = failBad
+	case w.i+n > len(w.o):
+		w.fail = failTrunc
+	default:
+		return true
+	}
+	return false
+}
+
+// appendData appends what tcpdump prints of the data of option kind (length l)
+// and returns how many data bytes the option has.
+func (w *optWalk) appendData(b []byte, kind byte, l int) ([]byte, int) {
+	o, i := w.o, w.i
+	switch kind {
+	case 0, 1, 4: // eol, nop, sackOK
+		return b, 0
+	case 2: // mss
+		if w.need(2) {
+			b = append(b, ' ')
+			b = appendUint(b, uint64(be.Uint16(o[i:])))
+		}
+		return b, 2
+	case 3: // wscale
+		if w.need(1) {
+			b = append(b, ' ')
+			b = appendUint(b, uint64(o[i]))
+		}
+		return b, 1
+	case 5:
+		return w.appendSACK(b, l-2), l - 2
+	case 6, 7, 11, 12, 13: // echo, echoreply, cc, ccnew, ccecho
+		if w.need(4) {
+			b = append(b, ' ')
+			b = appendUint(b, uint64(be.Uint32(o[i:])))
+		}
+		return b, 4
+	case 8: // timestamp
+		if w.need(8) {
+			b = append(b, " val "...)
+			b = appendUint(b, uint64(be.Uint32(o[i:])))
+			b = append(b, " ecr "...)
+			b = appendUint(b, uint64(be.Uint32(o[i+4:])))
+		}
+		return b, 8
+	case 19: // md5 signature
+		if w.need(16) {
+			if w.payloadCut {
+				b = append(b, " snaplen too short, can't check - "...)
+			} else {
+				b = append(b, " shared secret not supplied with -M, can't check - "...)
+			}
+			b = appendHexBytes(b, o[i:i+16])
+		}
+		return b, 16
+	case 20: // scps
+		if w.need(2) {
+			b = append(b, " cap "...)
+			b = append(b, hexdig[o[i]>>4], hexdig[o[i]&15])
+			b = append(b, " id "...)
+			b = appendUint(b, uint64(o[i+1]))
+		}
+		return b, 2
+	case 28:
+		return w.appendUTO(b), 2
+	case 29:
+		return w.appendTCPAO(b, l-2), l - 2
+	case 30: // mptcp
+		if w.need(l - 2) {
+			var ok bool
+			if b, ok = appendMPTCP(b, o[i-2:i+l-2], w.flags); !ok {
+				w.fail = failBad
+			}
+		}
+		return b, l - 2
+	case 34: // tfo
+		if w.need(l - 2) {
+			b = append(b, ' ')
+			b = appendFastOpen(b, o[i:i+l-2])
+		}
+		return b, l - 2
+	case 254:
+		return w.appendExperimental(b, l-2), l - 2
+	}
+	if l > 2 {
+		b = append(b, " 0x"...)
+	}
+	return w.appendHexData(b, 0, l-2), l - 2
+}
+
+// appendSACK prints the SACK blocks, relative to the other direction's base.
+func (w *optWalk) appendSACK(b []byte, datalen int) []byte {
+	if datalen%8 != 0 {
+		return append(b, " invalid sack"...)
+	}
+	b = append(b, ' ')
+	b = appendUint(b, uint64(datalen/8))
+	b = append(b, ' ')
+	for j := 0; j < datalen; j += 8 {
+		if !w.need(j + 8) {
+			break
+		}
+		s, e := be.Uint32(w.o[w.i+j:]), be.Uint32(w.o[w.i+j+4:])
+		if w.rev {
+			s -= w.thseq
+			e -= w.thseq
+		} else {
+			s -= w.thack
+			e -= w.thack
+		}
+		b = append(b, '{')
+		b = appendUint(b, uint64(s))
+		b = append(b, ':')
+		b = appendUint(b, uint64(e))
+		b = append(b, '}')
+	}
+	return b
+}
+
+// appendUTO prints the user timeout: its raw value, then seconds (the low bit
+// says the rest counts minutes).
+func (w *optWalk) appendUTO(b []byte) []byte {
+	if !w.need(2) {
+		return b
+	}
+	v := uint32(be.Uint16(w.o[w.i:]))
+	b = append(b, " 0x"...)
+	b = appendHexMin(b, uint64(v))
+	if v&1 != 0 {
+		v = (v >> 1) * 60
+	} else {
+		v >>= 1
+	}
+	b = append(b, ' ')
+	return appendUint(b, uint64(v))
+}
+
+// appendTCPAO prints TCP-AO's key ids and MAC.
+func (w *optWalk) appendTCPAO(b []byte, datalen int) []byte {
+	if datalen < 2 {
+		return append(b, " (invalid)"...)
+	}
+	if !w.need(1) {
+		return b
+	}
+	b = append(b, " keyid "...)
+	b = appendUint(b, uint64(w.o[w.i]))
+	if !w.need(2) {
+		return b
+	}
+	b = append(b, " rnextkeyid "...)
+	b = appendUint(b, uint64(w.o[w.i+1]))
+	if datalen > 2 {
+		b = append(b, " mac 0x"...)
+		b = w.appendHexData(b, 2, datalen)
+	}
+	return b
+}
+
+// appendExperimental prints an RFC 6994 experimental option: TFO under its
+// magic number, else the magic number.
+func (w *optWalk) appendExperimental(b []byte, datalen int) []byte {
+	if !w.need(datalen) {
+		return b
+	}
+	if datalen < 2 {
+		w.fail = failBad
+		return b
+	}
+	magic := be.Uint16(w.o[w.i:])
+	b = append(b, '-')
+	if magic == 0xf989 {
+		b = append(b, "tfo"...)
+		return appendFastOpen(b, w.o[w.i+2:w.i+datalen])
+	}
+	return appendHex16(b, magic)
+}
+
+// appendHexData prints data bytes from..to of the option in hex, as far as they
+// were captured and fit the header.
+func (w *optWalk) appendHexData(b []byte, from, to int) []byte {
+	for j := from; j < to; j++ {
+		if !w.need(j + 1) {
+			break
+		}
+		b = append(b, hexdig[w.o[w.i+j]>>4], hexdig[w.o[w.i+j]&15])
+	}
+	return b
 }
 
 func appendFastOpen(b []byte, c []byte) []byte {
@@ -526,206 +565,6 @@ func appendHexBytes(b []byte, c []byte) []byte {
 		b = append(b, hexdig[x>>4], hexdig[x&15])
 	}
 	return b
-}
-
-// appendMPTCP prints a multipath TCP option (o holds kind and length bytes too)
-// as tcpdump 4.99 does; ok false means tcpdump calls it a bad option.
-func appendMPTCP(b []byte, o []byte, flags uint8) (_ []byte, ok bool) {
-	l := len(o)
-	if l < 3 {
-		return b, false
-	}
-	sub := o[2] >> 4
-	b = append(b, ' ')
-	b = appendUint(b, uint64(l))
-	names := [...]string{"capable", "join", "dss", "add-addr", "rem-addr", "prio", "fail", "fast-close"}
-	if int(sub) >= len(names) {
-		return append(b, " unknown"...), true
-	}
-	b = append(b, ' ')
-	b = append(b, names[sub]...)
-	syn, ack := flags&decode.SYN != 0, flags&decode.ACK != 0
-	switch sub {
-	case 0: // capable
-		if !((l == 12 || l == 4) && syn) && !((l == 20 || l == 22) && ack && !syn) {
-			return b, false
-		}
-		ver := o[2] & 0x0f
-		if ver > 1 {
-			b = append(b, " Unknown Version ("...)
-			b = appendUint(b, uint64(ver))
-			return append(b, ')'), true
-		}
-		b = append(b, " v"...)
-		b = appendUint(b, uint64(ver))
-		if o[3]&0x80 != 0 {
-			b = append(b, " csum"...)
-		}
-		if l == 12 || l >= 20 {
-			b = append(b, " {0x"...)
-			b = appendHexMin(b, be.Uint64(o[4:]))
-			if l >= 20 {
-				b = append(b, ",0x"...)
-				b = appendHexMin(b, be.Uint64(o[12:]))
-			}
-			b = append(b, '}')
-		}
-	case 1: // join
-		if !(l == 12 && syn) && !(l == 16 && syn && ack) && !(l == 24 && ack) {
-			return b, false
-		}
-		if l != 24 {
-			if o[2]&1 != 0 {
-				b = append(b, " backup"...)
-			}
-			b = append(b, " id "...)
-			b = appendUint(b, uint64(o[3]))
-		}
-		switch l {
-		case 12:
-			b = append(b, " token 0x"...)
-			b = appendHexMin(b, uint64(be.Uint32(o[4:])))
-			b = append(b, " nonce 0x"...)
-			b = appendHexMin(b, uint64(be.Uint32(o[8:])))
-		case 16:
-			b = append(b, " hmac 0x"...)
-			b = appendHexMin(b, be.Uint64(o[4:]))
-			b = append(b, " nonce 0x"...)
-			b = appendHexMin(b, uint64(be.Uint32(o[12:])))
-		case 24:
-			b = append(b, " hmac 0x"...)
-			b = appendHexBytes(b, o[4:24])
-		}
-	case 2: // dss
-		if l < 4 || syn {
-			return b, false
-		}
-		f := o[3]
-		if f&0x10 != 0 {
-			b = append(b, " fin"...)
-		}
-		r := o[4:]
-		var ok bool
-		if f&0x01 != 0 {
-			b = append(b, " ack "...)
-			if b, r, ok = appendDSSNumber(b, r, f&0x02 != 0); !ok {
-				return b, false
-			}
-		}
-		if f&0x04 != 0 {
-			b = append(b, " seq "...)
-			if b, r, ok = appendDSSNumber(b, r, f&0x08 != 0); !ok {
-				return b, false
-			}
-			if len(r) < 4 {
-				return b, false
-			}
-			b = append(b, " subseq "...)
-			b = appendUint(b, uint64(be.Uint32(r)))
-			r = r[4:]
-			if len(r) < 2 {
-				return b, false
-			}
-			b = append(b, " len "...)
-			b = appendUint(b, uint64(be.Uint16(r)))
-			r = r[2:]
-			if len(r) >= 2 {
-				b = append(b, " csum 0x"...)
-				b = appendHexMin(b, uint64(be.Uint16(r)))
-				r = r[2:]
-			}
-		}
-		if len(r) != 0 {
-			return b, false
-		}
-	case 3: // add-addr
-		switch l {
-		case 8, 10, 16, 18, 20, 22, 28, 30:
-		default:
-			return b, false
-		}
-		switch o[2] & 0x0f {
-		case 6:
-			b = append(b, " v0-ip6"...)
-		case 4:
-			b = append(b, " v0-ip4"...)
-		case 1:
-			b = append(b, " v1-echo"...)
-		case 0:
-			b = append(b, " v1"...)
-		default:
-			b = append(b, " [bad version/echo]"...)
-		}
-		b = append(b, " id "...)
-		b = appendUint(b, uint64(o[3]))
-		b = append(b, ' ')
-		if l <= 18 {
-			b = decode.AppendIPv4(b, o[4], o[5], o[6], o[7])
-			if l == 10 || l == 18 {
-				b = append(b, ':')
-				b = appendUint(b, uint64(be.Uint16(o[8:])))
-			}
-			if l == 16 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexMin(b, be.Uint64(o[8:]))
-			}
-			if l == 18 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexMin(b, be.Uint64(o[10:]))
-			}
-		} else {
-			var ip [16]byte
-			copy(ip[:], o[4:20])
-			b = decode.AppendIP(b, ip, 6)
-			if l == 22 || l == 30 {
-				b = append(b, ':')
-				b = appendUint(b, uint64(be.Uint16(o[20:])))
-			}
-			if l == 28 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexMin(b, be.Uint64(o[20:]))
-			}
-			if l == 30 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexMin(b, be.Uint64(o[22:]))
-			}
-		}
-	case 4: // rem-addr
-		if l < 4 {
-			return b, false
-		}
-		b = append(b, " id"...)
-		for _, id := range o[3:] {
-			b = append(b, ' ')
-			b = appendUint(b, uint64(id))
-		}
-	case 5: // prio
-		if l != 3 && l != 4 {
-			return b, false
-		}
-		if o[2]&1 != 0 {
-			b = append(b, " backup"...)
-		} else {
-			b = append(b, " non-backup"...)
-		}
-		if l == 4 {
-			b = append(b, " id "...)
-			b = appendUint(b, uint64(o[3]))
-		}
-	case 6: // fail
-		if l != 12 {
-			return b, false
-		}
-		b = append(b, " seq "...)
-		b = appendUint(b, be.Uint64(o[4:]))
-	case 7: // fast-close
-		if l != 12 {
-			return b, false
-		}
-		b = append(b, " key 0x"...)
-		b = appendHexMin(b, be.Uint64(o[4:]))
-	}
-	return b, true
 }
 
 // appendVisChar prints a byte the way tcpdump shows untrusted text: "M-" for
