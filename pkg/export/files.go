@@ -58,6 +58,12 @@ func (noProgress) Update(int, uint64, int64) {}
 // (see reader.SharedOptions) and writing parquetFiles open Parquet files, unless
 // GOMEMLIMIT is set; it returns the function that restores the previous one.
 func SetMemoryLimit(n int, parquetFiles int, rowGroupSize int64) (restore func()) {
+	return setMemoryLimit(n, parquetFiles, rowGroupSize, false)
+}
+
+// setMemoryLimit is SetMemoryLimit; with partitioned, each Parquet "file" is a
+// Partitioned with up to MaxOpenPartitions open encoders (PartitionedMemory).
+func setMemoryLimit(n int, parquetFiles int, rowGroupSize int64, partitioned bool) (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" || (parquetFiles == 0 && n < 2) {
 		return func() {}
 	}
@@ -69,7 +75,11 @@ func SetMemoryLimit(n int, parquetFiles int, rowGroupSize int64) (restore func()
 		if rowGroupSize <= 0 {
 			rowGroupSize = DefaultRowGroupSize
 		}
-		limit = int64(parquetFiles) * (48<<20 + min(rowGroupSize, 1<<32)*MemoryPerRow)
+		perFile := 48<<20 + min(rowGroupSize, 1<<32)*MemoryPerRow
+		if partitioned {
+			perFile = 48<<20 + PartitionedMemory(min(rowGroupSize, 1<<32))
+		}
+		limit = int64(parquetFiles) * perFile
 	}
 	if n > 1 {
 		limit += reader.SoftMemoryLimit
@@ -93,7 +103,7 @@ func (f *Files) Run() error {
 			parquets = min(f.Jobs, len(f.Inputs))
 		}
 	}
-	defer SetMemoryLimit(len(f.Inputs), parquets, f.Parquet.RowGroupSize)()
+	defer setMemoryLimit(len(f.Inputs), parquets, f.Parquet.RowGroupSize, f.Dataset && f.Partition != PartitionNone)()
 	if f.Dataset {
 		return f.dataset()
 	}

@@ -159,13 +159,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 			p.jobs[len(p.jobs)-1] = p.leaves[len(p.leaves)-2]
 		}
 	}
-	// The first pages of the chunks end at eight different rows, so that each
-	// batch has about as many pages to encode and compress: when every column
-	// flushed on the same batch, the reader sat idle while the workers caught up.
-	for i, l := range p.jobs {
-		l.firstPage = pr - (i%8)*(pr/8)
-		l.pageRows = l.firstPage
-	}
+	p.staggerPages()
 	if p.write([]byte("PAR1")); p.err != nil {
 		return nil, p.err
 	}
@@ -187,9 +181,22 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	return p, nil
 }
 
+// staggerPages makes the first pages of the chunks end at eight different rows,
+// so that each batch has about as many pages to encode and compress: when every
+// column flushed on the same batch, the reader sat idle while the workers
+// caught up.
+func (p *Parquet) staggerPages() {
+	pr := p.pageRows
+	for i, l := range p.jobs {
+		l.firstPage = pr - (i%8)*(pr/8)
+		l.pageRows = l.firstPage
+	}
+}
+
 // newLeaves returns the leaf columns of c: one, or two for sack.
 func newLeaves(c Column, codec Codec, micro bool) []*pqLeaf {
-	l := &pqLeaf{col: c, name: c.String(), path: []string{c.String()}, codec: codec, stats: true, lastIdx: -1}
+	l := &pqLeaf{col: c, name: c.String(), path: []string{c.String()}, codec: codec, stats: true, lastIdx: -1,
+		dictLimit: dictionaryLimit}
 	l.off, l.size, l.has = rowField(c)
 	if l.has != 0 {
 		l.maxDef = 1
@@ -293,6 +300,68 @@ func (p *Parquet) send(b *Batch, release func()) {
 		if full {
 			p.writeRowGroup()
 		}
+	}
+}
+
+// rowGroupSize, bufferedRows, shareMemory and flushRowGroup make a Parquet
+// encoder a rowGrouper, whose open row groups a Partitioned keeps within its budget.
+func (p *Parquet) rowGroupSize() int64 { return p.rgSize }
+func (p *Parquet) bufferedRows() int64 { return p.rgRows }
+
+// shareMemory makes the encoder lighter, before its first row, for when it is
+// one of dozens open at once (a Partitioned's): data pages of a quarter of the
+// rows (the staged page of every column is the bulk of an idle encoder), an
+// eighth of the dictionary bytes before a column falls back to PLAIN, zstd
+// windows of 256 KiB (the default 4 MiB window's history buffer, one per
+// worker, cost more than all the rest; pages of a quarter size fit the smaller
+// window, so the files shrink about as much), and at most two workers, each of
+// which keeps a page buffer and a compressor (about 1 MB), whatever the number
+// of CPUs.
+func (p *Parquet) shareMemory() {
+	if p.rows > 0 || p.rgRows > 0 {
+		return
+	}
+	p.pageRows = min(p.pageRows, maxPageRows/4)
+	p.staggerPages()
+	for _, l := range p.leaves {
+		l.dictLimit = dictionaryLimit / 8
+	}
+	// No row was sent: the workers are idle and their compressors not made.
+	for len(p.workers) > 2 {
+		close(p.workers[len(p.workers)-1].queue)
+		p.workers = p.workers[:len(p.workers)-1]
+	}
+	p.share(func(l *pqLeaf) int64 { return columnCost(l.col) })
+	for _, w := range p.workers {
+		w.scratch.comp.window = 256 << 10
+	}
+}
+
+// flushRowGroup writes the open row group now, however few rows it has, and
+// lets go of what the leaves keep for the next row group (staged-page slices,
+// written arena segments, the dictionaries): a partition whose group is cut
+// short may get few rows again, and a few dozen open partitions would each
+// otherwise keep buffers the size of their largest row group.
+func (p *Parquet) flushRowGroup() error {
+	if err := p.check(); err != nil || p.rgRows == 0 {
+		return err
+	}
+	p.dispatch(nil, nil, true, nil, true)
+	p.writeRowGroup()
+	// The barrier above left the workers idle: the leaves are ours.
+	for _, l := range p.leaves {
+		l.release()
+	}
+	return p.check()
+}
+
+// release drops the memory a leaf keeps between row groups; it must hold no
+// staged rows and no chunk.
+func (l *pqLeaf) release() {
+	l.i32, l.i64, l.idx, l.plain, l.bits, l.def, l.rep = nil, nil, nil, nil, nil, nil, nil
+	l.pages, l.hdrs, l.segs, l.free = nil, nil, nil, nil
+	if l.dict != nil {
+		l.dict = newPQDict()
 	}
 }
 

@@ -83,6 +83,7 @@ type pqLeaf struct {
 
 	// The open column chunk.
 	dict      *pqDict
+	dictLimit int // bytes of dictionary values before the chunk falls back to PLAIN
 	fallback  bool
 	pages     []pqPage // data pages
 	dictPage  pqPage
@@ -440,7 +441,7 @@ func (l *pqLeaf) encodePage(s *pqScratch) error {
 	}
 	err := l.writePage(s, pageData, enc, n, page)
 	l.values += int64(n)
-	if l.kind == kindBytes && !l.fallback && l.dict.valSize > dictionaryLimit {
+	if l.kind == kindBytes && !l.fallback && l.dict.valSize > l.dictLimit {
 		l.fallback = true
 		l.storeLeft = 0 // PLAIN text compresses, whatever the indexes did
 	}
@@ -523,13 +524,15 @@ func (l *pqLeaf) writePage(s *pqScratch, typ, enc int32, n int, page []byte) err
 
 // room returns a segment of the arena with n bytes free and where they start.
 // Segments are never moved or grown, so no page is copied twice; they start at
-// 64 KiB and double up to 1 MiB, so small columns waste little; a written row
-// group's segments serve the next one.
+// 4 KiB and double up to 1 MiB, so small columns waste little (a chunk of a
+// few KB is common when dozens of partitions are open: 64 KiB first segments
+// made 12 times the bytes they held); a written row group's segments serve
+// the next one.
 func (l *pqLeaf) room(n int) (seg, at int) {
 	if k := len(l.segs) - 1; k >= 0 && cap(l.segs[k])-len(l.segs[k]) >= n {
 		return k, len(l.segs[k])
 	}
-	size := 64 << 10
+	size := 4 << 10
 	if k := len(l.segs); k > 0 {
 		size = min(2*cap(l.segs[k-1]), 1<<20)
 	}
