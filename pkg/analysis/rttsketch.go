@@ -6,8 +6,9 @@ import (
 )
 
 // rttSketch keeps a connection's RTT samples in 136 bytes: the first 16 exactly,
-// then, once there are more, a histogram of 120 logarithmic buckets (four per
-// doubling, from 1 µs to about 900 s) with 8-bit counts, all halved together
+// then, once there are more, a histogram of 120 logarithmic buckets (five per
+// doubling, from 2 µs to about 33 s; values beyond fall in the end buckets,
+// which report the exact minimum or maximum) with 8-bit counts, all halved together
 // when one would overflow. Halving rounds odd counts up or down at random (from
 // a generator kept in the sketch), so that a bucket's expected count keeps its
 // ratio to the others: rounding always up would inflate the rare buckets of the
@@ -21,8 +22,8 @@ type rttSketch struct {
 const (
 	rttExact   = 16
 	rttBuckets = 120
-	rttPerOct  = 4              // buckets per doubling
-	rttBase    = 1e3            // the first bucket's lower edge, ns (1 µs)
+	rttPerOct  = 5              // buckets per doubling
+	rttBase    = 2e3            // the first bucket's lower edge, ns (2 µs)
 	rttFirst   = 0              // bucket of everything below rttBase
 	rttLast    = rttBuckets - 1 // bucket of everything above the range
 	rttMinSpan = 1e-12          // guards log of zero
