@@ -289,6 +289,7 @@ type pkt struct {
 	dupAckFrame   uint64
 	acked         uint64
 	ackRTT        int64
+	karn          bool // ackRTT passes Karn's rule
 	bytesInFlight uint32
 	pushBytes     uint32
 	rto           int64
@@ -313,6 +314,9 @@ func (a *Analyzer) print(cs *conn, p *pkt, r *Result) {
 		if p.ackRTT != 0 {
 			r.AckRTT = p.ackRTT
 			r.Present |= HasAckRTT
+			if p.karn {
+				r.Present |= KarnRTT
+			}
 		}
 	}
 	if cs.tsFirstRTT != 0 {
@@ -395,7 +399,8 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 		if fwd.segs.len() < a.o.MaxSegments {
 			nextSeq += synFinAdd
 			a.order++
-			if !fwd.segs.add(&a.pool, segment{seq: seq, next: nextSeq, frame: p.frame, ts: p.ts, order: a.order}) {
+			o := segOrder(a.order, p.flagsOut&AnyRetransmission != 0)
+			if !fwd.segs.add(&a.pool, segment{seq: seq, next: nextSeq, frame: p.frame, ts: p.ts, order: o}) {
 				a.dropped++
 			}
 		} else {
@@ -416,8 +421,9 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 		fwd.lastFlags = p.flagsOut
 	}
 
-	if s, ok := rev.segs.acknowledge(p.ack); ok {
+	if s, ok, rexmit := rev.segs.acknowledge(p.ack); ok {
 		p.ta, p.acked, p.ackRTT = true, s.frame, p.ts-s.ts
+		p.karn = !rexmit
 	}
 	a.inFlight(fwd, rev, p)
 }

@@ -68,9 +68,22 @@ func runConns(t *testing.T, path string, verify bool) capture {
 	}
 	defer r.Close()
 	var rows []ConnRow
-	tr := decode.NewConnTracker(decode.DefaultConnOptions)
-	conns := NewConns(func(row *ConnRow) { rows = append(rows, *row) })
-	tr.OnForget(conns.Forget)
+	emit := func(row *ConnRow) { rows = append(rows, *row) }
+	// Without checksum verification, the Engine as pcaptk conns runs it (rows
+	// with the analyzer's counts); with it, the tracker and the table alone,
+	// so that a bad packet can be kept from the analysis.
+	var eng *Engine
+	var tr *decode.ConnTracker
+	var conns *Conns
+	if verify {
+		tr = decode.NewConnTracker(decode.DefaultConnOptions)
+		conns = NewConns(emit)
+		tr.OnForget(conns.Forget)
+	} else {
+		eng = NewEngine(EngineOptions{Rows: emit})
+		tr = eng.Tracker()
+	}
+	var res Result
 	var rec decode.Record
 	out := capture{cut: map[uint64]map[netip.AddrPort]uint64{}}
 	for n := 0; ; n++ {
@@ -85,7 +98,13 @@ func runConns(t *testing.T, path string, verify bool) capture {
 			out.first = p.Timestamp
 		}
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
-		c, ok := tr.Track(&rec, p.Timestamp)
+		var c decode.Conn
+		var ok bool
+		if eng != nil {
+			ok = eng.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res)
+		} else {
+			c, ok = tr.Track(&rec, p.Timestamp)
+		}
 		if !ok {
 			continue
 		}
@@ -97,14 +116,15 @@ func runConns(t *testing.T, path string, verify bool) capture {
 			}
 			m[addrPort(rec.SrcIP, rec.IPVersion, rec.SrcPort)]++
 		}
-		if verify {
-			switch CheckTCPChecksums(&rec, p.Data) {
-			case ChecksumBadIP:
-				continue
-			case ChecksumBadTCP:
-				conns.Corrupt(&rec, &c, p.Timestamp)
-				continue
-			}
+		if !verify {
+			continue
+		}
+		switch CheckTCPChecksums(&rec, p.Data) {
+		case ChecksumBadIP:
+			continue
+		case ChecksumBadTCP:
+			conns.Corrupt(&rec, &c, p.Timestamp)
+			continue
 		}
 		conns.Packet(&rec, &c, p.Timestamp, p.WireLen)
 	}

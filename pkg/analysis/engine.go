@@ -103,7 +103,7 @@ func (a *ConnAnalysis) add(d uint8, r *Result) {
 	if r.Present&HasBytesInFlight != 0 && r.BytesInFlight > a.MaxInFlight[d] {
 		a.MaxInFlight[d] = r.BytesInFlight
 	}
-	if rtt, ok := r.RTTSample(); ok {
+	if rtt, ok := r.KarnRTTSample(); ok {
 		a.AddRTT(rtt)
 	}
 }

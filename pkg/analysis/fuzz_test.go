@@ -15,23 +15,27 @@ type wsList struct{ segs []segment } // newest first
 
 func (w *wsList) add(s segment) { w.segs = append([]segment{s}, w.segs...) }
 
-func (w *wsList) acknowledge(ack uint32) (acked segment, ok bool) {
+func (w *wsList) acknowledge(ack uint32) (acked segment, ok, rexmit bool) {
 	var keep []segment
 	for _, s := range w.segs {
+		// Karn: every segment the ACK removes or trims counts.
 		switch {
 		case ack == s.next:
 			acked, ok = s, true // the last one walked, the oldest, wins
+			rexmit = rexmit || s.retransmitted()
 			continue
 		case gtSeq(ack, s.seq) && leSeq(ack, s.next):
 			s.seq = ack
+			rexmit = rexmit || s.retransmitted()
 		case gtSeq(s.next, ack):
 		default:
+			rexmit = rexmit || s.retransmitted()
 			continue
 		}
 		keep = append(keep, s)
 	}
 	w.segs = keep
-	return acked, ok
+	return acked, ok, rexmit
 }
 
 func (w *wsList) span(base uint32) (first, last uint32) {
@@ -96,7 +100,7 @@ func FuzzSegList(f *testing.F) {
 				}
 				n := 1 + v>>20%3000
 				order++
-				sg := segment{seq: s, next: s + n, frame: order, ts: int64(order), order: order}
+				sg := segment{seq: s, next: s + n, frame: order, ts: int64(order), order: segOrder(order, v&1 != 0)}
 				if !l.add(&pool, sg) {
 					t.Fatal("pool refused within its budget")
 				}
@@ -107,10 +111,10 @@ func FuzzSegList(f *testing.F) {
 				if op&4 != 0 {
 					a = v
 				}
-				got, gok := l.acknowledge(a)
-				want, wok := w.acknowledge(a)
-				if gok != wok || got != want {
-					t.Fatalf("ack %d: got %+v %v, want %+v %v", a, got, gok, want, wok)
+				got, gok, grx := l.acknowledge(a)
+				want, wok, wrx := w.acknowledge(a)
+				if gok != wok || got != want || grx != wrx {
+					t.Fatalf("ack %d: got %+v %v %v, want %+v %v %v", a, got, gok, grx, want, wok, wrx)
 				}
 			case 3:
 				if l.len() > 0 {

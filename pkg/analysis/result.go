@@ -76,6 +76,12 @@ const (
 	HasRTO                               // RTO and RTOFrame
 	HasTime                              // TimeRelative and TimeDelta
 	HasSeglen                            // Seglen: tshark knew the segment length and ran its sequence analysis
+	// KarnRTT marks an AckRTT that also passes Karn's rule: none of the
+	// segments this ACK acknowledged (wholly or in part) was a retransmission,
+	// so the sample cannot be measuring from the wrong copy of a segment.
+	// Wireshark takes ack_rtt regardless; per-connection RTT figures
+	// (ConnRow.RTTSamples and the percentiles) take only these.
+	KarnRTT
 )
 
 // Result is the analysis of one TCP packet. The caller owns it; Analyzer.Packet
@@ -116,6 +122,12 @@ func (r *Result) RetransmittedBytes() uint32 {
 
 // RTTSample returns the packet's RTT sample (ack_rtt) and whether it took one.
 func (r *Result) RTTSample() (int64, bool) { return r.AckRTT, r.Present&HasAckRTT != 0 }
+
+// KarnRTTSample returns the packet's RTT sample when it passes Karn's rule (see
+// KarnRTT).
+func (r *Result) KarnRTTSample() (int64, bool) {
+	return r.AckRTT, r.Present&(HasAckRTT|KarnRTT) == HasAckRTT|KarnRTT
+}
 
 // AppendFlags appends the names of the set flags to dst, comma-separated in
 // column order (e.g. "retransmission,dup_ack"), and returns the extended slice.

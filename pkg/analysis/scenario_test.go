@@ -111,7 +111,8 @@ var scenarios = []scenario{
 			return eq("push after PSH", r.PushBytesSent, uint32(10))
 		}},
 		{srv: true, at: 45, flags: ack, seq: 1, ack: 151, win: 65535, check: func(r *Result) string {
-			return eq("acks_frame", r.AcksFrame, uint64(5)) + eq("ack_rtt", r.AckRTT, int64(14e6))
+			return eq("acks_frame", r.AcksFrame, uint64(5)) + eq("ack_rtt", r.AckRTT, int64(14e6)) +
+				has(KarnRTT, "Karn sample", r)
 		}},
 		{srv: true, at: 46, flags: ack, seq: 1, ack: 161, win: 65535, check: func(r *Result) string {
 			return eq("acks_frame", r.AcksFrame, uint64(6))
@@ -123,7 +124,11 @@ var scenarios = []scenario{
 		{at: 330, flags: ack, seq: 1, ack: 1, n: 100, win: 65535, want: Retransmission, check: func(r *Result) string {
 			return eq("rto", r.RTO, int64(300e6)) + eq("rto_frame", r.RTOFrame, uint64(4))
 		}},
-		{srv: true, at: 340, flags: ack, seq: 1, ack: 201, win: 65535},
+		// Wireshark times the ACK from the oldest segment it ends (frame 5),
+		// but it also covers the retransmission of frame 4: no Karn sample.
+		{srv: true, at: 340, flags: ack, seq: 1, ack: 201, win: 65535, check: func(r *Result) string {
+			return eq("ack_rtt", r.AckRTT, int64(309e6)) + eq("Karn sample", r.Has(KarnRTT), false)
+		}},
 		// Already acknowledged: spurious.
 		{at: 350, flags: ack, seq: 101, ack: 1, n: 100, win: 65535, want: Retransmission | SpuriousRetransmission},
 		// A FIN, retransmitted: FIN counts as one sequence number.

@@ -7,15 +7,29 @@ import (
 
 // segment is one unacknowledged segment of a direction, as Wireshark keeps it:
 // the sequence range still unacknowledged, and the frame and time it was seen.
-// order is its place among every segment ever remembered: Wireshark's list is
-// in the order segments were sent, and where it picks "the oldest" we pick the
-// lowest order.
+// order is its place among every segment ever remembered (shifted left by one):
+// Wireshark's list is in the order segments were sent, and where it picks "the
+// oldest" we pick the lowest order. Its low bit marks a segment that was itself
+// a retransmission, for Karn's rule (a bit of order, so that a segment stays 32
+// bytes).
 type segment struct {
 	seq, next uint32
 	frame     uint64
 	ts        int64
 	order     uint64
 }
+
+// segOrder is the order field of the n-th segment remembered; retransmitted
+// marks a retransmission.
+func segOrder(n uint64, retransmitted bool) uint64 {
+	o := n << 1
+	if retransmitted {
+		o |= 1
+	}
+	return o
+}
+
+func (s *segment) retransmitted() bool { return s.order&1 != 0 }
 
 // segmentBytes is the size of a segment in memory.
 const segmentBytes = 32
@@ -116,44 +130,48 @@ func (l *segList) push(p *segPool, s segment) bool {
 // acknowledge applies acknowledgment number ack as Wireshark does: a segment
 // it ends at exactly, or covers entirely, goes; one it covers in part keeps
 // the rest. The oldest segment it ends at exactly is returned (nil if none).
-func (l *segList) acknowledge(ack uint32) (acked segment, ok bool) {
+// rexmit reports whether any segment the ACK covered, wholly or in part, was a
+// retransmission: the ACK may then answer the retransmission rather than the
+// returned segment, and Karn's rule takes no RTT sample from it.
+func (l *segList) acknowledge(ack uint32) (acked segment, ok, rexmit bool) {
 	n := l.len()
 	if n == 0 {
-		return segment{}, false
+		return segment{}, false, false
 	}
 	if !l.unsorted {
 		a := ack - l.lo
 		if a >= half {
 			if l.lo-ack+l.maxOff < half {
 				// Below every segment: nothing to do.
-				return segment{}, false
+				return segment{}, false, false
 			}
 		} else {
 			return l.ackPrefix(a)
 		}
 	}
-	acked, ok = l.ackAll(ack)
+	acked, ok, rexmit = l.ackAll(ack)
 	if l.len() > 0 {
 		l.unsorted = true
 	}
-	return acked, ok
+	return acked, ok, rexmit
 }
 
 // ackPrefix acknowledges a (relative to lo, below 2^31) in a sorted list:
 // only the segments starting below a are concerned, and they come first.
-func (l *segList) ackPrefix(a uint32) (acked segment, ok bool) {
+func (l *segList) ackPrefix(a uint32) (acked segment, ok, rexmit bool) {
 	segs := l.segs()
 	k := 0
 	for k < len(segs) && segs[k].seq-l.lo < a {
 		k++
 	}
 	if k == 0 {
-		return segment{}, false
+		return segment{}, false, false
 	}
 	// Keep the partly acknowledged segments just before the untouched ones.
 	w := k
 	for i := k - 1; i >= 0; i-- {
 		s := segs[i]
+		rexmit = rexmit || s.retransmitted()
 		next := s.next - l.lo
 		switch {
 		case next == a:
@@ -169,16 +187,16 @@ func (l *segList) ackPrefix(a uint32) (acked segment, ok bool) {
 	l.head += int32(w)
 	if l.len() == 0 {
 		l.buf, l.head = l.buf[:0], 0
-		return acked, ok
+		return acked, ok, rexmit
 	}
 	newLo := l.buf[l.head].seq
 	l.maxOff -= newLo - l.lo
 	l.lo = newLo
-	return acked, ok
+	return acked, ok, rexmit
 }
 
 // ackAll is Wireshark's walk over every segment.
-func (l *segList) ackAll(ack uint32) (acked segment, ok bool) {
+func (l *segList) ackAll(ack uint32) (acked segment, ok, rexmit bool) {
 	segs := l.segs()
 	keep := segs[:0]
 	for _, s := range segs {
@@ -187,11 +205,14 @@ func (l *segList) ackAll(ack uint32) (acked segment, ok bool) {
 			if !ok || s.order < acked.order {
 				acked, ok = s, true
 			}
+			rexmit = rexmit || s.retransmitted()
 			continue
 		case gtSeq(ack, s.seq) && leSeq(ack, s.next):
 			s.seq = ack
+			rexmit = rexmit || s.retransmitted()
 		case gtSeq(s.next, ack):
 		default:
+			rexmit = rexmit || s.retransmitted()
 			continue
 		}
 		keep = append(keep, s)
@@ -200,7 +221,7 @@ func (l *segList) ackAll(ack uint32) (acked segment, ok bool) {
 	if len(keep) == 0 {
 		l.buf, l.head = l.buf[:0], 0
 	}
-	return acked, ok
+	return acked, ok, rexmit
 }
 
 // eldest returns the segment remembered first.
