@@ -503,11 +503,17 @@ func (a *ConnAcc) close(why decode.ForgetReason) Close {
 }
 
 // Conns is the table of connection accumulators, indexed by the tracker's slots.
+// It grows in pages of connPage accumulators, so that a table of tens of
+// thousands (about 1 KB each) is never copied and never held twice while it
+// grows.
 type Conns struct {
-	accs []ConnAcc
-	row  ConnRow
-	emit func(*ConnRow)
+	pages [][]ConnAcc
+	row   ConnRow
+	emit  func(*ConnRow)
 }
+
+const connPageShift = 10
+const connPage = 1 << connPageShift
 
 // NewConns returns a table that calls emit with each connection's row when the
 // tracker forgets it; install Conns.Forget with decode.ConnTracker.OnForget (or
@@ -518,13 +524,14 @@ func NewConns(emit func(*ConnRow)) *Conns { return &Conns{emit: emit} }
 // the tracker hands out a new slot; the slot is reset when its stream is new.
 func (t *Conns) Acc(c *decode.Conn) *ConnAcc {
 	i := int(c.Slot)
-	for i >= len(t.accs) {
-		t.accs = append(t.accs, ConnAcc{})
+	for i>>connPageShift >= len(t.pages) {
+		t.pages = append(t.pages, make([]ConnAcc, connPage))
 	}
+	a := &t.pages[i>>connPageShift][i&(connPage-1)]
 	if c.New {
-		t.accs[i] = ConnAcc{}
+		*a = ConnAcc{}
 	}
-	return &t.accs[i]
+	return a
 }
 
 // Packet adds a packet to its connection (see ConnAcc.Packet).
@@ -540,10 +547,10 @@ func (t *Conns) Corrupt(rec *decode.Record, c *decode.Conn, ts int64) {
 // Forget emits the row of the connection in slot and frees the slot; it has the
 // signature of decode.ConnTracker.OnForget's hook.
 func (t *Conns) Forget(slot int32, stream uint64, why decode.ForgetReason) {
-	if int(slot) >= len(t.accs) {
+	if int(slot)>>connPageShift >= len(t.pages) {
 		return
 	}
-	a := &t.accs[slot]
+	a := &t.pages[slot>>connPageShift][slot&(connPage-1)]
 	if a.started {
 		a.Row(stream, why, &t.row)
 		t.emit(&t.row)

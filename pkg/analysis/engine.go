@@ -20,6 +20,21 @@ type Engine struct {
 	conns *Conns
 }
 
+// ConnTableOptions bound the connection tracking of an Engine that keeps the
+// connection table (pcaptk conns, info's connection states): a tracked
+// connection costs about 1.35 KB there (the tracker's entry, the analyzer's
+// state and the table's accumulator), so decode's default of 262,144 would
+// take 350 MB. At 65,536 the tables stay under 90 MB. Past it the least
+// recently active connection is forgotten (its row written) to make room, and
+// a later packet of it starts a new stream: stream numbers then differ from
+// those of a command tracking more at once (export), which
+// decode.ConnTracker.Stats().Evicted tells.
+var ConnTableOptions = func() decode.ConnOptions {
+	o := decode.DefaultConnOptions
+	o.MaxConns = 1 << 16
+	return o
+}()
+
 // EngineOptions configure an Engine.
 type EngineOptions struct {
 	Conn     decode.ConnOptions // zero: decode.DefaultConnOptions

@@ -772,18 +772,54 @@ func (z *zconn) synThenOrigRST() bool {
 	return false
 }
 
-// likelyServerPorts is the set of TCP ports that Zeek's default scripts add to
-// likely_server_ports (each protocol analyzer's well-known ports), as a bitmap.
+// zeekServerPorts are the TCP ports Zeek's default scripts (base/init-default)
+// make likely server ports, by script, as of the zeek/zeek commit of the
+// corpus baselines (testdata/corpus-tcp/expected/TOOL-VERSIONS.txt). A script
+// adds its analyzer's ports to likely_server_ports either with a redef or
+// through Analyzer::register_for_ports, which (since Zeek 8) adds the server
+// ports it is given. Scripts that register only UDP ports (DHCP, NTP, RADIUS,
+// SIP, SNMP, syslog, QUIC, OpenVPN, the tunnel decapsulators) add nothing here:
+// Zeek's lookup is by protocol. Checked against the scripts themselves, not
+// their documentation; a script Zeek loads only in bare mode with an explicit
+// @load (every -b baseline) contributes only when loaded, which pcaptk cannot
+// know.
+var zeekServerPorts = []struct {
+	script string
+	ports  []uint16
+}{
+	{"base/protocols/dce-rpc/main.zeek", []uint16{135}},
+	{"base/protocols/dnp3/main.zeek", []uint16{20000}},
+	{"base/protocols/dns/main.zeek", []uint16{53}},
+	{"base/protocols/finger/main.zeek", []uint16{79}},
+	{"base/protocols/ftp/main.zeek", []uint16{21, 2811}},
+	{"base/protocols/http/main.zeek", []uint16{80, 81, 631, 1080, 3128, 8000, 8080, 8888}},
+	{"base/protocols/imap/main.zeek", []uint16{143}},
+	{"base/protocols/irc/main.zeek", []uint16{6666, 6667, 6668, 6669}},
+	{"base/protocols/krb/main.zeek", []uint16{88}},
+	{"base/protocols/ldap/main.zeek", []uint16{389, 3268}},
+	{"base/protocols/modbus/main.zeek", []uint16{502}},
+	{"base/protocols/mqtt/main.zeek", []uint16{1883}},
+	{"base/protocols/mysql/main.zeek", []uint16{1434, 3306}},
+	{"base/protocols/postgresql/main.zeek", []uint16{5432}},
+	{"base/protocols/rdp/main.zeek", []uint16{3389}},
+	{"base/protocols/redis/main.zeek", []uint16{6379}},
+	{"base/protocols/smb/main.zeek", []uint16{139, 445}},
+	{"base/protocols/smtp/main.zeek", []uint16{25, 587}},
+	{"base/protocols/socks/main.zeek", []uint16{1080}},
+	{"base/protocols/ssh/main.zeek", []uint16{22}},
+	{"base/protocols/ssl/main.zeek", []uint16{443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223}},
+	{"base/protocols/whois/main.zeek", []uint16{43}},
+	{"base/protocols/xmpp/main.zeek", []uint16{5222, 5269}},
+}
+
+// likelyServerPorts is zeekServerPorts as a bitmap.
 var likelyServerPorts [65536 / 64]uint64
 
 func init() {
-	for _, p := range []uint16{
-		21, 22, 25, 43, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 502,
-		563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434,
-		1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379,
-		6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
-	} {
-		likelyServerPorts[p/64] |= 1 << (p % 64)
+	for _, s := range zeekServerPorts {
+		for _, p := range s.ports {
+			likelyServerPorts[p/64] |= 1 << (p % 64)
+		}
 	}
 }
 
