@@ -23,4 +23,12 @@
 // most one row group, compressed, in memory. Encoders are not safe for
 // concurrent use; Close must be called (it stops their goroutines) and does not
 // close the writer.
+//
+// Other tables of flat rows (pcaptk conns' connections) go through the same
+// formatting with a column table instead of code per column (table.go):
+//
+//	tab, _ := export.NewTable[analysis.ConnRow](cols) // name, type, field, validity
+//	w := export.NewTableCSV(out, tab, export.TableOptions{Time: export.TSEpoch})
+//	w.Write(&row) // no allocation per row
+//	err := w.Close()
 package export

@@ -109,13 +109,19 @@ func NewPartitioned(by Partitioning, open OpenPart) *Partitioned {
 	return &Partitioned{by: by, open: open, count: map[int64]int{}}
 }
 
-func (p *Partitioned) keyOf(ts int64) int64 {
+func (p *Partitioned) keyOf(ts int64) int64 { return p.by.Key(ts) }
+
+func (p *Partitioned) dirOf(key int64) string { return p.by.Dir(key) }
+
+// Key returns the partition of a row at time ts (ns): days or hours since the
+// epoch, UTC.
+func (by Partitioning) Key(ts int64) int64 {
 	sec, _ := splitNS(ts)
 	h := sec / 3600
 	if sec < 0 && sec%3600 != 0 {
 		h--
 	}
-	if p.by == PartitionHour {
+	if by == PartitionHour {
 		return h
 	}
 	d := h / 24
@@ -125,9 +131,11 @@ func (p *Partitioned) keyOf(ts int64) int64 {
 	return d
 }
 
-func (p *Partitioned) dirOf(key int64) string {
+// Dir returns the directory of partition key, relative to the dataset's:
+// date=YYYY-MM-DD, or date=YYYY-MM-DD/hour=HH.
+func (by Partitioning) Dir(key int64) string {
 	var b []byte
-	if p.by == PartitionHour {
+	if by == PartitionHour {
 		b = append(b, "date="...)
 		b = appendCivil(b, key*3600)
 		// appendCivil wrote "YYYY-MM-DDTHH:MM:SS."
