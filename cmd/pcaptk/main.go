@@ -60,6 +60,8 @@ type streams struct {
 	ErrOut io.Writer
 	// ErrIsTerminal reports whether ErrOut is a terminal (progress bars only then).
 	ErrIsTerminal bool
+	// OutIsTerminal reports whether Out is a terminal (colour only then).
+	OutIsTerminal bool
 }
 
 func newRootCmd(s *streams) *cobra.Command {
@@ -75,7 +77,7 @@ func newRootCmd(s *streams) *cobra.Command {
 	root.SetErr(s.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	for _, mk := range []func(*streams) *cobra.Command{
-		newCmdRead, newCmdExport, newCmdFilter, newCmdMerge, newCmdSplit, newCmdInfo, newCmdCapture,
+		newCmdRead, newCmdExport, newCmdConns, newCmdFilter, newCmdMerge, newCmdSplit, newCmdInfo, newCmdCapture,
 	} {
 		c := mk(s)
 		c.SilenceUsage = true
@@ -125,7 +127,8 @@ func exitCode(err error, errOut io.Writer) int {
 }
 
 func main() {
-	s := &streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, ErrIsTerminal: isTerminal(os.Stderr)}
+	s := &streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		ErrIsTerminal: isTerminal(os.Stderr), OutIsTerminal: isTerminal(os.Stdout)}
 	stop := startProfile(os.Getenv("PCAPTK_CPUPROFILE"), s.ErrOut)
 	code := run(os.Args[1:], s)
 	stop()

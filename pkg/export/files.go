@@ -246,23 +246,29 @@ func (f *Files) encoder(w io.Writer) (Encoder, error) {
 	return nil, fmt.Errorf("unknown format %q", f.Format)
 }
 
-// create opens path ("-": Stdout) behind a buffer. A file is written under a
-// temporary name; finish, given the run's result, flushes it and renames it into
-// place when the run ended well or on bad input (the rows before it are
-// complete, with a Parquet footer), and removes it when writing failed: an
-// output is complete or absent.
+// create opens path ("-": Stdout) behind a buffer (see CreateOutput).
 func (f *Files) create(path string) (io.Writer, func(runErr error) error, error) {
+	return CreateOutput(path, f.Stdout, f.Guard)
+}
+
+// CreateOutput opens path ("-" or "": stdout) behind a 1 MiB buffer for a
+// command's output. A file is written under a temporary name (internal/outfile,
+// refusing an input through guard); finish, given the run's result, flushes it
+// and renames it into place when the run ended well or on bad input (the rows
+// before it are complete, with a Parquet footer), and removes it when writing
+// failed: an output is complete or absent. For stdout, finish only flushes.
+func CreateOutput(path string, stdout io.Writer, guard *outfile.Guard) (w io.Writer, finish func(runErr error) error, err error) {
 	if path == "-" || path == "" {
-		bw := bufio.NewWriterSize(f.Stdout, 1<<20)
+		bw := bufio.NewWriterSize(stdout, 1<<20)
 		return bw, func(error) error { return bw.Flush() }, nil
 	}
-	out, err := outfile.Create(path, outfile.Options{Guard: f.Guard})
+	out, err := outfile.Create(path, outfile.Options{Guard: guard})
 	if err != nil {
 		return nil, nil, err
 	}
 	bw := bufio.NewWriterSize(out, 1<<20)
-	finish := func(runErr error) error {
-		if runErr != nil && !isInputError(runErr) {
+	finish = func(runErr error) error {
+		if runErr != nil && !IsInputError(runErr) {
 			out.Abort()
 			return nil // runErr says what went wrong
 		}
@@ -275,9 +281,9 @@ func (f *Files) create(path string) (io.Writer, func(runErr error) error, error)
 	return bw, finish, nil
 }
 
-// isInputError reports whether err is about the input (after which the output
+// IsInputError reports whether err is about the input (after which the output
 // holds every row before the bad record) rather than about writing.
-func isInputError(err error) bool {
+func IsInputError(err error) bool {
 	var pe *reader.PacketError
 	return errors.As(err, &pe)
 }

@@ -1,6 +1,8 @@
 package export
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"reflect"
@@ -427,4 +429,42 @@ func (tw *TableWriter[R]) Close() error {
 	}
 	tw.flush()
 	return tw.err
+}
+
+// Null reports whether a nullable column's value is absent in row.
+func (t *Table[R]) Null(row *R, col int) bool {
+	c := &t.cols[col]
+	return c.nullable && !*(*bool)(unsafe.Add(unsafe.Pointer(row), c.validOff))
+}
+
+// Compare orders two rows by a column's values, as their type orders them:
+// numbers, times and durations by value, false before true, addresses by IP
+// version then bytes, enums and text by their text. Nulls are not looked at
+// (see Null).
+func (t *Table[R]) Compare(a, b *R, col int) int {
+	c := &t.cols[col]
+	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)
+	switch c.Type {
+	case TypeUint:
+		return cmp.Compare(readUint(pa, c.off, c.size), readUint(pb, c.off, c.size))
+	case TypeInt, TypeTime, TypeDuration:
+		return cmp.Compare(readInt(pa, c.off, c.size), readInt(pb, c.off, c.size))
+	case TypeBool:
+		x, y := *(*bool)(unsafe.Add(pa, c.off)), *(*bool)(unsafe.Add(pb, c.off))
+		switch {
+		case x == y:
+			return 0
+		case y:
+			return -1
+		}
+		return 1
+	case TypeIP:
+		if v := cmp.Compare(readUint(pa, c.auxOff, c.auxSize), readUint(pb, c.auxOff, c.auxSize)); v != 0 {
+			return v
+		}
+		return bytes.Compare(unsafe.Slice((*byte)(unsafe.Add(pa, c.off)), 16), unsafe.Slice((*byte)(unsafe.Add(pb, c.off)), 16))
+	}
+	var tsf tsFormatter
+	var ba, bb [64]byte
+	return bytes.Compare(c.appendValue(ba[:0], pa, TSEpochNS, &tsf, false), c.appendValue(bb[:0], pb, TSEpochNS, &tsf, false))
 }

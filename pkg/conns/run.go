@@ -1,0 +1,322 @@
+package conns
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pcaptk/pcaptk/internal/outfile"
+	"github.com/pcaptk/pcaptk/pkg/analysis"
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/export"
+	"github.com/pcaptk/pcaptk/pkg/filter"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// Files is a run of pcaptk conns over capture files: every input as one
+// chronological stream into one output (a file, or Stdout for "-"), or, with
+// Dataset, one file per input (and partition) in the directory Output, Jobs
+// inputs at a time.
+type Files struct {
+	Inputs []string  // capture files; "-" reads Stdin
+	Stdin  io.Reader //
+	Output string    // a file, "-" for Stdout, or the directory of a Dataset
+	Stdout io.Writer
+	Notes  io.Writer // where notes go (the sort bound, early evictions); nil: none
+	// Dataset writes one file per input into the directory Output.
+	Dataset   bool
+	Jobs      int                 // inputs at once in a Dataset; 0: 1
+	Partition export.Partitioning // split a Dataset's rows by first_ts into date=/hour= directories
+	Format    string              // "table", "csv" or "json"
+	Filter    string              // tcpdump filter expression: the packets that count
+	Table     *Table              // columns of csv and json; nil: every column
+	Time      export.TSFormat     // first_ts and last_ts in csv and json
+	Order     *Order              // nil: as connections end (csv, json), by first packet (table)
+	Top       int                 // only the first Top rows in Order (0: all)
+	Color     bool                // table: colour and emphasis (a terminal)
+	SortLimit int                 // rows held for sorting; 0: DefaultSortLimit
+	Conn      decode.ConnOptions  // zero: analysis.ConnTableOptions
+	Guard     *outfile.Guard      // refuses outputs that are inputs
+	Progress  export.Progress     // nil: none
+	Stop      *atomic.Bool        // when set (a signal), the inputs end where they are
+}
+
+// DefaultSortLimit is how many rows a sorted output holds at most (about 380
+// bytes each): past it, the rows held are written sorted and the rest as their
+// connections end, with a note.
+const DefaultSortLimit = 100_000
+
+// MemoryLimit is the soft memory limit a run sets (unless GOMEMLIMIT is set):
+// one input's connection table at its bound, the analyzer's segments and the
+// sort buffer fit well under it, and it keeps the garbage collector from
+// letting the heap double past 256 MB.
+const MemoryLimit = 200 << 20
+
+type noProgress struct{}
+
+func (noProgress) Update(int, uint64, int64) {}
+
+// Run runs the files.
+func (f *Files) Run() error {
+	if f.Progress == nil {
+		f.Progress = noProgress{}
+	}
+	if f.Jobs <= 0 {
+		f.Jobs = 1
+	}
+	if f.Conn == (decode.ConnOptions{}) {
+		f.Conn = analysis.ConnTableOptions
+	}
+	if f.Table == nil {
+		t, err := NewTable("")
+		if err != nil {
+			return err
+		}
+		f.Table = t
+	}
+	if f.SortLimit <= 0 {
+		f.SortLimit = DefaultSortLimit
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(MemoryLimit))
+	}
+	if f.Dataset {
+		return f.dataset()
+	}
+	return f.stream()
+}
+
+func (f *Files) note(format string, args ...any) {
+	if f.Notes != nil {
+		fmt.Fprintf(f.Notes, "pcaptk: "+format+"\n", args...)
+	}
+}
+
+// open opens one input; "-" reads Stdin.
+func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
+	if path == "-" {
+		if sf, ok := f.Stdin.(*os.File); !ok || sf != os.Stdin {
+			return reader.NewReaderWith(f.Stdin, "-", o)
+		}
+	}
+	return reader.OpenWith(path, o)
+}
+
+// source is what a run reads: a reader or a merge of readers.
+type source interface {
+	Next() (*reader.Packet, error)
+}
+
+// stream reads every input as one chronological stream into one output.
+func (f *Files) stream() error {
+	flt, err := filter.Compile(f.Filter)
+	if err != nil {
+		return err
+	}
+	rs := make([]*reader.Reader, 0, len(f.Inputs))
+	defer func() {
+		for _, r := range rs {
+			r.Close()
+		}
+	}()
+	ropts := reader.DefaultOptions
+	if len(f.Inputs) > 1 {
+		ropts = reader.SharedOptions(len(f.Inputs))
+	}
+	for _, in := range f.Inputs {
+		r, err := f.open(in, ropts)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	var src source = rs[0]
+	if len(rs) > 1 {
+		src = reader.Merge(rs, false)
+	}
+	offset := func() int64 {
+		var n int64
+		for _, r := range rs {
+			n += r.Offset()
+		}
+		return n
+	}
+	out, finish, err := export.CreateOutput(f.Output, f.Stdout, f.Guard)
+	if err != nil {
+		return err
+	}
+	sk := f.sink(out)
+	err = f.pass(src, flt, sk, func(n uint64) { f.Progress.Update(0, n, offset()) })
+	if ferr := finish(err); err == nil {
+		err = ferr
+	}
+	if err == nil && flt.Err() != nil {
+		err = fmt.Errorf("%s: %w", strings.Join(f.Inputs, ", "), flt.Err())
+	}
+	return err
+}
+
+// sink makes the row sink of the run's format and order on w.
+func (f *Files) sink(w io.Writer) rowSink {
+	var sk rowSink
+	var tx *textSink
+	switch f.Format {
+	case "table":
+		tx = newTextSink(w, f.Color)
+		sk = tx
+	case "json":
+		sk = export.NewTableJSON(w, f.Table, export.TableOptions{Time: f.Time})
+	default:
+		sk = export.NewTableCSV(w, f.Table, export.TableOptions{Time: f.Time})
+	}
+	order := f.Order
+	if order == nil && (f.Format == "table" || f.Top > 0) {
+		if f.Top > 0 {
+			order = BiggestFirst
+		} else {
+			order = ByStream
+		}
+	}
+	if order == nil {
+		return sk
+	}
+	return newOrderSink(sk, tx, order, f.Top, f.SortLimit, f.note)
+}
+
+// pass runs the packets of src that flt matches through the analysis engine,
+// handing each connection's row to sk as it ends, then closes sk. Rows before
+// a bad record are kept (the output is complete up to it) and the source's
+// error is returned; a write error stops reading and is returned.
+func (f *Files) pass(src source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
+	var werr error
+	eng := analysis.NewEngine(analysis.EngineOptions{Conn: f.Conn, Rows: func(r *analysis.ConnRow) {
+		if werr == nil {
+			werr = sk.Write(r)
+		}
+	}})
+	var rec decode.Record
+	var c decode.Conn
+	var res analysis.Result
+	var n uint64
+	var readErr error
+	for werr == nil {
+		if f.Stop != nil && f.Stop.Load() {
+			break
+		}
+		p, err := src.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		if n++; n%export.BatchRows == 0 {
+			progress(n)
+		}
+		if !flt.Match(p) {
+			continue
+		}
+		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		eng.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res)
+	}
+	progress(n)
+	eng.Close()
+	if werr == nil {
+		werr = sk.Close()
+	} else {
+		sk.Close()
+	}
+	if st := eng.Tracker().Stats(); st.Evicted > 0 {
+		f.note("%d connections were forgotten before they ended: more than %d were open at once "+
+			"(their later packets start new streams, so stream numbers differ from export's from there on)",
+			st.Evicted, f.Conn.MaxConns)
+	}
+	if werr != nil {
+		return werr
+	}
+	return readErr
+}
+
+// rowSink takes the rows of a run; export.TableWriter is one.
+type rowSink interface {
+	Write(*analysis.ConnRow) error
+	Close() error
+}
+
+// dataset writes one file per input (or per input and partition) into the
+// directory f.Output, f.Jobs inputs at a time.
+func (f *Files) dataset() error {
+	dir := f.Output
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	names := export.OutputBases(f.Inputs)
+	ropts := reader.DefaultOptions
+	ropts.Budget = reader.NewBudget(reader.DefaultBudget) // jobs at once, each with one reader
+	errs := make([]error, len(f.Inputs))
+	sem := make(chan struct{}, f.Jobs)
+	var wg sync.WaitGroup
+	for i, in := range f.Inputs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = f.datasetFile(i, in, filepath.Join(dir, names[i]), ropts)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// datasetFile writes the connections of input in to base.<format>, or to
+// partitions under base's directory.
+func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) error {
+	// Each job compiles its own filter: a Filter is not safe for concurrent use.
+	flt, err := filter.Compile(f.Filter)
+	if err != nil {
+		return err
+	}
+	r, err := f.open(in, ropts)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	ext := "." + f.Format
+	var sk rowSink
+	finish := func(error) error { return nil }
+	if f.Partition == export.PartitionNone {
+		var w io.Writer
+		if w, finish, err = export.CreateOutput(base+ext, nil, f.Guard); err != nil {
+			return err
+		}
+		sk = f.sink(w)
+	} else {
+		root, name := filepath.Dir(base), filepath.Base(base)
+		sk = newPartitionSink(f.Partition, func(sub string, part int) (rowSink, func(error) error, error) {
+			d := filepath.Join(root, sub)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, nil, err
+			}
+			w, done, err := export.CreateOutput(filepath.Join(d, fmt.Sprintf("part-%s-%d%s", name, part, ext)), nil, f.Guard)
+			if err != nil {
+				return nil, nil, err
+			}
+			return f.sink(w), done, nil
+		})
+	}
+	err = f.pass(r, flt, sk, func(n uint64) { f.Progress.Update(job, n, r.Offset()) })
+	if ferr := finish(err); err == nil {
+		err = ferr
+	}
+	if err == nil && flt.Err() != nil {
+		err = fmt.Errorf("%s: %w", in, flt.Err())
+	}
+	return err
+}
