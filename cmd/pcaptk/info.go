@@ -21,7 +21,7 @@ func newCmdInfo(s *streams) *cobra.Command {
 		Use:   "info FILE... [--json]",
 		Short: "Summarise captures: format, interfaces, counts, times, rates, SHA-256",
 		Long: `Summarise each capture like capinfos -M: format, encapsulation(s) and
-interfaces, packet count, TCP packets and connections, data size, capture
+interfaces, packet count, TCP packets, connections and their states, data size, capture
 duration, first and last packet time, data and packet rates, average packet
 size, snaplen, whether packets are in time order, and the SHA-256 of the file.
 
@@ -29,8 +29,10 @@ As in capinfos, "data size" counts each packet's original (wire) length, the
 first and last times are the earliest and latest timestamps, rates are n/a when
 the duration is zero, and times are printed in UTC. TCP packets are those whose
 IP header carries TCP (through VLAN tags, Linux cooked, loopback and raw IP
-links); a TCP connection is one pair of address:port endpoints, either
-direction. --json prints one object per file and line.
+links); TCP connections are counted as tshark numbers them (tcp.stream, the
+rows of pcaptk conns: a new SYN with another sequence number on the same ports
+starts a new one), and "TCP conn states" counts them by Zeek's conn_state, most
+frequent first (JSON: tcp_conn_states). --json prints one object per file and line.
 
 A file that is damaged part way is summarised up to the damage, the error is
 reported once, and the exit status is 1. So is a summary that cannot be written

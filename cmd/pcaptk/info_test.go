@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,33 +88,24 @@ func TestInfoMatchesCapinfos(t *testing.T) {
 }
 
 // TestInfoTCP compares the TCP packet and connection counts with tshark's (-Y tcp
-// packets, distinct endpoint pairs) on captures where tshark finds no TCP inside
-// other protocols.
+// packets, distinct tcp.stream numbers) on captures where tshark finds no TCP
+// inside other protocols, and the connections by state with pcaptk conns' rows.
 func TestInfoTCP(t *testing.T) {
 	needRefTools(t, "tshark")
 	for _, base := range []string{"dns_tcp.pcap", "pcpp-four_ipv6_http_streams.pcap", "filesamples-simple_http_sll2.pcap",
 		"pcpp-many-protocols.pcap", "gopacket-test_vlan.pcap", "pcpp-null_loopback.pcap"} {
 		in := testcorpus.Pcap(t, base)
-		out, err := exec.Command("tshark", "-n", "-r", in, "-Y", "tcp", "-T", "fields", "-E", "separator=,",
-			"-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport").Output()
+		out, err := exec.Command("tshark", "-n", "-r", in, "-Y", "tcp", "-T", "fields", "-e", "tcp.stream").Output()
 		if err != nil {
 			t.Fatalf("tshark %s: %v", base, err)
 		}
 		pkts := 0
-		pairs := map[string]bool{}
+		streams := map[string]bool{}
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			f := strings.Split(line, ",")
-			if len(f) != 6 {
-				t.Fatalf("%s: tshark line %q", base, line)
-			}
-			a, b := f[0]+f[1]+":"+f[2], f[3]+f[4]+":"+f[5]
-			if a > b {
-				a, b = b, a
-			}
-			pairs[a+" "+b] = true
+			streams[line] = true
 			pkts++
 		}
-		conns := len(pairs)
+		conns := len(streams)
 		code, js, stderr := pcaptkRun(t, nil, "info", "--json", in)
 		if code != 0 {
 			t.Fatalf("%s: %s", base, stderr)
@@ -127,6 +119,17 @@ func TestInfoTCP(t *testing.T) {
 		}
 		if pkts == 0 {
 			t.Errorf("%s: no TCP: the case proves nothing", base)
+		}
+		code, cs, stderr := pcaptkRun(t, nil, "conns", "-r", in, "--format", "csv", "--columns", "conn_state")
+		if code != 0 {
+			t.Fatalf("%s: conns: %s", base, stderr)
+		}
+		states := map[string]uint64{}
+		for _, r := range csvRows(t, cs)[1:] {
+			states[r[0]]++
+		}
+		if !maps.Equal(states, fi.TCPConnStates) {
+			t.Errorf("%s: info's states %v, conns' %v", base, fi.TCPConnStates, states)
 		}
 	}
 }

@@ -5,12 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"hash/maphash"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
@@ -18,33 +19,36 @@ import (
 // Summary is what info says of one capture, capinfos -M style; its JSON form is
 // the --json output.
 type Summary struct {
-	File           string      `json:"file"`
-	Format         string      `json:"format"` // pcap, nsecpcap, pcapng
-	Encapsulation  string      `json:"encapsulation"`
-	Precision      int         `json:"timestamp_precision"` // decimal digits, -1 mixed
-	Packets        uint64      `json:"packets"`
-	TCPPackets     uint64      `json:"tcp_packets"`
-	TCPConnections uint64      `json:"tcp_connections"`
-	FileSize       int64       `json:"file_size"`
-	DataSize       uint64      `json:"data_size"`
-	CapturedSize   uint64      `json:"captured_size"`
-	FirstNs        int64       `json:"first_time_ns"`
-	LastNs         int64       `json:"last_time_ns"`
-	FirstTime      string      `json:"first_time,omitempty"`
-	LastTime       string      `json:"last_time,omitempty"`
-	Duration       float64     `json:"duration_s"`
-	DataByteRate   *float64    `json:"data_byte_rate"`
-	DataBitRate    *float64    `json:"data_bit_rate"`
-	AvgPacketSize  *float64    `json:"avg_packet_size"`
-	AvgPacketRate  *float64    `json:"avg_packet_rate"`
-	Snaplen        uint32      `json:"snaplen"`              // file header; 0: not set
-	InferredMin    uint32      `json:"inferred_snaplen_min"` // smallest captured length of a cut packet
-	InferredMax    uint32      `json:"inferred_snaplen_max"` // largest
-	TimeOrdered    bool        `json:"time_ordered"`
-	SHA256         string      `json:"sha256"`
-	OS             string      `json:"os,omitempty"`
-	Interfaces     []Interface `json:"interfaces"`
-	Error          string      `json:"error,omitempty"`
+	File           string `json:"file"`
+	Format         string `json:"format"` // pcap, nsecpcap, pcapng
+	Encapsulation  string `json:"encapsulation"`
+	Precision      int    `json:"timestamp_precision"` // decimal digits, -1 mixed
+	Packets        uint64 `json:"packets"`
+	TCPPackets     uint64 `json:"tcp_packets"`
+	TCPConnections uint64 `json:"tcp_connections"`
+	// TCPConnStates counts the connections by Zeek's conn_state, as pcaptk
+	// conns classifies them (only the states present).
+	TCPConnStates map[string]uint64 `json:"tcp_conn_states"`
+	FileSize      int64             `json:"file_size"`
+	DataSize      uint64            `json:"data_size"`
+	CapturedSize  uint64            `json:"captured_size"`
+	FirstNs       int64             `json:"first_time_ns"`
+	LastNs        int64             `json:"last_time_ns"`
+	FirstTime     string            `json:"first_time,omitempty"`
+	LastTime      string            `json:"last_time,omitempty"`
+	Duration      float64           `json:"duration_s"`
+	DataByteRate  *float64          `json:"data_byte_rate"`
+	DataBitRate   *float64          `json:"data_bit_rate"`
+	AvgPacketSize *float64          `json:"avg_packet_size"`
+	AvgPacketRate *float64          `json:"avg_packet_rate"`
+	Snaplen       uint32            `json:"snaplen"`              // file header; 0: not set
+	InferredMin   uint32            `json:"inferred_snaplen_min"` // smallest captured length of a cut packet
+	InferredMax   uint32            `json:"inferred_snaplen_max"` // largest
+	TimeOrdered   bool              `json:"time_ordered"`
+	SHA256        string            `json:"sha256"`
+	OS            string            `json:"os,omitempty"`
+	Interfaces    []Interface       `json:"interfaces"`
+	Error         string            `json:"error,omitempty"`
 }
 
 type Interface struct {
@@ -105,10 +109,8 @@ func Summarise(path string, stdin io.Reader) (*Summary, error) {
 	}
 	defer r.Close()
 
-	fi := &Summary{File: path, FileSize: size, TimeOrdered: true}
-	var st infoState
-	st.conns = make(map[uint64]struct{})
-	st.seed = maphash.MakeSeed()
+	fi := &Summary{File: path, FileSize: size, TimeOrdered: true, TCPConnStates: map[string]uint64{}}
+	st := newInfoState(fi)
 	ifcPackets := make([]uint64, 0, 4)
 	prev := int64(-1 << 63)
 	for {
@@ -153,40 +155,62 @@ func Summarise(path string, stdin io.Reader) (*Summary, error) {
 	} else if sum != nil {
 		fi.SHA256 = <-sum
 	}
-	fi.TCPConnections = uint64(len(st.conns))
+	st.tracker.Close()
+	fi.TCPConnections = st.tracker.Stats().Streams
 	fi.fill(r, ifcPackets)
 	return fi, err
 }
 
-// infoState counts TCP packets and connections without allocating per packet: each
-// connection is kept as a 64-bit hash of its two endpoints (lower one first).
+// infoState counts TCP packets, and connections by state: each TCP packet goes
+// through the connection tracking and the per-connection accounting of pcaptk
+// conns (without the packet analyzer, which the states do not need), so the
+// connections are conns' rows (tshark's tcp.stream numbering), and memory is
+// bounded by the connections open at once (analysis.ConnTableOptions).
 type infoState struct {
-	rec   decode.Record
-	conns map[uint64]struct{}
-	seed  maphash.Seed
-	key   [37]byte // lower endpoint (address, port), higher endpoint, IP version
+	rec     decode.Record
+	tracker *decode.ConnTracker
+	conns   *analysis.Conns
+}
+
+func newInfoState(fi *Summary) *infoState {
+	st := &infoState{tracker: decode.NewConnTracker(analysis.ConnTableOptions)}
+	st.conns = analysis.NewConns(func(r *analysis.ConnRow) { fi.TCPConnStates[r.ConnState.String()]++ })
+	st.tracker.OnForget(st.conns.Forget)
+	return st
 }
 
 func (st *infoState) tcp(p *reader.Packet, fi *Summary) {
 	decode.Decode(p.LinkType, p.Data, p.WireLen, &st.rec)
-	r := &st.rec
-	if !r.HasTCP {
+	if !st.rec.HasTCP {
 		return
 	}
 	fi.TCPPackets++
-	a, b := st.key[:18], st.key[18:36]
-	st.key[36] = r.IPVersion
-	copy(a, r.SrcIP[:])
-	a[16], a[17] = byte(r.SrcPort>>8), byte(r.SrcPort)
-	copy(b, r.DstIP[:])
-	b[16], b[17] = byte(r.DstPort>>8), byte(r.DstPort)
-	if string(a) > string(b) {
-		var t [18]byte
-		copy(t[:], a)
-		copy(a, b)
-		copy(b, t[:])
+	if c, ok := st.tracker.Track(&st.rec, p.Timestamp); ok {
+		st.conns.Packet(&st.rec, &c, p.Timestamp, p.WireLen)
 	}
-	st.conns[maphash.Bytes(st.seed, st.key[:])] = struct{}{}
+}
+
+// connStatesText lists the states present, most frequent first.
+func (fi *Summary) connStatesText() string {
+	if len(fi.TCPConnStates) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(fi.TCPConnStates))
+	for n := range fi.TCPConnStates {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := fi.TCPConnStates[names[i]], fi.TCPConnStates[names[j]]
+		return a > b || (a == b && names[i] < names[j])
+	})
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", n, fi.TCPConnStates[n])
+	}
+	return b.String()
 }
 
 // fill derives the summary fields once all packets are counted.
@@ -385,6 +409,7 @@ func (fi *Summary) WriteText(w io.Writer) error {
 	line("Number of packets", "%d", fi.Packets)
 	line("TCP packets", "%d", fi.TCPPackets)
 	line("TCP connections", "%d", fi.TCPConnections)
+	line("TCP conn states", "%s", fi.connStatesText())
 	if fi.FileSize >= 0 {
 		line("File size", "%d bytes", fi.FileSize)
 	}
