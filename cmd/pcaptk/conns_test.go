@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 )
@@ -160,5 +166,134 @@ func TestConnsHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("help lacks %q (exit %d)", want, code)
 		}
+	}
+}
+
+// writeManyConns writes a pcap of n TCP connections, one begun every 10 µs: a
+// client's SYN, answered by the server's SYN-ACK for every other one and by a
+// RST for every third of the others, so most stay open (an hour's idle timeout
+// is far away) and the connection table fills and evicts, the worst case for
+// memory. It streams the file out rather than building it.
+func writeManyConns(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var hdr [24]byte
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 1)
+	w.Write(hdr[:])
+	var pkt [16 + 54]byte
+	put := func(us int64, client [4]byte, cport uint16, fromServer bool, flags byte, seq, ack uint32) {
+		rec := pkt[:]
+		binary.LittleEndian.PutUint32(rec[0:], uint32(us/1e6))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(us%1e6))
+		binary.LittleEndian.PutUint32(rec[8:], 54)
+		binary.LittleEndian.PutUint32(rec[12:], 54)
+		e := rec[16:]
+		binary.BigEndian.PutUint16(e[12:], 0x0800)
+		ip := e[14:]
+		ip[0], ip[8], ip[9] = 0x45, 64, 6
+		binary.BigEndian.PutUint16(ip[2:], 40)
+		server := [4]byte{10, 200, 0, 1}
+		src, dst, sport, dport := client, server, cport, uint16(80)
+		if fromServer {
+			src, dst, sport, dport = server, client, 80, cport
+		}
+		copy(ip[12:], src[:])
+		copy(ip[16:], dst[:])
+		tcp := ip[20:]
+		binary.BigEndian.PutUint16(tcp[0:], sport)
+		binary.BigEndian.PutUint16(tcp[2:], dport)
+		binary.BigEndian.PutUint32(tcp[4:], seq)
+		binary.BigEndian.PutUint32(tcp[8:], ack)
+		tcp[12], tcp[13] = 5<<4, flags
+		binary.BigEndian.PutUint16(tcp[14:], 65535)
+		w.Write(rec)
+	}
+	us := int64(1_700_000_000) * 1e6
+	for k := range n {
+		client := [4]byte{10, byte(k >> 16), byte(k >> 8), byte(k)}
+		cport := uint16(1024 + k%60000)
+		put(us, client, cport, false, 0x02, uint32(k), 0)
+		switch {
+		case k%2 == 0:
+			put(us+5, client, cport, true, 0x12, 7, uint32(k)+1)
+		case k%3 == 0:
+			put(us+5, client, cport, true, 0x14, 0, uint32(k)+1)
+		}
+		us += 10
+	}
+	if err := cmp.Or(w.Flush(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConnsMillionConnections: a capture of a million connections, most of them
+// open at once, runs in at most 256 MB (peak RSS), every connection gets its
+// row, and the table says why it does not sort them all.
+func TestConnsMillionConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 100 MB capture")
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "million.pcap")
+	const n = 1_000_000
+	writeManyConns(t, in, n)
+	for _, c := range []struct {
+		name string
+		args []string
+		note string
+	}{
+		{"csv", []string{"conns", "-r", in, "--format", "csv", "--columns", "stream,conn_state"}, "connections were forgotten before they ended"},
+		{"table", []string{"conns", "-r", in}, "more than 100000 connections"},
+		{"info", []string{"info", in}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(pcaptkBinary(t), c.args...)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := 0
+			sc := bufio.NewScanner(stdout)
+			var last string
+			for sc.Scan() {
+				lines++
+				last = sc.Text()
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+			t.Logf("%d lines in %.1f s, peak RSS %d MB", lines, time.Since(start).Seconds(), rss>>20)
+			if rss > 256<<20 {
+				t.Errorf("peak RSS %d MB", rss>>20)
+			}
+			if !strings.Contains(errOut.String(), c.note) {
+				t.Errorf("stderr: %q", errOut.String())
+			}
+			switch c.name {
+			case "csv":
+				if lines != n+1 {
+					t.Errorf("%d rows", lines-1)
+				}
+			case "table":
+				if lines != n+2 || !strings.HasPrefix(last, "1000000 connections: ") {
+					t.Errorf("%d lines, last %q", lines, last)
+				}
+			}
+		})
 	}
 }

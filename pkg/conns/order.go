@@ -104,6 +104,37 @@ var (
 	BiggestFirst = mustOrder("-bytes")
 )
 
+// rowBuf holds rows in pages of 4,096, so that holding a hundred thousand
+// (about 38 MB) never copies them or holds them twice while it grows.
+type rowBuf struct {
+	pages [][]analysis.ConnRow
+	n     int
+}
+
+const rowPageShift = 12
+
+func (b *rowBuf) at(i int) *analysis.ConnRow {
+	return &b.pages[i>>rowPageShift][i&(1<<rowPageShift-1)]
+}
+
+func (b *rowBuf) push(r *analysis.ConnRow) {
+	if b.n>>rowPageShift >= len(b.pages) {
+		b.pages = append(b.pages, make([]analysis.ConnRow, 1<<rowPageShift))
+	}
+	*b.at(b.n) = *r
+	b.n++
+}
+
+// sorted sorts the rows by order.
+type sorted struct {
+	*rowBuf
+	order *Order
+}
+
+func (s sorted) Len() int           { return s.n }
+func (s sorted) Less(i, j int) bool { return s.order.Compare(s.at(i), s.at(j)) < 0 }
+func (s sorted) Swap(i, j int)      { a, b := s.at(i), s.at(j); *a, *b = *b, *a }
+
 // orderSink holds rows to write them in an order: all of them up to limit
 // (then, with a note, the rows held are written sorted and the rest as they
 // come), or only the first top in that order (a heap of top rows).
@@ -113,7 +144,7 @@ type orderSink struct {
 	order  *Order
 	top    int
 	limit  int
-	rows   []analysis.ConnRow
+	rows   rowBuf
 	over   bool // past limit: streaming
 	noteFn func(string, ...any)
 }
@@ -127,15 +158,17 @@ func (s *orderSink) Write(r *analysis.ConnRow) error {
 	case s.over:
 		return s.next.Write(r)
 	case s.top > 0 && s.top <= s.limit:
-		if len(s.rows) < s.top {
-			heap.Push((*worstFirst)(s), *r)
-		} else if s.order.Compare(r, &s.rows[0]) < 0 {
-			s.rows[0] = *r
-			heap.Fix((*worstFirst)(s), 0)
+		h := worstFirst{sorted{&s.rows, s.order}}
+		if s.rows.n < s.top {
+			s.rows.push(r)
+			heap.Fix(h, s.rows.n-1)
+		} else if s.order.Compare(r, s.rows.at(0)) < 0 {
+			*s.rows.at(0) = *r
+			heap.Fix(h, 0)
 		}
 		return nil
-	case len(s.rows) < s.limit:
-		s.rows = append(s.rows, *r)
+	case s.rows.n < s.limit:
+		s.rows.push(r)
 		return nil
 	}
 	s.noteFn("more than %d connections: the first %d to end are written in %s order, the others as they end", s.limit, s.limit, s.order)
@@ -146,21 +179,22 @@ func (s *orderSink) Write(r *analysis.ConnRow) error {
 	return s.next.Write(r)
 }
 
-// flush writes the rows held, in order (the first top of them with top).
+// flush writes the rows held, in order.
 func (s *orderSink) flush() error {
-	sort.Slice(s.rows, func(i, j int) bool { return s.order.Compare(&s.rows[i], &s.rows[j]) < 0 })
-	if s.top > 0 && len(s.rows) > s.top {
-		s.rows = s.rows[:s.top]
-	}
+	sort.Sort(sorted{&s.rows, s.order})
 	if s.text != nil {
-		s.text.size(s.rows)
+		s.text.size(&s.rows)
 	}
-	for i := range s.rows {
-		if err := s.next.Write(&s.rows[i]); err != nil {
+	n := s.rows.n
+	if s.top > 0 {
+		n = min(n, s.top)
+	}
+	for i := range n {
+		if err := s.next.Write(s.rows.at(i)); err != nil {
 			return err
 		}
 	}
-	s.rows = nil
+	s.rows = rowBuf{}
 	return nil
 }
 
@@ -175,16 +209,10 @@ func (s *orderSink) Close() error {
 	return err
 }
 
-// worstFirst is the heap of the top rows kept, the one that would come last
-// at its root.
-type worstFirst orderSink
+// worstFirst is the heap of the top rows kept, the one that would come last at
+// its root. Rows are added with push and heap.Fix, never through Push and Pop.
+type worstFirst struct{ sorted }
 
-func (h *worstFirst) Len() int           { return len(h.rows) }
-func (h *worstFirst) Less(i, j int) bool { return h.order.Compare(&h.rows[i], &h.rows[j]) > 0 }
-func (h *worstFirst) Swap(i, j int)      { h.rows[i], h.rows[j] = h.rows[j], h.rows[i] }
-func (h *worstFirst) Push(x any)         { h.rows = append(h.rows, x.(analysis.ConnRow)) }
-func (h *worstFirst) Pop() any {
-	r := h.rows[len(h.rows)-1]
-	h.rows = h.rows[:len(h.rows)-1]
-	return r
-}
+func (h worstFirst) Less(i, j int) bool { return h.order.Compare(h.at(i), h.at(j)) > 0 }
+func (h worstFirst) Push(any)           { panic("unused") }
+func (h worstFirst) Pop() any           { panic("unused") }

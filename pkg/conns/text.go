@@ -62,12 +62,12 @@ func newTextSink(w io.Writer, color bool) *textSink {
 }
 
 // size fits the columns to rows.
-func (t *textSink) size(rows []analysis.ConnRow) {
+func (t *textSink) size(rows *rowBuf) {
 	for i, h := range textHeads {
 		t.widths[i] = utf8.RuneCountInString(h)
 	}
-	for i := range rows {
-		t.cellsOf(&rows[i])
+	for i := range rows.n {
+		t.cellsOf(rows.at(i))
 		for c := range t.cells {
 			t.widths[c] = max(t.widths[c], utf8.RuneCount(t.cells[c]))
 		}
