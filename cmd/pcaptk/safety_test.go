@@ -463,6 +463,16 @@ func TestSignalsCompleteOutputs(t *testing.T) {
 					t.Errorf("%d rows", n)
 				}
 			}},
+		{"conns-SIGTERM", syscall.SIGTERM,
+			func(in, dir string) []string {
+				return []string{"conns", "-r", in, "--format", "csv", "-o", filepath.Join(dir, "c.csv")}
+			},
+			func(t *testing.T, dir string) {
+				b, err := os.ReadFile(filepath.Join(dir, "c.csv"))
+				if rows := csvRows(t, string(b)); err != nil || len(rows) < 2 || rows[1][0] == "" {
+					t.Errorf("%v: %d rows", err, len(rows))
+				}
+			}},
 		{"filter-SIGTERM", syscall.SIGTERM,
 			func(in, dir string) []string { return []string{"filter", "-r", in, "-w", filepath.Join(dir, "o.pcap")} },
 			func(t *testing.T, dir string) {

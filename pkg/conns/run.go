@@ -108,11 +108,6 @@ func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
 	return reader.OpenWith(path, o)
 }
 
-// source is what a run reads: a reader or a merge of readers.
-type source interface {
-	Next() (*reader.Packet, error)
-}
-
 // stream reads every input as one chronological stream into one output.
 func (f *Files) stream() error {
 	flt, err := filter.Compile(f.Filter)
@@ -136,7 +131,7 @@ func (f *Files) stream() error {
 		}
 		rs = append(rs, r)
 	}
-	var src source = rs[0]
+	var src reader.Source = rs[0]
 	if len(rs) > 1 {
 		src = reader.Merge(rs, false)
 	}
@@ -193,7 +188,8 @@ func (f *Files) sink(w io.Writer) rowSink {
 // handing each connection's row to sk as it ends, then closes sk. Rows before
 // a bad record are kept (the output is complete up to it) and the source's
 // error is returned; a write error stops reading and is returned.
-func (f *Files) pass(src source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
+func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
+	src = reader.Stoppable(src, f.Stop)
 	var werr error
 	eng := analysis.NewEngine(analysis.EngineOptions{Conn: f.Conn, Rows: func(r *analysis.ConnRow) {
 		if werr == nil {
@@ -206,9 +202,6 @@ func (f *Files) pass(src source, flt *filter.Filter, sk rowSink, progress func(u
 	var n uint64
 	var readErr error
 	for werr == nil {
-		if f.Stop != nil && f.Stop.Load() {
-			break
-		}
 		p, err := src.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
