@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -229,14 +230,23 @@ func (t *textSink) Write(r *analysis.ConnRow) error {
 
 // Close prints the count of connections by state and flushes.
 func (t *textSink) Close() error {
+	// By state, most frequent first, as info prints them.
+	var states []analysis.ConnState
+	for s, n := range t.states {
+		if n > 0 {
+			states = append(states, analysis.ConnState(s))
+		}
+	}
+	sort.SliceStable(states, func(i, j int) bool {
+		a, b := t.states[states[i]], t.states[states[j]]
+		return a > b || (a == b && states[i].String() < states[j].String())
+	})
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d connections", t.rows)
 	sep := ": "
-	for s, n := range t.states {
-		if n > 0 {
-			fmt.Fprintf(&b, "%s%s %d", sep, analysis.ConnState(s), n)
-			sep = ", "
-		}
+	for _, s := range states {
+		fmt.Fprintf(&b, "%s%s %d", sep, s, t.states[s])
+		sep = ", "
 	}
 	b.WriteByte('\n')
 	if t.header {
