@@ -42,13 +42,25 @@ func (s *rttSketch) setSample(i int, v int64) {
 	}
 }
 
+// rttBucket is 1 + floor(log2(ns/rttBase) * rttPerOct), within the buckets.
+// It takes the doubling from the float's exponent and the fifth of a doubling
+// by comparing its mantissa with 2^(k/5): a tenth of the time of math.Log2,
+// which was a tenth of the whole analysis of a busy connection.
 func rttBucket(ns int64) int {
 	if ns < rttBase {
 		return rttFirst
 	}
-	b := 1 + int(math.Log2(float64(ns)/rttBase+rttMinSpan)*rttPerOct)
-	return min(b, rttLast)
+	frac, exp := math.Frexp(float64(ns) / rttBase) // frac in [0.5, 1)
+	m := 2 * frac                                   // ns/rttBase = m × 2^(exp-1)
+	sub := 0
+	for sub < rttPerOct-1 && m >= rttFifths[sub] {
+		sub++
+	}
+	return min(1+(exp-1)*rttPerOct+sub, rttLast)
 }
+
+// rttFifths are 2^(k/5) for k = 1..4: where a doubling's buckets begin.
+var rttFifths = [rttPerOct - 1]float64{math.Exp2(0.2), math.Exp2(0.4), math.Exp2(0.6), math.Exp2(0.8)}
 
 // rttBucketValue is the middle (geometric) of bucket b, ns.
 func rttBucketValue(b int) int64 {

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -38,4 +39,28 @@ func TestRTTSketch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRTTBucketIsLog: the bucket from the float's exponent and mantissa is the
+// logarithmic definition's, over every value up to 3 ms and random ones beyond.
+func TestRTTBucketIsLog(t *testing.T) {
+	byLog := func(ns int64) int {
+		if ns < rttBase {
+			return rttFirst
+		}
+		return min(1+int(math.Log2(float64(ns)/rttBase+rttMinSpan)*rttPerOct), rttLast)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	check := func(ns int64) {
+		if got, want := rttBucket(ns), byLog(ns); got != want {
+			t.Fatalf("%d ns: bucket %d, log2 gives %d", ns, got, want)
+		}
+	}
+	for ns := int64(0); ns < 3e6; ns++ {
+		check(ns)
+	}
+	for range 1_000_000 {
+		check(r.Int64N(1 << 40))
+	}
+	check(math.MaxInt64)
 }
