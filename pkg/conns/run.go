@@ -185,40 +185,34 @@ func (f *Files) sink(w io.Writer) rowSink {
 }
 
 // pass runs the packets of src that flt matches through the analysis engine,
-// handing each connection's row to sk as it ends, then closes sk. Rows before
-// a bad record are kept (the output is complete up to it) and the source's
-// error is returned; a write error stops reading and is returned.
+// handing each connection's row to sk as it ends, then closes sk. Reading,
+// filtering and decoding run in another goroutine, a few batches ahead
+// (prefetch), so that on two CPUs the analysis does not wait for them. Rows
+// before a bad record are kept (the output is complete up to it) and the
+// source's error is returned; a write error stops reading and is returned.
 func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
-	src = reader.Stoppable(src, f.Stop)
 	var werr error
 	eng := analysis.NewEngine(analysis.EngineOptions{Conn: f.Conn, Rows: func(r *analysis.ConnRow) {
 		if werr == nil {
 			werr = sk.Write(r)
 		}
 	}})
-	var rec decode.Record
 	var c decode.Conn
 	var res analysis.Result
-	var n uint64
+	batches, stop := prefetch(reader.Stoppable(src, f.Stop), flt, progress)
 	var readErr error
-	for werr == nil {
-		p, err := src.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
+	for b := range batches {
+		for i := range b.n {
+			m := &b.meta[i]
+			eng.Packet(m.number, m.ts, m.wireLen, &b.recs[i], &c, &res)
+		}
+		readErr = b.err
+		b.release()
+		if werr != nil {
 			break
 		}
-		if n++; n%export.BatchRows == 0 {
-			progress(n)
-		}
-		if !flt.Match(p) {
-			continue
-		}
-		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
-		eng.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res)
 	}
-	progress(n)
+	stop()
 	eng.Close()
 	if werr == nil {
 		werr = sk.Close()
@@ -234,6 +228,86 @@ func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress
 		return werr
 	}
 	return readErr
+}
+
+// batch is a run of packets read, filtered and decoded ahead of the analysis:
+// what the engine needs of each (the Record holds offsets only, never the
+// packet's bytes, so nothing is copied).
+type batch struct {
+	meta    []packetMeta
+	recs    []decode.Record
+	n       int
+	err     error // the source's error after the last packet (not io.EOF)
+	release func()
+}
+
+type packetMeta struct {
+	number  uint64
+	ts      int64
+	wireLen uint32
+}
+
+const batchPackets = 1024
+
+// prefetch reads, filters and decodes src in a goroutine into batches, calling
+// progress there (so that it may look at the readers) about every
+// export.BatchRows packets read. The batches come in order, the last one with
+// the source's error, if any; stop ends the goroutine early and waits for it.
+// Memory is three batches.
+func prefetch(src reader.Source, flt *filter.Filter, progress func(uint64)) (<-chan *batch, func()) {
+	free := make(chan *batch, 3)
+	full := make(chan *batch, 3)
+	done := make(chan struct{})
+	for range cap(free) {
+		b := &batch{meta: make([]packetMeta, batchPackets), recs: make([]decode.Record, batchPackets)}
+		b.release = func() { free <- b }
+		free <- b
+	}
+	go func() {
+		defer close(full)
+		var n uint64
+		for {
+			var b *batch
+			select {
+			case b = <-free:
+			case <-done:
+				return
+			}
+			b.n, b.err = 0, nil
+			end := false
+			for b.n < batchPackets {
+				p, err := src.Next()
+				if err != nil {
+					if !errors.Is(err, io.EOF) {
+						b.err = err
+					}
+					end = true
+					break
+				}
+				if n++; n%export.BatchRows == 0 {
+					progress(n)
+				}
+				if !flt.Match(p) {
+					continue
+				}
+				decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[b.n])
+				b.meta[b.n] = packetMeta{p.Number, p.Timestamp, p.WireLen}
+				b.n++
+			}
+			if end {
+				progress(n)
+			}
+			full <- b
+			if end {
+				return
+			}
+		}
+	}()
+	return full, func() {
+		close(done)
+		for range full {
+		}
+	}
 }
 
 // rowSink takes the rows of a run; export.TableWriter is one.
