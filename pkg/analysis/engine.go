@@ -57,13 +57,19 @@ func NewEngine(o EngineOptions) *Engine {
 	if o.Rows != nil {
 		e.conns = NewConns(o.Rows)
 	}
-	e.ct.OnForget(func(slot int32, stream uint64, why decode.ForgetReason) {
-		e.an.Forget(slot)
-		if e.conns != nil {
-			e.conns.Forget(slot, stream, why)
-		}
-	})
+	e.ct.OnForget(e.Forget)
 	return e
+}
+
+// Forget releases the state of the connection the tracker forgot in slot (and
+// emits its row): the tracker's hook. A caller that runs the tracker in a
+// goroutine of its own (Tracker, Analyze) installs its own hook there and calls
+// Forget here, in order with Analyze.
+func (e *Engine) Forget(slot int32, stream uint64, why decode.ForgetReason) {
+	e.an.Forget(slot)
+	if e.conns != nil {
+		e.conns.Forget(slot, stream, why)
+	}
 }
 
 // Packet tracks and analyses one packet decoded into rec, frame its number in
@@ -77,13 +83,22 @@ func (e *Engine) Packet(frame uint64, ts int64, wireLen uint32, rec *decode.Reco
 	if !ok {
 		return false
 	}
+	e.Analyze(frame, ts, wireLen, rec, c, res)
+	return true
+}
+
+// Analyze is what Packet does after tracking: the packet analysis and the
+// connection's accounting, for a packet c = Tracker().Track(rec, ts) with a
+// complete TCP header. Tracking and analysis may then run in two goroutines
+// (pcaptk conns does), provided the tracker's forget events reach Forget in
+// the order they happened among the packets.
+func (e *Engine) Analyze(frame uint64, ts int64, wireLen uint32, rec *decode.Record, c *decode.Conn, res *Result) {
 	e.an.Packet(frame, ts, rec, c, res)
 	if e.conns != nil {
 		acc := e.conns.Acc(c)
 		acc.Packet(rec, c, ts, wireLen)
 		acc.An.add(c.Dir&1, res)
 	}
-	return true
 }
 
 // Close ends the input: the connections still tracked are forgotten, their rows

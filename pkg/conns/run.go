@@ -186,10 +186,11 @@ func (f *Files) sink(w io.Writer) rowSink {
 
 // pass runs the packets of src that flt matches through the analysis engine,
 // handing each connection's row to sk as it ends, then closes sk. Reading,
-// filtering and decoding run in another goroutine, a few batches ahead
-// (prefetch), so that on two CPUs the analysis does not wait for them. Rows
-// before a bad record are kept (the output is complete up to it) and the
-// source's error is returned; a write error stops reading and is returned.
+// filtering, decoding and connection tracking run in another goroutine, a few
+// batches ahead (prefetch), the packet analysis and the accounting in this one:
+// on two CPUs neither waits for the other. Rows before a bad record are kept
+// (the output is complete up to it) and the source's error is returned; a
+// write error stops reading and is returned.
 func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
 	var werr error
 	eng := analysis.NewEngine(analysis.EngineOptions{Conn: f.Conn, Rows: func(r *analysis.ConnRow) {
@@ -197,14 +198,21 @@ func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress
 			werr = sk.Write(r)
 		}
 	}})
-	var c decode.Conn
 	var res analysis.Result
-	batches, stop := prefetch(reader.Stoppable(src, f.Stop), flt, progress)
+	batches, stop := prefetch(reader.Stoppable(src, f.Stop), flt, eng.Tracker(), progress)
 	var readErr error
 	for b := range batches {
+		fg := b.forgets
 		for i := range b.n {
+			for len(fg) > 0 && fg[0].before <= i {
+				eng.Forget(fg[0].slot, fg[0].stream, fg[0].why)
+				fg = fg[1:]
+			}
 			m := &b.meta[i]
-			eng.Packet(m.number, m.ts, m.wireLen, &b.recs[i], &c, &res)
+			eng.Analyze(m.number, m.ts, m.wireLen, &b.recs[i], &b.conns[i], &res)
+		}
+		for _, g := range fg {
+			eng.Forget(g.slot, g.stream, g.why)
 		}
 		readErr = b.err
 		b.release()
@@ -212,14 +220,13 @@ func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress
 			break
 		}
 	}
-	stop()
-	eng.Close()
+	st := stop()
 	if werr == nil {
 		werr = sk.Close()
 	} else {
 		sk.Close()
 	}
-	if st := eng.Tracker().Stats(); st.Evicted > 0 {
+	if st.Evicted > 0 {
 		f.note("%d connections were forgotten before they ended: more than %d were open at once "+
 			"(their later packets start new streams, so stream numbers differ from export's from there on)",
 			st.Evicted, f.Conn.MaxConns)
@@ -230,14 +237,17 @@ func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress
 	return readErr
 }
 
-// batch is a run of packets read, filtered and decoded ahead of the analysis:
-// what the engine needs of each (the Record holds offsets only, never the
-// packet's bytes, so nothing is copied).
+// batch is a run of packets read, filtered, decoded and tracked ahead of the
+// analysis: what the engine needs of each packet with a complete TCP header
+// (the Record holds offsets only, never the packet's bytes, so nothing is
+// copied), and the connections the tracker forgot meanwhile.
 type batch struct {
 	meta    []packetMeta
 	recs    []decode.Record
+	conns   []decode.Conn
 	n       int
-	err     error // the source's error after the last packet (not io.EOF)
+	forgets []forgotten // in order; each before packet `before` (n: after the last)
+	err     error       // the source's error after the last packet (not io.EOF)
 	release func()
 }
 
@@ -247,33 +257,47 @@ type packetMeta struct {
 	wireLen uint32
 }
 
+type forgotten struct {
+	before int
+	slot   int32
+	stream uint64
+	why    decode.ForgetReason
+}
+
 const batchPackets = 1024
 
-// prefetch reads, filters and decodes src in a goroutine into batches, calling
-// progress there (so that it may look at the readers) about every
-// export.BatchRows packets read. The batches come in order, the last one with
-// the source's error, if any; stop ends the goroutine early and waits for it.
-// Memory is three batches.
-func prefetch(src reader.Source, flt *filter.Filter, progress func(uint64)) (<-chan *batch, func()) {
+// prefetch reads, filters, decodes and tracks src in a goroutine into
+// batches, calling progress there (so that it may look at the readers) about
+// every export.BatchRows packets read. The batches come in order, the last one
+// with the source's error, if any, and the connections still tracked at the
+// end (the tracker is closed there). stop ends the goroutine early, waits for
+// it and returns the tracker's statistics. Memory is three batches.
+func prefetch(src reader.Source, flt *filter.Filter, ct *decode.ConnTracker, progress func(uint64)) (<-chan *batch, func() decode.ConnStats) {
 	free := make(chan *batch, 3)
 	full := make(chan *batch, 3)
 	done := make(chan struct{})
 	for range cap(free) {
-		b := &batch{meta: make([]packetMeta, batchPackets), recs: make([]decode.Record, batchPackets)}
+		b := &batch{meta: make([]packetMeta, batchPackets), recs: make([]decode.Record, batchPackets),
+			conns: make([]decode.Conn, batchPackets)}
 		b.release = func() { free <- b }
 		free <- b
 	}
+	var cur *batch
+	ct.OnForget(func(slot int32, stream uint64, why decode.ForgetReason) {
+		cur.forgets = append(cur.forgets, forgotten{cur.n, slot, stream, why})
+	})
+	var stats decode.ConnStats
 	go func() {
 		defer close(full)
 		var n uint64
 		for {
-			var b *batch
 			select {
-			case b = <-free:
+			case cur = <-free:
 			case <-done:
 				return
 			}
-			b.n, b.err = 0, nil
+			b := cur
+			b.n, b.err, b.forgets = 0, nil, b.forgets[:0]
 			end := false
 			for b.n < batchPackets {
 				p, err := src.Next()
@@ -290,11 +314,19 @@ func prefetch(src reader.Source, flt *filter.Filter, progress func(uint64)) (<-c
 				if !flt.Match(p) {
 					continue
 				}
-				decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[b.n])
+				rec := &b.recs[b.n]
+				decode.Decode(p.LinkType, p.Data, p.WireLen, rec)
+				c, ok := ct.Track(rec, p.Timestamp)
+				if !ok {
+					continue
+				}
+				b.conns[b.n] = c
 				b.meta[b.n] = packetMeta{p.Number, p.Timestamp, p.WireLen}
 				b.n++
 			}
 			if end {
+				ct.Close()
+				stats = ct.Stats()
 				progress(n)
 			}
 			full <- b
@@ -303,10 +335,11 @@ func prefetch(src reader.Source, flt *filter.Filter, progress func(uint64)) (<-c
 			}
 		}
 	}()
-	return full, func() {
+	return full, func() decode.ConnStats {
 		close(done)
 		for range full {
 		}
+		return stats
 	}
 }
 
