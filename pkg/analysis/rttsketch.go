@@ -51,7 +51,7 @@ func rttBucket(ns int64) int {
 		return rttFirst
 	}
 	frac, exp := math.Frexp(float64(ns) / rttBase) // frac in [0.5, 1)
-	m := 2 * frac                                   // ns/rttBase = m × 2^(exp-1)
+	m := 2 * frac                                  // ns/rttBase = m × 2^(exp-1)
 	sub := 0
 	for sub < rttPerOct-1 && m >= rttFifths[sub] {
 		sub++
