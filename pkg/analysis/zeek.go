@@ -779,10 +779,10 @@ func (z *zconn) synThenOrigRST() bool {
 // through Analyzer::register_for_ports, which (since Zeek 8) adds the server
 // ports it is given. Scripts that register only UDP ports (DHCP, NTP, RADIUS,
 // SIP, SNMP, syslog, QUIC, OpenVPN, the tunnel decapsulators) add nothing here:
-// Zeek's lookup is by protocol. Checked against the scripts themselves, not
-// their documentation; a script Zeek loads only in bare mode with an explicit
-// @load (every -b baseline) contributes only when loaded, which pcaptk cannot
-// know.
+// Zeek's lookup is by protocol. Checked against the scripts' source in
+// zeek/zeek (recent versions; XMPP's and syslog's ports against Zeek 8.2's
+// documentation of them). In bare mode (-b, most baselines) Zeek knows only
+// the ports of the scripts a test loads, which pcaptk cannot know.
 var zeekServerPorts = []struct {
 	script string
 	ports  []uint16
