@@ -62,11 +62,17 @@ func NewEngine(o EngineOptions) *Engine {
 }
 
 // Forget releases the state of the connection the tracker forgot in slot (and
-// emits its row): the tracker's hook. A caller that runs the tracker in a
-// goroutine of its own (Tracker, Analyze) installs its own hook there and calls
-// Forget here, in order with Analyze.
+// emits its row): the tracker's hook. It is the analyzer's part (Analyzer's
+// Forget) and the table's (ForgetConn); see Analyze for running the parts in
+// goroutines of their own.
 func (e *Engine) Forget(slot int32, stream uint64, why decode.ForgetReason) {
 	e.an.Forget(slot)
+	e.ForgetConn(slot, stream, why)
+}
+
+// ForgetConn is the connection table's part of Forget: the row of the
+// connection in slot is emitted and the slot freed.
+func (e *Engine) ForgetConn(slot int32, stream uint64, why decode.ForgetReason) {
 	if e.conns != nil {
 		e.conns.Forget(slot, stream, why)
 	}
@@ -87,13 +93,22 @@ func (e *Engine) Packet(frame uint64, ts int64, wireLen uint32, rec *decode.Reco
 	return true
 }
 
-// Analyze is what Packet does after tracking: the packet analysis and the
-// connection's accounting, for a packet c = Tracker().Track(rec, ts) with a
-// complete TCP header. Tracking and analysis may then run in two goroutines
-// (pcaptk conns does), provided the tracker's forget events reach Forget in
-// the order they happened among the packets.
+// Analyze is what Packet does after tracking: the packet analysis
+// (Analyzer().Packet) and the connection's accounting (Account), for a packet
+// c = Tracker().Track(rec, ts) with a complete TCP header.
+//
+// The three steps may run in goroutines of their own, a packet going from one
+// to the next in order (pcaptk conns tracks and analyses in one, accounts in
+// another): the tracker's forget hook is then replaced by one that calls
+// Analyzer().Forget at once and hands the forgotten connection on to
+// ForgetConn, in its place among the packets.
 func (e *Engine) Analyze(frame uint64, ts int64, wireLen uint32, rec *decode.Record, c *decode.Conn, res *Result) {
 	e.an.Packet(frame, ts, rec, c, res)
+	e.Account(ts, wireLen, rec, c, res)
+}
+
+// Account adds a packet, analysed into res, to its connection's row.
+func (e *Engine) Account(ts int64, wireLen uint32, rec *decode.Record, c *decode.Conn, res *Result) {
 	if e.conns != nil {
 		acc := e.conns.Acc(c)
 		acc.Packet(rec, c, ts, wireLen)

@@ -185,12 +185,13 @@ func (f *Files) sink(w io.Writer) rowSink {
 }
 
 // pass runs the packets of src that flt matches through the analysis engine,
-// handing each connection's row to sk as it ends, then closes sk. Reading,
-// filtering, decoding and connection tracking run in another goroutine, a few
-// batches ahead (prefetch), the packet analysis and the accounting in this one:
-// on two CPUs neither waits for the other. Rows before a bad record are kept
-// (the output is complete up to it) and the source's error is returned; a
-// write error stops reading and is returned.
+// handing each connection's row to sk as it ends, then closes sk. The work is
+// a pipeline of three goroutines passing batches of packets along (pipeline):
+// reading, filtering and decoding; connection tracking and the packet
+// analysis; and here the connections' accounting and their rows. On two CPUs
+// none waits long for another. Rows before a bad record are kept (the output
+// is complete up to it) and the source's error is returned; a write error
+// stops reading and is returned.
 func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
 	var werr error
 	eng := analysis.NewEngine(analysis.EngineOptions{Conn: f.Conn, Rows: func(r *analysis.ConnRow) {
@@ -198,29 +199,27 @@ func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress
 			werr = sk.Write(r)
 		}
 	}})
-	var res analysis.Result
-	batches, stop := prefetch(reader.Stoppable(src, f.Stop), flt, eng.Tracker(), progress)
+	p := newPipeline(reader.Stoppable(src, f.Stop), flt, eng, progress)
 	var readErr error
-	for b := range batches {
+	for b := range p.analysed {
 		fg := b.forgets
 		for i := range b.n {
 			for len(fg) > 0 && fg[0].before <= i {
-				eng.Forget(fg[0].slot, fg[0].stream, fg[0].why)
+				eng.ForgetConn(fg[0].slot, fg[0].stream, fg[0].why)
 				fg = fg[1:]
 			}
-			m := &b.meta[i]
-			eng.Analyze(m.number, m.ts, m.wireLen, &b.recs[i], &b.conns[i], &res)
+			eng.Account(b.meta[i].ts, b.meta[i].wireLen, &b.recs[i], &b.conns[i], &b.res[i])
 		}
 		for _, g := range fg {
-			eng.Forget(g.slot, g.stream, g.why)
+			eng.ForgetConn(g.slot, g.stream, g.why)
 		}
 		readErr = b.err
-		b.release()
+		p.free <- b
 		if werr != nil {
 			break
 		}
 	}
-	st := stop()
+	st := p.stop()
 	if werr == nil {
 		werr = sk.Close()
 	} else {
@@ -237,18 +236,19 @@ func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress
 	return readErr
 }
 
-// batch is a run of packets read, filtered, decoded and tracked ahead of the
-// analysis: what the engine needs of each packet with a complete TCP header
-// (the Record holds offsets only, never the packet's bytes, so nothing is
-// copied), and the connections the tracker forgot meanwhile.
+// batch is a run of packets on their way through the pipeline: what the
+// engine needs of each (the Record holds offsets only, never the packet's
+// bytes, so nothing is copied), and, once tracked and analysed, each packet's
+// connection and analysis and the connections the tracker forgot meanwhile.
 type batch struct {
 	meta    []packetMeta
 	recs    []decode.Record
 	conns   []decode.Conn
+	res     []analysis.Result
 	n       int
 	forgets []forgotten // in order; each before packet `before` (n: after the last)
 	err     error       // the source's error after the last packet (not io.EOF)
-	release func()
+	end     bool        // the last batch
 }
 
 type packetMeta struct {
@@ -264,83 +264,130 @@ type forgotten struct {
 	why    decode.ForgetReason
 }
 
-const batchPackets = 1024
+const (
+	batchPackets = 1024
+	batches      = 4 // one at each stage, and one more
+)
 
-// prefetch reads, filters, decodes and tracks src in a goroutine into
-// batches, calling progress there (so that it may look at the readers) about
-// every export.BatchRows packets read. The batches come in order, the last one
-// with the source's error, if any, and the connections still tracked at the
-// end (the tracker is closed there). stop ends the goroutine early, waits for
-// it and returns the tracker's statistics. Memory is three batches.
-func prefetch(src reader.Source, flt *filter.Filter, ct *decode.ConnTracker, progress func(uint64)) (<-chan *batch, func() decode.ConnStats) {
-	free := make(chan *batch, 3)
-	full := make(chan *batch, 3)
-	done := make(chan struct{})
-	for range cap(free) {
-		b := &batch{meta: make([]packetMeta, batchPackets), recs: make([]decode.Record, batchPackets),
-			conns: make([]decode.Conn, batchPackets)}
-		b.release = func() { free <- b }
-		free <- b
+// pipeline carries batches from the reading goroutine (read, filter, decode)
+// to the tracking one (connection tracking and packet analysis) to the caller
+// (analysed), which gives them back on free.
+type pipeline struct {
+	free     chan *batch
+	analysed chan *batch
+	done     chan struct{}
+	stopped  chan decode.ConnStats
+}
+
+// newPipeline starts the two goroutines. progress is called from the reading
+// one (so that it may look at the readers) about every export.BatchRows
+// packets read. The last batch holds the source's error, if any, and the
+// connections still tracked at the end (the tracker is closed there).
+func newPipeline(src reader.Source, flt *filter.Filter, eng *analysis.Engine, progress func(uint64)) *pipeline {
+	p := &pipeline{
+		free:     make(chan *batch, batches),
+		analysed: make(chan *batch, batches),
+		done:     make(chan struct{}),
+		stopped:  make(chan decode.ConnStats, 1),
 	}
-	var cur *batch
-	ct.OnForget(func(slot int32, stream uint64, why decode.ForgetReason) {
-		cur.forgets = append(cur.forgets, forgotten{cur.n, slot, stream, why})
-	})
-	var stats decode.ConnStats
-	go func() {
-		defer close(full)
-		var n uint64
-		for {
-			select {
-			case cur = <-free:
-			case <-done:
-				return
+	for range batches {
+		p.free <- &batch{meta: make([]packetMeta, batchPackets), recs: make([]decode.Record, batchPackets),
+			conns: make([]decode.Conn, batchPackets), res: make([]analysis.Result, batchPackets)}
+	}
+	decoded := make(chan *batch, batches)
+	go p.read(src, flt, progress, decoded)
+	go p.track(eng, decoded)
+	return p
+}
+
+// read fills free batches with the decoded packets of src that flt matches.
+func (p *pipeline) read(src reader.Source, flt *filter.Filter, progress func(uint64), decoded chan<- *batch) {
+	defer close(decoded)
+	var n uint64
+	for {
+		var b *batch
+		select {
+		case b = <-p.free:
+		case <-p.done:
+			return
+		}
+		b.n, b.err, b.end, b.forgets = 0, nil, false, b.forgets[:0]
+		for b.n < batchPackets {
+			pk, err := src.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.err = err
+				}
+				b.end = true
+				progress(n)
+				break
 			}
-			b := cur
-			b.n, b.err, b.forgets = 0, nil, b.forgets[:0]
-			end := false
-			for b.n < batchPackets {
-				p, err := src.Next()
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						b.err = err
-					}
-					end = true
-					break
-				}
-				if n++; n%export.BatchRows == 0 {
-					progress(n)
-				}
-				if !flt.Match(p) {
-					continue
-				}
-				rec := &b.recs[b.n]
-				decode.Decode(p.LinkType, p.Data, p.WireLen, rec)
-				c, ok := ct.Track(rec, p.Timestamp)
-				if !ok {
-					continue
-				}
-				b.conns[b.n] = c
-				b.meta[b.n] = packetMeta{p.Number, p.Timestamp, p.WireLen}
-				b.n++
-			}
-			if end {
-				ct.Close()
-				stats = ct.Stats()
+			if n++; n%export.BatchRows == 0 {
 				progress(n)
 			}
-			full <- b
-			if end {
-				return
+			if !flt.Match(pk) {
+				continue
 			}
+			decode.Decode(pk.LinkType, pk.Data, pk.WireLen, &b.recs[b.n])
+			b.meta[b.n] = packetMeta{pk.Number, pk.Timestamp, pk.WireLen}
+			b.n++
 		}
-	}()
-	return full, func() decode.ConnStats {
-		close(done)
-		for range full {
+		decoded <- b
+		if b.end {
+			return
 		}
-		return stats
 	}
+}
+
+// track tracks and analyses the packets of each decoded batch, keeping those
+// with a complete TCP header, and hands the batch on. The analyzer forgets a
+// connection at once; the table forgets it in its place among the packets.
+func (p *pipeline) track(eng *analysis.Engine, decoded <-chan *batch) {
+	defer close(p.analysed)
+	ct, an := eng.Tracker(), eng.Analyzer()
+	var cur *batch
+	var kept int
+	ct.OnForget(func(slot int32, stream uint64, why decode.ForgetReason) {
+		an.Forget(slot)
+		cur.forgets = append(cur.forgets, forgotten{kept, slot, stream, why})
+	})
+	var stats decode.ConnStats
+	defer func() { p.stopped <- stats }()
+	for b := range decoded {
+		cur, kept = b, 0
+		for i := range b.n {
+			m := &b.meta[i]
+			c, ok := ct.Track(&b.recs[i], m.ts)
+			if !ok {
+				continue
+			}
+			if kept != i {
+				b.recs[kept], b.meta[kept] = b.recs[i], *m
+			}
+			b.conns[kept] = c
+			an.Packet(m.number, m.ts, &b.recs[kept], &b.conns[kept], &b.res[kept])
+			kept++
+		}
+		b.n = kept
+		if b.end {
+			ct.Close()
+			stats = ct.Stats()
+		}
+		select {
+		case p.analysed <- b:
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// stop ends the goroutines (early, when the caller stops taking batches),
+// waits for them and returns the tracker's statistics.
+func (p *pipeline) stop() decode.ConnStats {
+	close(p.done)
+	for range p.analysed {
+	}
+	return <-p.stopped
 }
 
 // rowSink takes the rows of a run; export.TableWriter is one.
