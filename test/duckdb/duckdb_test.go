@@ -188,3 +188,65 @@ func TestDuckDBReadsExports(t *testing.T) {
 	// do when tshark reads each file.
 	check("dataset", tsharkReference(t, a, b))
 }
+
+// TestDuckDBJoinsConns: DuckDB joins pcaptk conns' rows with export's packet
+// rows on stream (within a file) and on the input and stream (across the files
+// of two datasets), and every connection's packet count agrees with the packet
+// rows joined to it; the connection that retransmitted most is found with its
+// packets.
+//
+// Still to come: with export --analysis (the packet analysis columns), the
+// retransmitted packets of that connection are its rows flagged
+// retransmission, and the count must equal its orig_retrans_pkts+resp_retrans_pkts;
+// with conns --format parquet, the join reads Parquet on both sides.
+func TestDuckDBJoinsConns(t *testing.T) {
+	setupNode(t)
+	bin := buildPcaptk(t)
+	dir := t.TempDir()
+	a := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")
+	b := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v6.pcap")
+	pq, cs := filepath.Join(dir, "p.parquet"), filepath.Join(dir, "c.csv")
+	pcaptk(t, bin, "export", "-r", a, "--format", "parquet", "-o", pq)
+	pcaptk(t, bin, "conns", "-r", a, "-o", cs)
+	pcaptk(t, bin, "export", "-r", a, "-r", b, "--format", "parquet", "--partition", "hour", "-o", filepath.Join(dir, "pk")+"/")
+	pcaptk(t, bin, "conns", "-r", a, "-r", b, "--format", "csv", "--partition", "hour", "-o", filepath.Join(dir, "cn")+"/")
+
+	cmd := exec.Command("node", "conns.mjs", pq, cs,
+		filepath.Join(dir, "pk", "*", "*", "*.parquet"), filepath.Join(dir, "cn", "*", "*", "*.csv"))
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("node conns.mjs: %v\n%s", err, stderr)
+	}
+	var got struct {
+		Types   map[string]string
+		Join    map[string]string
+		Worst   map[string]string
+		Dataset map[string]string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Logf("%s", out)
+	for col, want := range map[string]string{"stream": "BIGINT", "first_ts": "TIMESTAMP WITH TIME ZONE",
+		"duration": "DOUBLE", "conn_state": "VARCHAR", "saw_syn": "BOOLEAN", "rtt_p50": "DOUBLE"} {
+		if got.Types[col] != want {
+			t.Errorf("conns CSV %s: DuckDB type %q, want %s", col, got.Types[col], want)
+		}
+	}
+	// local-problems-v4.pcap: 7 connections (conns' golden table), stream 0
+	// retransmitted 428 packets.
+	if got.Join["connections"] != "7" || got.Join["agree"] != "7" {
+		t.Errorf("join on stream: %v", got.Join)
+	}
+	if got.Worst["stream"] != "0" || got.Worst["retrans"] != "428" || got.Worst["packets"] != "7938" || got.Worst["from_orig"] != "6317" {
+		t.Errorf("worst connection: %v", got.Worst)
+	}
+	if got.Dataset["connections"] != "14" || got.Dataset["agree"] != "14" || got.Dataset["inputs"] != "2" {
+		t.Errorf("join of the datasets: %v", got.Dataset)
+	}
+}
