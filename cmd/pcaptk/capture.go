@@ -103,7 +103,8 @@ interfaces and the first file are open. Without root:
 	f.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces available for capture and exit")
 	f.IntVar(&o.queueMB, "queue-size", 64, "memory in `MiB` for packets waiting to be written")
 	f.StringVarP(&o.direction, "direction", "Q", "", "capture packets sent (`out`), received (in), or both (inout, the default)")
-	f.StringVar(&o.backend, "backend", "", "capture `BACKEND`: afpacket (Linux's memory-mapped ring) or libpcap; default: afpacket where it can, else libpcap")
+	f.StringVar(&o.backend, "backend", os.Getenv("PCAPTK_CAPTURE_BACKEND"),
+		"capture `BACKEND`: afpacket (Linux's memory-mapped ring) or libpcap; default: $PCAPTK_CAPTURE_BACKEND, else afpacket where it can, else libpcap")
 	addTextFlags(f, &o.print)
 	return c
 }
