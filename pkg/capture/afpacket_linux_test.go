@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -275,4 +276,74 @@ func BenchmarkRingRead(b *testing.B) {
 		}
 		b.ReportMetric(float64(total.Nanoseconds())/float64(b.N*2*n), "ns/pkt")
 	})
+}
+
+// -i any on the ring gives the bytes tcpdump -i any (libpcap, LINUX_SLL2) gives for
+// the same datagrams: the cooked header built field by field as pcap-linux.c does.
+func TestRingAnyEqualsTcpdump(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump is not installed")
+	}
+	const n = 50
+	port := udpSink(t)
+	filter := fmt.Sprintf("udp dst port %d", port)
+	out := t.TempDir() + "/td.pcap"
+	td := exec.Command("tcpdump", "-i", "any", "-B", "8192", "-U", "-w", out, filter)
+	var tdErr bytes.Buffer
+	td.Stderr = &tdErr
+	if err := td.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer td.Process.Kill()
+	for i := 0; i < 100 && !bytes.Contains(tdErr.Bytes(), []byte("listening")); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	r, err := OpenRing("any", LiveOptions{Filter: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := StartQueue([]Source{r}, QueueOptions{})
+	udpBurst(t, port, n)
+	var ours [][]byte
+	for len(ours) < n {
+		p, err := q.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours = append(ours, append([]byte(nil), p.Data...))
+	}
+	q.Stop()
+	q.Wait()
+	time.Sleep(1500 * time.Millisecond) // tcpdump's block timeout is 1 s; on SIGINT it takes no partial block
+	td.Process.Signal(os.Interrupt)
+	td.Wait()
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := reader.NewReader(f, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs [][]byte
+	for {
+		p, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if p.LinkType != linkTypeSLL2 {
+			t.Fatalf("tcpdump wrote link type %d", p.LinkType)
+		}
+		theirs = append(theirs, append([]byte(nil), p.Data...))
+	}
+	if len(theirs) != n {
+		t.Fatalf("tcpdump captured %d packets, want %d\n%s", len(theirs), n, tdErr.String())
+	}
+	for i := range ours {
+		if !bytes.Equal(ours[i], theirs[i]) {
+			t.Fatalf("packet %d:\nring    % x\ntcpdump % x", i, ours[i], theirs[i])
+		}
+	}
 }
