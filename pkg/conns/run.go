@@ -64,6 +64,14 @@ func (noProgress) Update(int, uint64, int64) {}
 
 // Run runs the files.
 func (f *Files) Run() error {
+	switch {
+	case f.Format != "table" && f.Format != "csv" && f.Format != "json":
+		return fmt.Errorf("conns: unknown format %q (want table, csv or json)", f.Format)
+	case f.Dataset && f.Format == "table":
+		return errors.New("conns: a dataset holds csv or json files, not a table")
+	case len(f.Inputs) == 0:
+		return errors.New("conns: no input")
+	}
 	if f.Progress == nil {
 		f.Progress = noProgress{}
 	}
@@ -167,7 +175,7 @@ func (f *Files) sink(w io.Writer) rowSink {
 		sk = tx
 	case "json":
 		sk = export.NewTableJSON(w, f.Table, export.TableOptions{Time: f.Time})
-	default:
+	case "csv":
 		sk = export.NewTableCSV(w, f.Table, export.TableOptions{Time: f.Time})
 	}
 	order := f.Order
