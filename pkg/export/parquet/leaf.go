@@ -3,6 +3,7 @@ package parquet
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"unsafe"
 )
@@ -13,17 +14,18 @@ import (
 // that holds) runs without per-row checks of the column's settings.
 type leaf[T any] struct {
 	chunk
-	off   uintptr // offset of the row field (the first pair's, for pairs; the span's start, for spans)
-	size  uintptr // bytes of the row field (integer kinds)
-	end   uintptr // spans: offset of the span's end
-	span  bool    // String: the text is arena[start:end]
-	div   int64   // kindInt64: values are divided by div, rounding down; 0: as they are
-	has   bit     // the presence bit; has.mask == 0: required
-	bit   bit     // kindBool: the value
-	text  TextFunc[T]
-	key   keySpec
-	count uintptr // kindPairs: offset of the uint8 count of pairs
-	pairs int     // kindPairs: the most pairs a row holds
+	off     uintptr // offset of the row field (the first pair's, for pairs; the span's start, for spans)
+	size    uintptr // bytes of the row field (integer kinds)
+	end     uintptr // spans: offset of the span's end
+	span    bool    // String: the text is arena[start:end]
+	div     int64   // kindInt64: values are divided by div, rounding down; 0: as they are
+	has     bit     // the presence bit; has.mask == 0: required
+	bit     bit     // kindBool: the value
+	text    TextFunc[T]
+	key     keySpec
+	keyLoop keyLoop // keyed String: the loop of addKeyed
+	count   uintptr // kindPairs: offset of the uint8 count of pairs
+	pairs   int     // kindPairs: the most pairs a row holds
 }
 
 // newLeaves returns the leaf columns of c: one, or two for a list of pairs.
@@ -50,7 +52,7 @@ func newLeaves[T any](c *Column[T], codec Codec) []*leaf[T] {
 		l.phys, l.kind, l.bit, l.first = typeBoolean, kindBool, c.bit, 1
 	case colString:
 		l.phys, l.kind, l.text, l.key, l.dict = typeByteArray, kindBytes, c.text, c.key, newDict()
-		l.span, l.end = c.span, c.end
+		l.span, l.end, l.keyLoop = c.span, c.end, keyLoopOf(c.key)
 		// Text made or copied for every row costs the most; text made per
 		// distinct key less, but more than numbers.
 		l.first = 12
@@ -91,7 +93,8 @@ func (l *leaf[T]) add(rows []T, arena []byte) {
 		switch {
 		case l.span && l.key.n == 0:
 			l.addSpans(rows, arena)
-		case l.key.n > 0 && !l.fallback && l.has.mask == 0 && l.addKeyed(rows, arena):
+		case l.keyLoop != noKeyLoop && !l.fallback && l.has.mask == 0:
+			l.addKeyed(rows, arena)
 		default:
 			l.addTexts(rows, arena)
 		}
@@ -288,42 +291,55 @@ func (l *leaf[T]) addSpans(rows []T, arena []byte) {
 	l.def, l.idx, l.plain = def, idx, plain
 }
 
-// addKeyed stages a required keyed String column while its dictionary holds,
-// with a loop made for its key's fields (see keyedSmall and keyedWide), or
-// reports false for the keys those do not cover.
-func (l *leaf[T]) addKeyed(rows []T, arena []byte) bool {
-	size0, size1 := l.key.size[0], l.key.size[1]
-	if l.key.n == 1 {
-		switch size0 {
-		case 1:
-			keyedSmall[T, uint8](l, rows, arena)
-		case 2:
-			keyedSmall[T, uint16](l, rows, arena)
-		case 4:
-			keyedSmall[T, uint32](l, rows, arena)
-		case 8:
-			keyedSmall[T, uint64](l, rows, arena)
-		default:
-			return false
-		}
-		return true
+// keyLoop is the loop addKeyed runs for a key's fields: keyedSmall for one
+// field of 1, 2, 4 or 8 bytes, keyedWide for a [16]byte and a tag of those
+// sizes; other keys go through addTexts.
+type keyLoop uint8
+
+const (
+	noKeyLoop keyLoop = iota
+	small8
+	small16
+	small32
+	small64
+	wide8
+	wide16
+	wide32
+	wide64
+)
+
+func keyLoopOf(k keySpec) keyLoop {
+	// Fields are 1, 2, 4 or 8 bytes (or 16): the loops go in that order.
+	step := func(size uintptr) keyLoop { return keyLoop(bits.TrailingZeros(uint(size))) }
+	switch {
+	case k.n == 1 && k.size[0] <= 8:
+		return small8 + step(k.size[0])
+	case k.n == 2 && k.size[0] == 16:
+		return wide8 + step(k.size[1])
 	}
-	if size0 != 16 {
-		return false
-	}
-	switch size1 {
-	case 1:
+	return noKeyLoop
+}
+
+// addKeyed stages a required keyed String column while its dictionary holds.
+func (l *leaf[T]) addKeyed(rows []T, arena []byte) {
+	switch l.keyLoop {
+	case small8:
+		keyedSmall[T, uint8](l, rows, arena)
+	case small16:
+		keyedSmall[T, uint16](l, rows, arena)
+	case small32:
+		keyedSmall[T, uint32](l, rows, arena)
+	case small64:
+		keyedSmall[T, uint64](l, rows, arena)
+	case wide8:
 		keyedWide[T, uint8](l, rows, arena)
-	case 2:
+	case wide16:
 		keyedWide[T, uint16](l, rows, arena)
-	case 4:
+	case wide32:
 		keyedWide[T, uint32](l, rows, arena)
-	case 8:
+	case wide64:
 		keyedWide[T, uint64](l, rows, arena)
-	default:
-		return false
 	}
-	return true
 }
 
 // keyedSmall stages a column keyed by one field of type F (flag bits, a

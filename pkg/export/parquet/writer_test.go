@@ -3,9 +3,12 @@ package parquet
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -559,4 +562,63 @@ func TestWriterFailingWriter(t *testing.T) {
 			}
 		}
 	}
+}
+
+// keyRow has key fields of every size, for TestWriterKeys.
+type keyRow struct {
+	A    uint8
+	B    uint16
+	C    uint32
+	D    uint64
+	Addr [16]byte
+	T16  uint16
+	T64  uint64
+}
+
+// TestWriterKeys: keyed String columns read back as their text functions
+// write them, for keys of one field of each size (small values, found in the
+// table, and large ones, in the dictionary), an address with tags of each
+// size, and keys no specialised loop covers; across row groups, which start
+// new dictionaries.
+func TestWriterKeys(t *testing.T) {
+	u := func(v uint64) []byte { return strconv.AppendUint(nil, v, 10) }
+	text := func(f func(r *keyRow) []byte) TextFunc[keyRow] {
+		return func(dst []byte, r *keyRow, _ []byte) []byte { return append(dst, f(r)...) }
+	}
+	addr := func(r *keyRow) []byte { return hex.AppendEncode(nil, r.Addr[:]) }
+	cols := []Column[keyRow]{
+		String("a", text(func(r *keyRow) []byte { return u(uint64(r.A)) })).Key(KeyOf(func(r *keyRow) *uint8 { return &r.A })),
+		String("b", text(func(r *keyRow) []byte { return u(uint64(r.B)) })).Key(KeyOf(func(r *keyRow) *uint16 { return &r.B })),
+		String("c", text(func(r *keyRow) []byte { return u(uint64(r.C)) })).Key(KeyOf(func(r *keyRow) *uint32 { return &r.C })),
+		String("d", text(func(r *keyRow) []byte { return u(r.D) })).Key(KeyOf(func(r *keyRow) *uint64 { return &r.D })),
+		String("addr16", text(func(r *keyRow) []byte { return append(addr(r), u(uint64(r.T16))...) })).
+			Key(KeyOf(func(r *keyRow) *[16]byte { return &r.Addr }), KeyOf(func(r *keyRow) *uint16 { return &r.T16 })),
+		String("addr64", text(func(r *keyRow) []byte { return append(addr(r), u(r.T64)...) })).
+			Key(KeyOf(func(r *keyRow) *[16]byte { return &r.Addr }), KeyOf(func(r *keyRow) *uint64 { return &r.T64 })),
+		String("addr", text(addr)).Key(KeyOf(func(r *keyRow) *[16]byte { return &r.Addr })),
+		String("ab", text(func(r *keyRow) []byte { return append(u(uint64(r.A)), u(uint64(r.B))...) })).
+			Key(KeyOf(func(r *keyRow) *uint8 { return &r.A }), KeyOf(func(r *keyRow) *uint16 { return &r.B })),
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	rows := make([]keyRow, 20000)
+	for i := range rows {
+		r := &rows[i]
+		if i > 0 && rng.IntN(3) == 0 {
+			*r = rows[i-1] // runs of equal keys
+			continue
+		}
+		big := uint64(rng.IntN(2)) << 40 // half the keys past the small table
+		r.A, r.B, r.C, r.D = uint8(rng.IntN(256)), uint16(rng.IntN(1000)), uint32(rng.IntN(700)+int(big>>30)), uint64(rng.IntN(600))+big
+		r.Addr[0], r.Addr[15], r.T16, r.T64 = byte(rng.IntN(4)), byte(rng.IntN(3)), uint16(rng.IntN(3)), uint64(rng.IntN(3))
+	}
+	b := writeBatches(t, cols, Options{RowGroupSize: 7000, PageRows: 1000}, [][]keyRow{rows[:3000], rows[3000:]}, nil)
+	got, _ := readBack(t, b)
+	w := table{}
+	for i := range rows {
+		for _, c := range cols {
+			w[c.name] = append(w[c.name], string(c.text(nil, &rows[i], nil)))
+		}
+	}
+	compareTables(t, got, w)
+	checkStats(t, b, w)
 }
