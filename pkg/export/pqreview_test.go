@@ -10,38 +10,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/parquet/file"
 
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
-
-// failAfter is a writer that accepts n bytes and then fails, as a full disk.
-type failAfter struct {
-	n   int
-	buf bytes.Buffer
-}
-
-var errDiskFull = errors.New("no space left on device")
-
-func (w *failAfter) Write(p []byte) (int, error) {
-	if w.buf.Len()+len(p) > w.n {
-		k := w.n - w.buf.Len()
-		w.buf.Write(p[:k])
-		return k, errDiskFull
-	}
-	return w.buf.Write(p)
-}
-
-// within fails the test if f does not return within d.
-func within(t *testing.T, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("did not return within %v (deadlock or endless loop)", d)
-	}
-}
 
 // TestParquetNoRows: a file without rows is a valid Parquet file (schema, no
 // row group) that arrow-go opens.
@@ -74,7 +46,7 @@ func TestParquetNoRows(t *testing.T) {
 // TestParquetNoColumns: an empty (non-nil) column list either fails or
 // writes; it must not hang.
 func TestParquetNoColumns(t *testing.T) {
-	within(t, 10*time.Second, func() {
+	parquettest.Within(t, 10*time.Second, func() {
 		enc, err := NewParquet(io.Discard, ParquetOptions{Columns: []Column{}})
 		if err != nil {
 			return
@@ -97,16 +69,16 @@ func TestParquetRunFailingWriter(t *testing.T) {
 				t.Fatal(err)
 			}
 			var runErr error
-			within(t, 10*time.Second, func() {
-				enc, err := NewParquet(&failAfter{n: limit}, ParquetOptions{RowGroupSize: rg})
+			parquettest.Within(t, 10*time.Second, func() {
+				enc, err := NewParquet(&parquettest.FailAfter{N: limit}, ParquetOptions{RowGroupSize: rg})
 				if err != nil {
 					t.Fatal(err)
 				}
 				_, runErr = Run(r, enc, RunOptions{})
 			})
 			r.Close()
-			if !errors.Is(runErr, errDiskFull) {
-				t.Errorf("rg %d limit %d: Run returned %v, want %v", rg, limit, runErr, errDiskFull)
+			if !errors.Is(runErr, parquettest.ErrDiskFull) {
+				t.Errorf("rg %d limit %d: Run returned %v, want %v", rg, limit, runErr, parquettest.ErrDiskFull)
 			}
 		}
 	}

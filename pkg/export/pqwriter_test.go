@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 )
 
@@ -24,17 +25,7 @@ import (
 // dictionary, so the chunk falls back to PLAIN).
 func synthRows(seed uint64, n int, distinct bool) []*Batch {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	pick32 := func() uint32 {
-		switch rng.IntN(8) {
-		case 0:
-			return 0
-		case 1:
-			return math.MaxUint32
-		case 2:
-			return uint32(rng.IntN(300))
-		}
-		return rng.Uint32()
-	}
+	pick32 := func() uint32 { return parquettest.Pick32(rng) }
 	var out []*Batch
 	b := &Batch{}
 	ts := int64(-5e9) // before 1970 at first: ts is signed
@@ -168,7 +159,7 @@ func TestParquetWriterRoundTrip(t *testing.T) {
 			}
 			checkStatistics(t, pq, got, tc.o.TSMicro)
 			// Distinct options overflow the dictionary: the chunk goes on PLAIN.
-			if encs := pageEncodings(t, pq, "options"); tc.distinct != encs[parquet.Encodings.Plain] || !encs[parquet.Encodings.RLEDict] {
+			if encs := parquettest.PageEncodings(t, pq, "options"); tc.distinct != encs[parquet.Encodings.Plain] || !encs[parquet.Encodings.RLEDict] {
 				t.Errorf("options data pages are encoded %v", encs)
 			}
 			// The options text compresses: pages after a fallback are not
@@ -260,33 +251,6 @@ func chunkSizes(t *testing.T, pq []byte, name string) (raw, comp int64) {
 		comp += cc.TotalCompressedSize()
 	}
 	return raw, comp
-}
-
-// pageEncodings returns the encodings of the data pages of column name.
-func pageEncodings(t *testing.T, pq []byte, name string) map[parquet.Encoding]bool {
-	t.Helper()
-	pf, err := file.NewParquetReader(bytes.NewReader(pq))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
-	col := pf.MetaData().Schema.ColumnIndexByName(name)
-	encs := map[parquet.Encoding]bool{}
-	for g := 0; g < pf.NumRowGroups(); g++ {
-		pr, err := pf.RowGroup(g).GetColumnPageReader(col)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for pr.Next() {
-			if p := pr.Page(); p.Type() == file.PageTypeDataPage && p.NumValues() > 0 {
-				encs[parquet.Encoding(p.Encoding())] = true
-			}
-		}
-		if pr.Err() != nil {
-			t.Fatal(pr.Err())
-		}
-	}
-	return encs
 }
 
 func statBounds(st metadata.TypedStatistics, ts, micro bool) (string, string) {

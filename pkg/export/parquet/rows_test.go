@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -14,11 +13,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 )
 
 // testRow is a row type unlike export's: every column kind, nullable ones
@@ -124,17 +123,7 @@ type testBatch struct {
 // that are few or all distinct (distinct ones overflow the 1 MiB dictionary).
 func makeRows(seed uint64, n, size int, distinct bool) []testBatch {
 	rng := rand.New(rand.NewPCG(seed, 2))
-	pick32 := func() uint32 {
-		switch rng.IntN(6) {
-		case 0:
-			return 0
-		case 1:
-			return math.MaxUint32
-		case 2:
-			return uint32(rng.IntN(100))
-		}
-		return rng.Uint32()
-	}
+	pick32 := func() uint32 { return parquettest.Pick32(rng) }
 	var out []testBatch
 	b := testBatch{}
 	ts := int64(-3e9) // before 1970: ts is signed, and floors to µs
@@ -283,32 +272,8 @@ func writeTest(t testing.TB, batches []testBatch, o Options, micro bool) []byte 
 // and its Arrow schema.
 func readBack(t testing.TB, b []byte) (table, *arrow.Schema) {
 	t.Helper()
-	pf, err := file.NewParquetReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("parquet: %v", err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatalf("parquet read: %v", err)
-	}
-	defer tbl.Release()
-	out := table{}
-	for ci := 0; ci < int(tbl.NumCols()); ci++ {
-		col := tbl.Column(ci)
-		cells := []string{}
-		for _, chunk := range col.Data().Chunks() {
-			for k := 0; k < chunk.Len(); k++ {
-				cells = append(cells, cell(chunk, k))
-			}
-		}
-		out[col.Name()] = cells
-	}
-	return out, tbl.Schema()
+	_, cells, as, _ := parquettest.ReadCells(t, b, cell)
+	return cells, as
 }
 
 func cell(a arrow.Array, i int) string {

@@ -17,8 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	"github.com/apache/arrow-go/v18/parquet/schema"
+
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 )
 
 // batchRows is the rows the tests hand over at once, as export does.
@@ -62,7 +62,7 @@ func TestWriterRoundTrip(t *testing.T) {
 				}
 			}
 			// Distinct names overflow the dictionary: the chunk goes on PLAIN.
-			encs := pageEncodings(t, b, "name")
+			encs := parquettest.PageEncodings(t, b, "name")
 			if tc.distinct != encs[parquet.Encodings.Plain] || !encs[parquet.Encodings.RLEDict] {
 				t.Errorf("name data pages are encoded %v", encs)
 			}
@@ -142,55 +142,8 @@ func TestWriterSchema(t *testing.T) {
 			{Name: "pairs", Type: pair, Nullable: true},
 			{Name: "never", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
 		}, nil)
-		wantSchema, err := pqarrow.ToParquet(as, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := writeTest(t, nil, Options{}, micro)
-		pf, err := file.NewParquetReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := pf.MetaData().Schema
-		var ws, gs bytes.Buffer
-		schema.PrintSchema(wantSchema.Root(), &ws, 2)
-		schema.PrintSchema(got.Root(), &gs, 2)
-		if normSchema(ws.String()) != normSchema(gs.String()) {
-			t.Errorf("micro=%v: schema differs from pqarrow's\n got:\n%s\nwant:\n%s", micro, gs.String(), ws.String())
-		}
-		ga, err := pqarrow.FromParquet(got, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if normArrow(ga) != normArrow(as) {
-			t.Errorf("micro=%v: arrow reads the schema as\n%s\nwant\n%s", micro, ga, as)
-		}
-		pf.Close()
+		parquettest.CheckSchema(t, writeTest(t, nil, Options{}, micro), as)
 	}
-}
-
-// normSchema drops what differs between pqarrow's in-memory schema and the one
-// read from a footer without changing the file: the root's repetition (a footer
-// gives the root none) and pqarrow's flag to force a converted type.
-func normSchema(s string) string {
-	first, rest, _ := strings.Cut(s, "\n")
-	first = strings.Replace(strings.Replace(first, "repeated group", "group", 1), "required group", "group", 1)
-	rest = strings.ReplaceAll(rest, ", force_set_converted_type=true", ", force_set_converted_type=false")
-	return first + "\n" + rest
-}
-
-// normArrow prints the field names and types only: arrow-go adds field-id
-// metadata when it reads a footer, and names a list's elements "element".
-func normArrow(s *arrow.Schema) string {
-	var b strings.Builder
-	for _, f := range s.Fields() {
-		b.WriteString(f.Name + " " + strings.ReplaceAll(f.Type.String(), "element:", "item:"))
-		if f.Nullable {
-			b.WriteString(" nullable")
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }
 
 // TestWriterAllocs: once the first row groups have sized the buffers, the
@@ -358,62 +311,6 @@ func FuzzWriter(f *testing.F) {
 	})
 }
 
-// pageEncodings returns the encodings of the data pages of column name.
-func pageEncodings(t *testing.T, pq []byte, name string) map[parquet.Encoding]bool {
-	t.Helper()
-	pf, err := file.NewParquetReader(bytes.NewReader(pq))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
-	col := pf.MetaData().Schema.ColumnIndexByName(name)
-	encs := map[parquet.Encoding]bool{}
-	for g := 0; g < pf.NumRowGroups(); g++ {
-		pr, err := pf.RowGroup(g).GetColumnPageReader(col)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for pr.Next() {
-			if p := pr.Page(); p.Type() == file.PageTypeDataPage && p.NumValues() > 0 {
-				encs[parquet.Encoding(p.Encoding())] = true
-			}
-		}
-		if pr.Err() != nil {
-			t.Fatal(pr.Err())
-		}
-	}
-	return encs
-}
-
-// failAfter is a writer that accepts n bytes and then fails, as a full disk.
-type failAfter struct {
-	n   int
-	buf bytes.Buffer
-}
-
-var errDiskFull = errors.New("no space left on device")
-
-func (w *failAfter) Write(p []byte) (int, error) {
-	if w.buf.Len()+len(p) > w.n {
-		k := w.n - w.buf.Len()
-		w.buf.Write(p[:k])
-		return k, errDiskFull
-	}
-	return w.buf.Write(p)
-}
-
-// within fails the test if f does not return within d.
-func within(t *testing.T, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("did not return within %v (deadlock or endless loop)", d)
-	}
-}
-
 // TestWriterAsyncRelease: every batch handed to WriteAsync is released
 // exactly once, and before Close returns, whether the writer works or fails,
 // with row groups cut inside batches; empty batches too.
@@ -422,7 +319,7 @@ func TestWriterAsyncRelease(t *testing.T) {
 	batches = append(batches, testBatch{})
 	for _, limit := range []int{1 << 40, 30000} {
 		for _, rg := range []int64{DefaultRowGroupSize, 5000, batchRows} {
-			var w io.Writer = &failAfter{n: limit}
+			var w io.Writer = &parquettest.FailAfter{N: limit}
 			enc, err := NewWriter(w, testColumns(false), Options{RowGroupSize: rg})
 			if err != nil {
 				t.Fatal(err)
@@ -431,7 +328,7 @@ func TestWriterAsyncRelease(t *testing.T) {
 			counts := make([]atomic.Int32, len(batches))
 			taken := 0
 			var writeErr error
-			within(t, 10*time.Second, func() {
+			parquettest.Within(t, 10*time.Second, func() {
 				for i, b := range batches {
 					err := enc.WriteAsync(b.rows, b.arena, func() { counts[i].Add(1); released.Add(1) })
 					if err != nil {
@@ -452,14 +349,14 @@ func TestWriterAsyncRelease(t *testing.T) {
 					t.Errorf("limit %d rg %d: batch %d released %d times", limit, rg, i, n)
 				}
 			}
-			if limit < 1<<40 && !errors.Is(writeErr, errDiskFull) {
+			if limit < 1<<40 && !errors.Is(writeErr, parquettest.ErrDiskFull) {
 				t.Errorf("limit %d rg %d: error %v", limit, rg, writeErr)
 			}
 			if limit == 1<<40 {
 				if writeErr != nil {
 					t.Fatal(writeErr)
 				}
-				pf, err := file.NewParquetReader(bytes.NewReader(w.(*failAfter).buf.Bytes()))
+				pf, err := file.NewParquetReader(bytes.NewReader(w.(*parquettest.FailAfter).Buf.Bytes()))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -514,7 +411,7 @@ func TestWriterArenaBounded(t *testing.T) {
 	if err := enc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if encs := pageEncodings(t, buf.Bytes(), "name"); !encs[parquet.Encodings.Plain] {
+	if encs := parquettest.PageEncodings(t, buf.Bytes(), "name"); !encs[parquet.Encodings.Plain] {
 		t.Errorf("no name chunk fell back to PLAIN: %v", encs)
 	}
 	if last, early := sizes[len(sizes)-1], sizes[5]; last > early+early/10 {
@@ -532,9 +429,9 @@ func TestWriterFailingWriter(t *testing.T) {
 		for _, limit := range []int{0, 3, 100, 5000, 200000} {
 			t.Logf("rg %d limit %d", rg, limit)
 			before := runtime.NumGoroutine()
-			w := &failAfter{n: limit}
+			w := &parquettest.FailAfter{N: limit}
 			var gotErr error
-			within(t, 10*time.Second, func() {
+			parquettest.Within(t, 10*time.Second, func() {
 				enc, err := NewWriter(w, testColumns(false), Options{RowGroupSize: rg})
 				if err != nil {
 					gotErr = err
@@ -553,8 +450,8 @@ func TestWriterFailingWriter(t *testing.T) {
 					t.Errorf("rg %d limit %d: Write after Close: no error", rg, limit)
 				}
 			})
-			if !errors.Is(gotErr, errDiskFull) {
-				t.Errorf("rg %d limit %d: error %v, want %v", rg, limit, gotErr, errDiskFull)
+			if !errors.Is(gotErr, parquettest.ErrDiskFull) {
+				t.Errorf("rg %d limit %d: error %v, want %v", rg, limit, gotErr, parquettest.ErrDiskFull)
 			}
 			time.Sleep(10 * time.Millisecond)
 			if after := runtime.NumGoroutine(); after > before {
