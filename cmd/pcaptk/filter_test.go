@@ -13,10 +13,10 @@ import (
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
 )
 
-// corpusPcapDir holds the shared real captures (see internal/testcorpus); the test is
-// skipped when there is none.
+// corpusPcapDir holds the general corpus's captures (see internal/testcorpus).
 func corpusPcapDir(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(testcorpus.Dir(t), "pcap")
@@ -202,10 +202,7 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 func TestFilterSelectionsMatchEditcap(t *testing.T) {
 	needRefTools(t, "editcap")
 	dir := t.TempDir()
-	in := filepath.Join(corpusPcapDir(t), "pcpp-many-protocols.pcap")
-	if _, err := os.Stat(in); err != nil {
-		t.Skip("corpus file missing")
-	}
+	in := testcorpus.Pcap(t, "pcpp-many-protocols.pcap")
 	ps := mustCapturePackets(t, in)
 	mid := ps[len(ps)/3].Timestamp
 	late := ps[2*len(ps)/3].Timestamp
@@ -265,7 +262,7 @@ func writePcapFile(t *testing.T, path string, ps []reader.Packet) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	o, err := newOutput(path, &streams{Out: f}, outputSpec{Format: reader.FormatPcap,
+	o, err := writer.Create(path, f, writer.FileOptions{Format: reader.FormatPcap,
 		Interfaces: func() []reader.Interface { return []reader.Interface{{LinkType: ps[0].LinkType, Snaplen: 262144}} }})
 	if err != nil {
 		t.Fatal(err)
@@ -294,10 +291,7 @@ func truncateCopy(t *testing.T, src, dst string, n int64) {
 
 func TestFilterStreamsAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(corpusPcapDir(t), "pcpp-four_ipv6_http_streams.pcapng")
-	if _, err := os.Stat(in); err != nil {
-		in = corpusCaptures(t)[0]
-	}
+	in := testcorpus.Pcap(t, "pcpp-four_ipv6_http_streams.pcap")
 	all := mustCapturePackets(t, in)
 
 	// -r - and -w -: standard input to standard output
@@ -373,10 +367,10 @@ func headerSnaplen(t *testing.T, path string) uint32 {
 
 // BenchmarkFilterWrite measures filter -r -w on a corpus capture (bytes = input size).
 func BenchmarkFilterWrite(b *testing.B) {
-	in := filepath.Join(corpusPcapDir(b), "pcpp-many-protocols.pcap")
+	in := testcorpus.Pcap(b, "pcpp-many-protocols.pcap")
 	st, err := os.Stat(in)
 	if err != nil {
-		b.Skip("corpus missing")
+		b.Fatal(err)
 	}
 	out := filepath.Join(b.TempDir(), "out.pcap")
 	s := &streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}

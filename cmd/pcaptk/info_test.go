@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/pkg/stats"
 )
 
 // capinfosFields parses "Label: value" lines (the first of each label; a repeated
@@ -54,9 +57,9 @@ func TestInfoMatchesCapinfos(t *testing.T) {
 	checked := 0
 	for _, in := range corpusCaptures(t) {
 		base := filepath.Base(in)
-		ref, err := os.ReadFile(filepath.Join(corpusPcapDir(t), "..", "expected", base+".capinfos.txt"))
+		ref, err := os.ReadFile(testcorpus.Expected(t, base+".capinfos.txt"))
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
 		if why, ok := infoDiffers[base]; ok {
 			t.Logf("%s: not compared (%s)", base, why)
@@ -90,10 +93,7 @@ func TestInfoTCP(t *testing.T) {
 	needRefTools(t, "tshark")
 	for _, base := range []string{"dns_tcp.pcap", "pcpp-four_ipv6_http_streams.pcap", "filesamples-simple_http_sll2.pcap",
 		"pcpp-many-protocols.pcap", "gopacket-test_vlan.pcap", "pcpp-null_loopback.pcap"} {
-		in := filepath.Join(corpusPcapDir(t), base)
-		if _, err := os.Stat(in); err != nil {
-			t.Fatalf("corpus file %s missing", base)
-		}
+		in := testcorpus.Pcap(t, base)
 		out, err := exec.Command("tshark", "-n", "-r", in, "-Y", "tcp", "-T", "fields", "-E", "separator=,",
 			"-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport").Output()
 		if err != nil {
@@ -118,7 +118,7 @@ func TestInfoTCP(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: %s", base, stderr)
 		}
-		var fi fileInfo
+		var fi stats.Summary
 		if err := json.Unmarshal([]byte(js), &fi); err != nil {
 			t.Fatalf("%s: --json output %q: %v", base, js, err)
 		}
@@ -195,10 +195,10 @@ func infoText(t *testing.T, path string) string {
 
 // BenchmarkInfo measures info on a corpus capture (bytes = input size).
 func BenchmarkInfo(b *testing.B) {
-	in := filepath.Join(corpusPcapDir(b), "pcpp-many-protocols.pcap")
+	in := testcorpus.Pcap(b, "pcpp-many-protocols.pcap")
 	st, err := os.Stat(in)
 	if err != nil {
-		b.Skip("corpus missing")
+		b.Fatal(err)
 	}
 	s := &streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
 	b.SetBytes(st.Size())

@@ -36,8 +36,21 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// reportedError is a failure the command has already printed (info reports
+// each bad file as it goes): it sets the exit status without a second line.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
 func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// isUsage reports whether a package marked err as the command line's fault.
+func isUsage(err error) bool {
+	var u interface{ UsageError() bool }
+	return errors.As(err, &u) && u.UsageError()
 }
 
 // streams are the standard streams a command runs against; tests substitute buffers.
@@ -92,11 +105,14 @@ func exitCode(err error, errOut io.Writer) int {
 	var ue *usageError
 	var ie *outfile.InputError
 	var se *interruptedError
+	var re *reportedError
 	switch {
+	case errors.As(err, &re):
+		return exitFailure
 	case errors.As(err, &se):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return signalExit(se.sig)
-	case errors.As(err, &ue), errors.As(err, &ie):
+	case errors.As(err, &ue), errors.As(err, &ie), isUsage(err):
 		fmt.Fprintf(errOut, "pcaptk: %v\n", err)
 		return exitUsage
 	case isCobraUsage(err):

@@ -9,8 +9,10 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/spf13/cobra"
+
+	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
 )
 
 type mergeOptions struct {
@@ -60,30 +62,15 @@ exits 1 to say something was skipped.`,
 	return c
 }
 
-// sharedReadOptions bound the read memory of n inputs open at once, whatever n:
-// about 8 MiB of buffers in all, and records larger than a buffer grow it only
-// within one reader.Budget shared by all of them.
-func sharedReadOptions(n int) reader.Options {
-	o := reader.DefaultOptions
-	o.BufferSize = min(o.BufferSize, max(16<<10, (8<<20)/n))
-	o.Budget = reader.NewBudget(reader.DefaultBudget)
-	return o
-}
-
-// readMemoryLimit is the soft memory limit of a command reading several inputs:
-// their shared budget for large records, with room for what a large record
-// leaves behind until the garbage collector runs.
-const readMemoryLimit = reader.DefaultBudget + 64<<20
-
 func runMerge(o *mergeOptions, s *streams) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(readMemoryLimit))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(reader.SoftMemoryLimit))
 	}
 	format, err := parseFormat(o.Format)
 	if err != nil {
 		return err
 	}
-	ropts := sharedReadOptions(len(o.Inputs))
+	ropts := reader.SharedOptions(len(o.Inputs))
 	rs := make([]*reader.Reader, 0, len(o.Inputs))
 	defer func() {
 		for _, r := range rs {
@@ -117,7 +104,7 @@ func runMerge(o *mergeOptions, s *streams) error {
 		format = reader.FormatPcapNG
 		switch strings.ToLower(filepath.Ext(o.Out)) {
 		case ".pcap":
-			format = reader.FormatPcap // newOutput falls back to pcapng for several link types
+			format = reader.FormatPcap // writer.Create falls back to pcapng for several link types
 		case ".pcapng":
 		default:
 			if allPcap {
@@ -125,8 +112,9 @@ func runMerge(o *mergeOptions, s *streams) error {
 			}
 		}
 	}
-	out, err := newOutput(o.Out, s, outputSpec{
+	out, err := writer.Create(o.Out, s.Out, writer.FileOptions{
 		Format: format, Explicit: o.Format != "", Nano: nano, Interfaces: m.Interfaces, Guard: guard,
+		AppName: "pcaptk " + version,
 	})
 	if err != nil {
 		return err
@@ -146,7 +134,7 @@ func runMerge(o *mergeOptions, s *streams) error {
 			continue
 		}
 		if err := out.WritePacket(p); err != nil {
-			if !errors.Is(err, errLinkType) {
+			if !errors.Is(err, writer.ErrLinkType) {
 				// A write error: the output's own message says which file and what it kept.
 				return stop.finish(out.Close())
 			}

@@ -8,9 +8,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
-	"github.com/spf13/cobra"
 )
 
 type splitOptions struct {
@@ -113,9 +114,9 @@ func runSplit(o *splitOptions, s *streams) error {
 	if format == 0 {
 		format = r.Format()
 	}
-	if lts := linkTypes(r.Interfaces()); format == reader.FormatPcap && len(lts) > 1 {
+	if lts := writer.LinkTypes(r.Interfaces()); format == reader.FormatPcap && len(lts) > 1 {
 		if o.Format != "" {
-			return usageErrorf("the input has link types %s but a pcap file holds one: write pcapng (--format pcapng)", joinLinkTypes(lts))
+			return writer.MixedLinkTypesError(lts)
 		}
 		format = reader.FormatPcapNG
 	}

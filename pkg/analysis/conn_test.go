@@ -143,9 +143,9 @@ func one(t *testing.T, f *flow) ConnRow {
 const ciss, siss = 1000, 5000
 
 var (
-	syn    = seg{flags: "S", seq: ciss}
-	synAck = seg{srv: true, flags: "S.", seq: siss, ack: ciss + 1}
-	ack    = seg{flags: ".", seq: ciss + 1, ack: siss + 1}
+	segSYN    = seg{flags: "S", seq: ciss}
+	segSYNACK = seg{srv: true, flags: "S.", seq: siss, ack: ciss + 1}
+	segACK    = seg{flags: ".", seq: ciss + 1, ack: siss + 1}
 )
 
 func data(srv bool, seq, ackN uint32, n int) seg {
@@ -158,7 +158,7 @@ func TestConnStates(t *testing.T) {
 	finC := seg{flags: "F.", seq: ciss + 11, ack: siss + 21}
 	finS := seg{srv: true, flags: "F.", seq: siss + 21, ack: ciss + 12}
 	lastAck := seg{flags: ".", seq: ciss + 12, ack: siss + 22}
-	exchange := []seg{syn, synAck, ack, data(false, ciss+1, siss+1, 10), data(true, siss+1, ciss+11, 20)}
+	exchange := []seg{segSYN, segSYNACK, segACK, data(false, ciss+1, siss+1, 10), data(true, siss+1, ciss+11, 20)}
 	with := func(more ...seg) []seg { return append(append([]seg(nil), exchange...), more...) }
 	tests := []struct {
 		name    string
@@ -168,20 +168,20 @@ func TestConnStates(t *testing.T) {
 		history string
 		close   Close
 	}{
-		{"S0", 0, []seg{syn}, StateS0, "S", CloseOpen},
-		{"S1", 0, []seg{syn, synAck, ack}, StateS1, "ShA", CloseOpen},
+		{"S0", 0, []seg{segSYN}, StateS0, "S", CloseOpen},
+		{"S1", 0, []seg{segSYN, segSYNACK, segACK}, StateS1, "ShA", CloseOpen},
 		{"SF", 0, with(finC, finS, lastAck), StateSF, "ShADdFf", CloseFIN},
-		{"REJ", 0, []seg{syn, {srv: true, flags: "R.", seq: 0, ack: ciss + 1}}, StateREJ, "Sr", CloseRST},
+		{"REJ", 0, []seg{segSYN, {srv: true, flags: "R.", seq: 0, ack: ciss + 1}}, StateREJ, "Sr", CloseRST},
 		{"S2", 0, with(finC), StateS2, "ShADdF", CloseOpen},
 		{"S3", 0, with(seg{srv: true, flags: "F.", seq: siss + 21, ack: ciss + 11}), StateS3, "ShADdf", CloseOpen},
 		{"RSTO", 0, with(seg{flags: "R.", seq: ciss + 11, ack: siss + 21}), StateRSTO, "ShADdR", CloseRST},
 		{"RSTR", 0, with(seg{srv: true, flags: "R", seq: siss + 21}), StateRSTR, "ShADdr", CloseRST},
-		{"RSTOS0", 0, []seg{syn, {flags: "R", seq: ciss + 1}}, StateRSTOS0, "SR", CloseRST},
+		{"RSTOS0", 0, []seg{segSYN, {flags: "R", seq: ciss + 1}}, StateRSTOS0, "SR", CloseRST},
 		// A SYN-ACK from a likely server port, seen without its SYN, then
 		// a RST: the roles are flipped at once.
-		{"RSTRH", 80, []seg{synAck, {srv: true, flags: "R", seq: siss + 1}}, StateRSTRH, "^hr", CloseRST},
-		{"SH", 0, []seg{syn, {flags: "F.", seq: ciss + 1, ack: 0}}, StateSH, "SF", CloseOpen},
-		{"SHR", 80, []seg{synAck, {srv: true, flags: "F.", seq: siss + 1, ack: ciss + 1}}, StateSHR, "^hf", CloseOpen},
+		{"RSTRH", 80, []seg{segSYNACK, {srv: true, flags: "R", seq: siss + 1}}, StateRSTRH, "^hr", CloseRST},
+		{"SH", 0, []seg{segSYN, {flags: "F.", seq: ciss + 1, ack: 0}}, StateSH, "SF", CloseOpen},
+		{"SHR", 80, []seg{segSYNACK, {srv: true, flags: "F.", seq: siss + 1, ack: ciss + 1}}, StateSHR, "^hf", CloseOpen},
 		// Mid-stream data: no SYN, no flip (port 5555 is not a server's).
 		{"OTH", 0, []seg{data(false, ciss+1, siss+1, 10), data(true, siss+1, ciss+11, 20)}, StateOTH, "Dd", CloseOpen},
 		// Mid-stream from port 80: the server's data comes first, Zeek
@@ -189,10 +189,10 @@ func TestConnStates(t *testing.T) {
 		{"OTH flipped", 80, []seg{data(true, siss+1, ciss+1, 20), data(false, ciss+1, siss+21, 10)}, StateOTH, "^dD", CloseOpen},
 		// A SYN-ACK first from a port that is not a server's: the
 		// client's ACK right after turns the connection around.
-		{"SYN-ACK then ACK", 0, []seg{synAck, ack}, StateS1, "^hA", CloseOpen},
+		{"SYN-ACK then ACK", 0, []seg{segSYNACK, segACK}, StateS1, "^hA", CloseOpen},
 		// Only the server's side captured: its own ACK after the SYN-ACK
 		// turns the connection around too.
-		{"one-sided", 0, []seg{synAck, {srv: true, flags: ".", seq: siss + 1, ack: ciss + 1},
+		{"one-sided", 0, []seg{segSYNACK, {srv: true, flags: ".", seq: siss + 1, ack: ciss + 1},
 			{srv: true, flags: "F.", seq: siss + 1, ack: ciss + 1}}, StateSHR, "^haf", CloseOpen},
 		// A lone RST: from the originator it is OTH (no SYN before it);
 		// from a server port it is flipped and counts as the responder's.
@@ -200,7 +200,7 @@ func TestConnStates(t *testing.T) {
 		{"lone RST from port 80", 80, []seg{{srv: true, flags: "R", seq: siss}}, StateRSTRH, "^r", CloseRST},
 		// SYN then a FIN+RST from the client, SYN+FIN from the server (which
 		// Zeek then counts as established: RSTO).
-		{"odd flags", 0, []seg{syn, {flags: "FR", seq: ciss + 1}, {srv: true, flags: "SF", seq: siss}}, StateRSTO, "SIq", CloseRST},
+		{"odd flags", 0, []seg{segSYN, {flags: "FR", seq: ciss + 1}, {srv: true, flags: "SF", seq: siss}}, StateRSTO, "SIq", CloseRST},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,7 +220,7 @@ func TestConnStates(t *testing.T) {
 // sequence number), the once-per-direction letters and the logarithmic letters
 // (1, 10, 100 occurrences).
 func TestConnHistoryRules(t *testing.T) {
-	open := []seg{syn, synAck, ack}
+	open := []seg{segSYN, segSYNACK, segACK}
 	rep := func(s seg, n int) []seg {
 		out := make([]seg, n)
 		for i := range out {
@@ -241,7 +241,7 @@ func TestConnHistoryRules(t *testing.T) {
 		segs    []seg
 		history string
 	}{
-		{"SYN repeated, same ISN", []seg{syn, syn, syn}, "S"},
+		{"SYN repeated, same ISN", []seg{segSYN, segSYN, segSYN}, "S"},
 		{"FIN repeated, same and another sequence number", cat(open, []seg{
 			{flags: "F.", seq: ciss + 1, ack: siss + 1}, {flags: "F.", seq: ciss + 1, ack: siss + 1},
 			{flags: "F.", seq: ciss + 5, ack: siss + 1}}), "ShAFF"},
@@ -276,10 +276,10 @@ func TestConnCounts(t *testing.T) {
 			r.HasMSS, r.MSS, r.HasWScale, r.WScale, r.SACKOK, r.HasTS = true, mss, true, ws, true, true
 		}
 	}
-	s, sa := syn, synAck
+	s, sa := segSYN, segSYNACK
 	s.opts, sa.opts = synOpts(1460, 7), synOpts(1400, 9)
 	sa.gap = 30e6 // SYN → SYN-ACK 30 ms
-	a := ack
+	a := segACK
 	a.gap = 5e6 // SYN-ACK → ACK 5 ms
 	f := newFlow(decode.DefaultConnOptions).send(
 		s, sa, a,
@@ -339,10 +339,10 @@ func TestConnCounts(t *testing.T) {
 // after the client acknowledged the first does not re-base the server's
 // sequence space (where Zeek would count some gigabytes for the server).
 func TestConnSynAckNewISN(t *testing.T) {
-	bogus := synAck
+	bogus := segSYNACK
 	bogus.seq = siss + 1<<30
 	r := one(t, newFlow(decode.DefaultConnOptions).send(
-		syn, synAck, ack, bogus,
+		segSYN, segSYNACK, segACK, bogus,
 		data(true, siss+1, ciss+1, 100),
 		seg{flags: ".", seq: ciss + 1, ack: siss + 101},
 	))
@@ -365,26 +365,26 @@ func TestConnClose(t *testing.T) {
 		close []Close // by stream
 	}{
 		{"fin then quiet", func(f *flow) {
-			f.send(append([]seg{syn, synAck, ack}, fin...)...)
+			f.send(append([]seg{segSYN, segSYNACK, segACK}, fin...)...)
 			f.cp++
 			f.send(seg{flags: "S", seq: 1, gap: 2e9}) // another connection, after the grace
 		}, []Close{CloseFIN, CloseOpen}},
 		{"rst", func(f *flow) {
-			f.send(syn, seg{srv: true, flags: "R.", ack: ciss + 1})
+			f.send(segSYN, seg{srv: true, flags: "R.", ack: ciss + 1})
 		}, []Close{CloseRST}},
 		{"idle", func(f *flow) {
-			f.send(syn, synAck, ack)
+			f.send(segSYN, segSYNACK, segACK)
 			f.cp++
 			f.send(later)
 		}, []Close{CloseIdle, CloseOpen}},
 		{"evicted", func(f *flow) {
 			for range 3 {
-				f.send(syn)
+				f.send(segSYN)
 				f.cp++
 			}
 		}, []Close{CloseIdle, CloseOpen, CloseOpen}},
 		{"reused ports", func(f *flow) {
-			f.send(syn, synAck, ack, seg{flags: "S", seq: 77777})
+			f.send(segSYN, segSYNACK, segACK, seg{flags: "S", seq: 77777})
 		}, []Close{CloseIdle, CloseOpen}},
 	}
 	for _, tc := range tests {

@@ -43,7 +43,7 @@ var be = binary.BigEndian
 // packet cut short decodes as far as it goes and rec.Truncated names the layer at
 // which the bytes ran out.
 func Decode(linkType uint16, data []byte, wireLen uint32, rec *Record) {
-	*rec = Record{LinkType: linkType, End: len(data)}
+	*rec = Record{LinkType: linkType, WireLen: int(wireLen), End: len(data)}
 	off, netType, ok := decodeLink(linkType, data, rec)
 	if !ok {
 		rec.Truncated = LayerLink

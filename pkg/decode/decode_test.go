@@ -192,6 +192,17 @@ func TestDecodeIPv4(t *testing.T) {
 			t.Errorf("IPBadLen=%v HasTCP=%v", r.IPBadLen, r.HasTCP)
 		}
 	})
+	t.Run("wire length kept", func(t *testing.T) {
+		// An IP length past the frame's end: L4Len is the header's claim, and
+		// WireLen tells where the frame ended (tshark cuts the datagram there).
+		var r Record
+		d := ipv4(ProtoTCP, srcA, dstB, nil, seg)
+		binary.BigEndian.PutUint16(d[2:], uint16(len(d)+8))
+		Decode(LinkRaw, d[:30], uint32(len(d)), &r)
+		if r.WireLen != len(d) || r.L4Len != len(seg)+8 || r.TransOff != 20 {
+			t.Errorf("WireLen %d L4Len %d TransOff %d", r.WireLen, r.L4Len, r.TransOff)
+		}
+	})
 	t.Run("length 0 (TSO) runs to the frame's end", func(t *testing.T) {
 		var r Record
 		d := ipv4(ProtoTCP, srcA, dstB, nil, seg)

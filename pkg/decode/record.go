@@ -17,6 +17,10 @@ const (
 // valid only as long as that buffer.
 type Record struct {
 	LinkType uint16
+	// WireLen is the packet's length on the wire, as given to Decode. Where an
+	// IP header claims more bytes than the frame carried, tshark's dissectors
+	// cut the datagram at the frame's end (pkg/analysis needs that length).
+	WireLen int
 	// Ethernet (and the Ethernet-like header inside Linux cooked captures)
 	HasEth  bool
 	EthDst  [6]byte

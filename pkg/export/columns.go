@@ -8,6 +8,7 @@ import (
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // Column identifies one exported column (see SCHEMA.md for the contract).
@@ -252,7 +253,7 @@ func (b *Batch) Add(p *reader.Packet, rec *decode.Record, c decode.Conn, options
 	if options && rec.DataOff > 20 {
 		start := len(b.Text)
 		if !b.addTSOnly(rec, p.Data) {
-			b.Text = AppendTCPOptions(b.Text, rec, p.Data)
+			b.Text = tcpdump.AppendTCPOptions(b.Text, rec, p.Data)
 		}
 		if len(b.Text) > start {
 			has |= hasOptions

@@ -6,6 +6,7 @@ import (
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // TestTSOnlyFastPath: the options text Add writes for NOP NOP TS headers equals
@@ -35,7 +36,7 @@ func TestTSOnlyFastPath(t *testing.T) {
 					continue
 				}
 				fast++
-				if want := AppendTCPOptions(nil, &rec, data); string(b.Text) != string(want) {
+				if want := tcpdump.AppendTCPOptions(nil, &rec, data); string(b.Text) != string(want) {
 					t.Fatalf("%s packet %d cut to %d bytes: %q, want %q", path, p.Number, cut, b.Text, want)
 				}
 			}

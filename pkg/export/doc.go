@@ -1,8 +1,7 @@
-// Package export turns decoded packets into text lines, JSON, CSV and Parquet.
-//
-// The text encoder (NewText) prints tcpdump's lines; read and export --format
-// text use it. The table encoders write one row per TCP packet with the columns
-// of SCHEMA.md (see Column):
+// Package export turns decoded packets into rows: JSON, CSV and Parquet (and,
+// for export --format text, tcpdump's lines through pkg/tcpdump). The table
+// encoders write one row per TCP packet with the columns of SCHEMA.md (see
+// Column); Files runs a whole export of capture files or a dataset:
 //
 //	r, _ := reader.Open("cap.pcap")           // the caller owns and closes r
 //	f, _ := os.Create("cap.parquet")          // and the output

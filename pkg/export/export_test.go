@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -439,7 +440,7 @@ func TestParquetFooterOnBadInput(t *testing.T) {
 	src := testcorpus.Pcap(t, "filesamples-200722_tcp_anon.pcapng")
 	b, err := os.ReadFile(src)
 	if err != nil {
-		t.Skipf("corpus: %v", err)
+		t.Fatal(err)
 	}
 	cut := filepath.Join(t.TempDir(), "cut.pcapng")
 	if err := os.WriteFile(cut, b[:len(b)*2/3], 0o644); err != nil {
@@ -463,9 +464,6 @@ func TestParquetFooterOnBadInput(t *testing.T) {
 // TestColumnsSelection: --columns picks and orders columns in every format.
 func TestColumnsSelection(t *testing.T) {
 	path := testcorpus.Pcap(t, "pcpp-one_tcp_stream.pcap")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("corpus not available")
-	}
 	cols, err := ParseColumns("seq_rel,src_ip,sack,ts")
 	if err != nil {
 		t.Fatal(err)
@@ -494,7 +492,8 @@ func TestColumnsSelection(t *testing.T) {
 
 func TestTimestampFormats(t *testing.T) {
 	var f tsFormatter
-	vals := []int64{0, 1, 999_999_999, 1_000_000_000, 1658816767_794026000, -1, -1_500_000_000, 951782400_000000000, 4102444799_999999999}
+	vals := []int64{0, 1, 999_999_999, 1_000_000_000, 1658816767_794026000, -1, -1_500_000_000, 951782400_000000000, 4102444799_999999999,
+		1 << 32 * 1e9, 1 << 33 * 1e9, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
 	x := big.NewInt(1)
 	for i := 0; i < 2000; i++ {
 		x.Mul(x, big.NewInt(6364136223846793005)).Add(x, big.NewInt(1442695040888963407)).Mod(x, new(big.Int).Lsh(big.NewInt(1), 62))
@@ -524,7 +523,7 @@ func TestHotPathAllocs(t *testing.T) {
 	path := testcorpus.Pcap(t, "filesamples-200722_tcp_anon.pcapng")
 	r, err := reader.Open(path)
 	if err != nil {
-		t.Skipf("corpus: %v", err)
+		t.Fatal(err)
 	}
 	defer r.Close()
 	var pkts []reader.Packet
@@ -631,7 +630,7 @@ func TestJSONString(t *testing.T) {
 func benchBatch(b *testing.B) *Batch {
 	r, err := reader.Open(testcorpus.Pcap(b, "pcpp-many-protocols.pcap"))
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	defer r.Close()
 	bt := &Batch{}
@@ -685,4 +684,59 @@ func BenchmarkEncodeParquet(b *testing.B) {
 		}
 		return p
 	})
+}
+
+// TestExtremeTimesCSVJSON writes the ts column at the ends of the int64
+// nanosecond range through the CSV and JSON encoders in every time format.
+func TestExtremeTimesCSVJSON(t *testing.T) {
+	tests := []struct {
+		ts                 int64
+		epoch, ns, rfc3339 string
+	}{
+		{0, "0.000000000", "0", "1970-01-01T00:00:00.000000000Z"},
+		{-1, "-0.000000001", "-1", "1969-12-31T23:59:59.999999999Z"},
+		{-1_500_000_000, "-1.500000000", "-1500000000", "1969-12-31T23:59:58.500000000Z"},
+		{1 << 32 * 1e9, "4294967296.000000000", "4294967296000000000", "2106-02-07T06:28:16.000000000Z"},
+		{math.MaxInt64, "9223372036.854775807", "9223372036854775807", "2262-04-11T23:47:16.854775807Z"},
+		{math.MinInt64, "-9223372036.854775808", "-9223372036854775808", "1677-09-21T00:12:43.145224192Z"},
+	}
+	for _, format := range []TSFormat{TSEpoch, TSEpochNS, TSRFC3339} {
+		for _, isJSON := range []bool{false, true} {
+			var out bytes.Buffer
+			o := LineOptions{Columns: []Column{ColTS}, Time: format}
+			enc := NewCSV(&out, o)
+			if isJSON {
+				enc = NewJSON(&out, o)
+			}
+			var b Batch
+			for _, tc := range tests {
+				b.Rows = append(b.Rows, Row{TS: tc.ts})
+			}
+			if err := enc.WriteBatch(&b); err != nil {
+				t.Fatal(err)
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			if !isJSON {
+				lines = lines[1:] // header
+			}
+			if len(lines) != len(tests) {
+				t.Fatalf("format %d json %v: %d lines: %q", format, isJSON, len(lines), out.String())
+			}
+			for i, tc := range tests {
+				want := map[TSFormat]string{TSEpoch: tc.epoch, TSEpochNS: tc.ns, TSRFC3339: tc.rfc3339}[format]
+				if isJSON {
+					if format == TSRFC3339 {
+						want = `"` + want + `"`
+					}
+					want = `{"ts":` + want + `}`
+				}
+				if lines[i] != want {
+					t.Errorf("format %d json %v ts %d: %s, want %s", format, isJSON, tc.ts, lines[i], want)
+				}
+			}
+		}
+	}
 }

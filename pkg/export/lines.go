@@ -1,15 +1,15 @@
 package export
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"runtime"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // Encoder writes batches of rows in one format. Close writes what is buffered
@@ -19,6 +19,10 @@ type Encoder interface {
 	WriteBatch(b *Batch) error
 	Close() error
 }
+
+// lines.go is what CSV and JSON share: rows written in place, column by column,
+// with the number and text stores both formats use (csv.go, json.go hold what
+// differs).
 
 // LineOptions configure the CSV and JSON encoders.
 type LineOptions struct {
@@ -58,43 +62,6 @@ type lineEncoder struct {
 }
 
 const flushAt = 256 << 10
-
-// NewCSV returns an encoder writing CSV: a header row with the column names, then
-// one line per row, RFC 4180 quoting, CRLF-free ("\n" line ends, as most tools
-// write them), empty cells for null.
-func NewCSV(w io.Writer, o LineOptions) Encoder {
-	e := newLineEncoder(w, o)
-	e.header = true
-	e.prepareFlags()
-	e.startHelpers()
-	return e
-}
-
-// NewJSON returns an encoder writing one JSON object a line, null for unknown
-// values, keys in column order.
-func NewJSON(w io.Writer, o LineOptions) Encoder {
-	e := newLineEncoder(w, o)
-	e.json = true
-	e.keys = jsonKeys(e.cols)
-	e.prepareFlags()
-	e.startHelpers()
-	return e
-}
-
-// jsonKeys returns each column's key with the text before it: `{"frame":`,
-// `,"ts":`, ...
-func jsonKeys(cols []Column) [][]byte {
-	var keys [][]byte
-	for i, c := range cols {
-		k := []byte{','}
-		if i == 0 {
-			k[0] = '{'
-		}
-		k = strconv.AppendQuote(k, c.String())
-		keys = append(keys, append(k, ':'))
-	}
-	return keys
-}
 
 // flagColumns are the flag columns in their usual order, with their bits.
 var flagColumns = [8]struct {
@@ -269,58 +236,11 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, "false"...)
 }
 
-const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
+// digitPairs ("00" to "99") and appendU, the hottest loop of CSV and JSON, are
+// shared with the tcpdump printer (internal/numfmt).
+const digitPairs = numfmt.DigitPairs
 
-// digits4 holds "0000".."9999": four digits a step.
-var digits4 = func() (t [40000]byte) {
-	for i := range 10000 {
-		t[i*4], t[i*4+1], t[i*4+2], t[i*4+3] = byte('0'+i/1000), byte('0'+i/100%10), byte('0'+i/10%10), byte('0'+i%10)
-	}
-	return t
-}()
-
-// appendU appends v in decimal. It is strconv.AppendUint without the generic
-// path, four digits a step: most cells are numbers, and this is the hottest loop
-// of CSV and JSON.
-func appendU(b []byte, v uint64) []byte {
-	if v < 10 {
-		return append(b, byte('0'+v))
-	}
-	if v < 100 {
-		return append(b, digitPairs[v*2], digitPairs[v*2+1])
-	}
-	if v > 1<<32-1 {
-		return strconv.AppendUint(b, v, 10)
-	}
-	var buf [12]byte
-	i := len(buf)
-	u := uint32(v)
-	for u >= 10000 {
-		q := u / 10000
-		r := (u - q*10000) * 4
-		i -= 4
-		copy(buf[i:i+4], digits4[r:r+4])
-		u = q
-	}
-	r := u * 4
-	switch {
-	case u >= 1000:
-		i -= 4
-		copy(buf[i:i+4], digits4[r:r+4])
-	case u >= 100:
-		i -= 3
-		copy(buf[i:i+3], digits4[r+1:r+4])
-	case u >= 10:
-		i -= 2
-		copy(buf[i:i+2], digits4[r+2:r+4])
-	default:
-		i--
-		buf[i] = byte('0' + u)
-	}
-	return append(b, buf[i:]...)
-}
+func appendU(b []byte, v uint64) []byte { return numfmt.AppendUint(b, v) }
 
 // appendSACK writes [{"left":L,"right":R},...] in JSON and "L-R L-R" in CSV.
 // r must have SACK blocks.
@@ -352,84 +272,6 @@ func (e *lineEncoder) appendSACK(b []byte, r *Row) []byte {
 		b = append(b, ']')
 	}
 	return b
-}
-
-// appendCSVField quotes s as RFC 4180 asks when it holds a comma, quote or line end.
-func appendCSVField(b, s []byte) []byte {
-	if bytes.IndexByte(s, '"') < 0 {
-		// The common case for options text: commas, no quotes.
-		if bytes.IndexByte(s, ',') >= 0 || bytes.IndexByte(s, '\n') >= 0 || bytes.IndexByte(s, '\r') >= 0 {
-			b = append(b, '"')
-			b = append(b, s...)
-			return append(b, '"')
-		}
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	for _, c := range s {
-		if c == '"' {
-			b = append(b, '"')
-		}
-		b = append(b, c)
-	}
-	return append(b, '"')
-}
-
-const jsonHex = "0123456789abcdef"
-
-// jsonPlain reports whether s needs no escaping in a JSON string: no control
-// character, quote, backslash or non-ASCII byte. It tests eight bytes a step.
-func jsonPlain(s []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := le.Uint64(s[i:])
-		q := x ^ ('"' * ones)
-		bs := x ^ ('\\' * ones)
-		// A byte of the result has its high bit set where x's byte is below
-		// 0x20, is '"' or '\\' (zero after the xor), or is 0x80 or above.
-		if ((x-0x20*ones)|(q-ones)|(bs-ones)|x)&highs != 0 {
-			return false
-		}
-	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// appendJSONString quotes s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b, s []byte) []byte {
-	b = append(b, '"')
-	if jsonPlain(s) {
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }
 
 // Rows are written in place rather than appended piece by piece: formatRows
@@ -513,7 +355,7 @@ func newFlagsTable(json bool) *flagsTable {
 		if json {
 			s = append(s, '"')
 		}
-		s = AppendTCPFlags(s, uint16(v))
+		s = tcpdump.AppendTCPFlags(s, uint16(v))
 		if json {
 			s = append(s, '"')
 		}

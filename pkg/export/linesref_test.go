@@ -13,6 +13,7 @@ import (
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // refEncoder is the CSV and JSON row formatting as it was before rows were
@@ -124,10 +125,10 @@ func (e *refEncoder) appendValue(b []byte, bt *Batch, r *Row, c Column) []byte {
 	case ColFlags:
 		if e.json {
 			b = append(b, '"')
-			b = AppendTCPFlags(b, r.Flags)
+			b = tcpdump.AppendTCPFlags(b, r.Flags)
 			return append(b, '"')
 		}
-		return AppendTCPFlags(b, r.Flags)
+		return tcpdump.AppendTCPFlags(b, r.Flags)
 	case ColFlagsRaw:
 		return appendU(b, uint64(r.FlagsRaw))
 	case ColSYN:

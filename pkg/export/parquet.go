@@ -7,6 +7,7 @@ import (
 
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/export/parquet"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // ParquetOptions configure the Parquet encoder.
@@ -92,6 +93,15 @@ func (p *Parquet) WriteBatchAsync(b *Batch, release func()) error {
 // Close waits for the workers, writes the open row group and the footer.
 func (p *Parquet) Close() error { return p.w.Close() }
 
+// rowGroupSize, bufferedRows, shareMemory and flushRowGroup make a Parquet
+// encoder a rowGrouper, whose open row groups a Partitioned keeps within its
+// budget (see parquet.Writer's RowGroupSize, Buffered, ShareMemory and
+// FlushRowGroup).
+func (p *Parquet) rowGroupSize() int64  { return p.w.RowGroupSize() }
+func (p *Parquet) bufferedRows() int64  { return p.w.Buffered() }
+func (p *Parquet) shareMemory()         { p.w.ShareMemory() }
+func (p *Parquet) flushRowGroup() error { return p.w.FlushRowGroup() }
+
 // parquetColumn declares column c: its type, its Row field, whether it is
 // nullable (a Row.Has bit) and how it is encoded.
 //
@@ -140,7 +150,7 @@ func parquetColumn(c Column, micro bool) parquet.Column[Row] {
 		return parquet.Uint64(name, func(r *Row) *uint64 { return &r.Stream })
 	case ColFlags:
 		return parquet.String(name, func(dst []byte, r *Row, _ []byte) []byte {
-			return AppendTCPFlags(dst, r.Flags)
+			return tcpdump.AppendTCPFlags(dst, r.Flags)
 		}).Key(parquet.KeyOf(func(r *Row) *uint16 { return &r.Flags }))
 	case ColFlagsRaw:
 		return parquet.Uint16(name, func(r *Row) *uint16 { return &r.FlagsRaw })

@@ -3,6 +3,8 @@ package export
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 )
 
 // TSFormat is how JSON and CSV write the ts column.
@@ -37,15 +39,7 @@ type tsFormatter struct {
 	short   bool
 }
 
-// splitNS returns floor(ns / 1e9) and the remainder in [0, 1e9).
-func splitNS(ns int64) (sec, frac int64) {
-	sec, frac = ns/1e9, ns%1e9
-	if frac < 0 {
-		sec--
-		frac += 1e9
-	}
-	return sec, frac
-}
+func splitNS(ns int64) (sec, frac int64) { return numfmt.SplitNS(ns) }
 
 func (f *tsFormatter) appendRFC3339(b []byte, ns int64) []byte {
 	sec, frac := splitNS(ns)
@@ -81,17 +75,18 @@ func (f *tsFormatter) putRFC3339(w []byte, n int, ns int64) int {
 	return n + 1
 }
 
+// appendEpoch appends ns as signed seconds with nine decimals: -1 ns is
+// "-0.000000001" (sign and magnitude, as tshark prints frame.time_epoch), and
+// the magnitude is taken unsigned so that -2^63 ns stays exact.
 func appendEpoch(b []byte, ns int64) []byte {
+	u := uint64(ns)
 	if ns < 0 {
 		b = append(b, '-')
-		ns = -ns // -9223372036854775808 stays negative; no capture goes there
-		if ns < 0 {
-			ns = 0
-		}
+		u = -u
 	}
-	b = strconv.AppendInt(b, ns/1e9, 10)
+	b = strconv.AppendUint(b, u/1e9, 10)
 	b = append(b, '.')
-	return appendNine(b, ns%1e9)
+	return appendNine(b, int64(u%1e9))
 }
 
 // appendNine appends v (0 <= v < 1e9) as nine digits.

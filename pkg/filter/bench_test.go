@@ -8,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
+
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -42,7 +43,7 @@ func benchPackets(b *testing.B) []reader.Packet {
 		}
 	}
 	if len(pkts) == 0 {
-		b.Skip("no Ethernet packets to benchmark with")
+		b.Fatalf("no Ethernet packets in %s to benchmark with", path)
 	}
 	return pkts
 }

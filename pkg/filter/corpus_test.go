@@ -13,23 +13,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-// corpusDir finds the shared capture corpus: $PCAPTK_CORPUS, the repository's
-// testdata/corpus, or the shared directory next to the work tree.
+// corpusDir is the general reference corpus (see internal/testcorpus).
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("PCAPTK_CORPUS"), "../../testdata/corpus", "../../../shared/corpus", "/work/shared/corpus"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "MANIFEST.tsv")); err == nil {
-			return d
-		}
-	}
-	t.Skip("capture corpus not found (set PCAPTK_CORPUS to the directory holding MANIFEST.tsv)")
-	return ""
+	return testcorpus.Dir(t)
 }
 
 // corpusExprs exercise every kind of code libpcap generates: protocol tests,
@@ -132,14 +123,19 @@ func tcpdumpSelect(t *testing.T, tcpdump, file, expr string) ([]testPacket, stri
 }
 
 // hostOf returns an address of a TCP packet in the capture, from its tshark
-// reference CSV (frame.number,frame.time_epoch,ip.src,ipv6.src,...).
-func hostOf(dir, name string) string {
+// reference CSV (frame.number,frame.time_epoch,ip.src,ipv6.src,...); "" when
+// it has none.
+func hostOf(t *testing.T, dir, name string) string {
+	t.Helper()
 	f, err := os.Open(filepath.Join(dir, "expected", name+".tshark.csv"))
 	if err != nil {
-		return ""
+		t.Fatalf("reference missing: %v", err)
 	}
 	defer f.Close()
-	rows, _ := csv.NewReader(f).ReadAll()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s.tshark.csv: %v", name, err)
+	}
 	for _, row := range rows[min(1, len(rows)):] {
 		for _, col := range []int{2, 3, 5, 6} {
 			if col < len(row) && row[col] != "" {
@@ -220,7 +216,7 @@ func TestCorpusAgainstTcpdump(t *testing.T) {
 		}
 		pkts, readErr := readCapture(r)
 		r.Close()
-		host := hostOf(dir, name)
+		host := hostOf(t, dir, name)
 
 		type group struct {
 			linkType uint16

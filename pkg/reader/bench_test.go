@@ -2,14 +2,14 @@ package reader
 
 import (
 	"bufio"
-
-	"github.com/gopacket/gopacket/pcapgo"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // benchCapture is the large capture made by bench/make-capture.sh when it has been

@@ -24,6 +24,21 @@ type Budget struct {
 // captures meet it.
 const DefaultBudget = 128 << 20
 
+// SoftMemoryLimit is the soft memory limit (debug.SetMemoryLimit) that goes with
+// DefaultBudget: the budget, with room for what a large record leaves behind
+// until the garbage collector runs.
+const SoftMemoryLimit = DefaultBudget + 64<<20
+
+// SharedOptions bound the read memory of n inputs open at once, whatever n:
+// about 8 MiB of buffers in all, and records larger than a buffer grow it only
+// within one Budget shared by all of them.
+func SharedOptions(n int) Options {
+	o := DefaultOptions
+	o.BufferSize = min(o.BufferSize, max(16<<10, (8<<20)/max(n, 1)))
+	o.Budget = NewBudget(DefaultBudget)
+	return o
+}
+
 // NewBudget returns a Budget of limit bytes.
 func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
 

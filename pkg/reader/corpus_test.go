@@ -19,7 +19,7 @@ import (
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 )
 
-// corpusDir finds the shared capture corpus (see internal/testcorpus).
+// corpusDir is the general reference corpus (see internal/testcorpus).
 func corpusDir(t testing.TB) string {
 	t.Helper()
 	return testcorpus.Dir(t)

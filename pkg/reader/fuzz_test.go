@@ -6,9 +6,10 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 	"testing/iotest"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
 )
 
 // FuzzReader feeds arbitrary bytes to the reader: it must never panic, must keep
@@ -17,15 +18,12 @@ import (
 //
 //	go test ./pkg/reader -run '^$' -fuzz FuzzReader -fuzztime 10s
 func FuzzReader(f *testing.F) {
-	if dir := corpusDirOrEmpty(); dir != "" {
-		files, _ := filepath.Glob(filepath.Join(dir, "pcap", "*"))
-		for _, p := range files {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b[:min(len(b), 4096)])
+	for _, p := range testcorpus.Captures(f) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b[:min(len(b), 4096)])
 	}
 	f.Add(newPcap(be, true, 0, 1).add(1, 2, payload(30, 0), 30).b)
 	ng := newPcapng().section(le, "os").iface(1, 0, ngOpt{optIfTSResol, []byte{0x80 | 10}}).
@@ -93,23 +91,4 @@ func checkErr(t *testing.T, err error) {
 	if !errors.As(err, &pe) || pe.File != "fuzz" {
 		t.Fatalf("error %v (%T) is not a *PacketError naming the input", err, err)
 	}
-}
-
-// corpusDirOrEmpty finds the corpus as internal/testcorpus does, but without
-// skipping: the fuzz target still runs on its built-in seeds without it.
-func corpusDirOrEmpty() string {
-	if d := os.Getenv("PCAPTK_CORPUS"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		c := filepath.Join(d, "..", "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "MANIFEST.tsv")); err == nil {
-			return c
-		}
-	}
-	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 

@@ -70,6 +70,7 @@ type chunk struct {
 
 	// The open column chunk.
 	dict      *dict
+	dictLimit int // bytes of dictionary values before the chunk falls back to PLAIN
 	fallback  bool
 	pages     []pageRef // data pages
 	dictPage  pageRef
@@ -187,7 +188,7 @@ func (l *chunk) encodePage(s *scratch) error {
 	}
 	err := l.writePage(s, pageData, enc, n, page)
 	l.values += int64(n)
-	if l.kind == kindBytes && !l.fallback && l.dict.valSize > dictionaryLimit {
+	if l.kind == kindBytes && !l.fallback && l.dict.valSize > l.dictLimit {
 		l.fallback = true
 		l.storeLeft = 0 // PLAIN text compresses, whatever the indexes did
 	}
@@ -270,13 +271,15 @@ func (l *chunk) writePage(s *scratch, typ, enc int32, n int, page []byte) error 
 
 // room returns a segment of the arena with n bytes free and where they start.
 // Segments are never moved or grown, so no page is copied twice; they start at
-// 64 KiB and double up to 1 MiB, so small columns waste little; a written row
+// 4 KiB and double up to 1 MiB, so small columns waste little (a chunk of a
+// few KB is common when dozens of writers are open, as export's partitions:
+// 64 KiB first segments made 12 times the bytes they held); a written row
 // group's segments serve the next one.
 func (l *chunk) room(n int) (seg, at int) {
 	if k := len(l.segs) - 1; k >= 0 && cap(l.segs[k])-len(l.segs[k]) >= n {
 		return k, len(l.segs[k])
 	}
-	size := 64 << 10
+	size := 4 << 10
 	if k := len(l.segs); k > 0 {
 		size = min(2*cap(l.segs[k-1]), 1<<20)
 	}
@@ -350,6 +353,16 @@ func (l *chunk) finishChunk(s *scratch) error {
 		return l.writePage(s, pageDictionary, encPlain, l.dict.len(), l.dict.vals)
 	}
 	return nil
+}
+
+// release drops the memory a leaf keeps between row groups; it must hold no
+// staged rows and no chunk.
+func (l *chunk) release() {
+	l.i32, l.i64, l.idx, l.plain, l.bits, l.def, l.rep = nil, nil, nil, nil, nil, nil, nil
+	l.pages, l.hdrs, l.segs, l.free = nil, nil, nil, nil
+	if l.dict != nil {
+		l.dict = newDict()
+	}
 }
 
 // resetChunk forgets the chunk once it is written to the file.

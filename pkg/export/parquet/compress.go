@@ -36,10 +36,11 @@ func ParseCompression(s string) (Codec, error) {
 
 // compressor compresses pages; each worker has its own, created on first use.
 type compressor struct {
-	zstd *zstd.Encoder
-	gz   *gzip.Writer
-	out  sliceWriter
-	buf  []byte // the last page compressed
+	window int // zstd window in bytes; 0: the library's default for the level
+	zstd   *zstd.Encoder
+	gz     *gzip.Writer
+	out    sliceWriter
+	buf    []byte // the last page compressed
 }
 
 type sliceWriter struct{ b []byte }
@@ -59,8 +60,12 @@ func (c *compressor) compress(dst []byte, codec Codec, page []byte) ([]byte, err
 			// The fastest level: on packet headers it compresses nearly as well as
 			// the default at half the CPU time. A page is one frame, so the
 			// frame checksum would only repeat what the page sizes check.
-			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-				zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+			opts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest),
+				zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true)}
+			if c.window > 0 {
+				opts = append(opts, zstd.WithWindowSize(c.window))
+			}
+			enc, err := zstd.NewWriter(nil, opts...)
 			if err != nil {
 				return nil, err
 			}

@@ -32,7 +32,7 @@ type leaf[T any] struct {
 func newLeaves[T any](c *Column[T], codec Codec) []*leaf[T] {
 	l := &leaf[T]{off: c.off, size: c.size, has: c.has}
 	l.chunk = chunk{name: c.name, path: []string{c.name}, codec: codec, stats: !c.noStats, lastIdx: -1,
-		delta: !c.plain, first: 2}
+		delta: !c.plain, first: 2, dictLimit: dictionaryLimit}
 	if c.uncompressed {
 		l.codec = CodecNone
 	}

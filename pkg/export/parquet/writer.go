@@ -150,13 +150,7 @@ func NewWriter[T any](w io.Writer, cols []Column[T], o Options) (*Writer[T], err
 		p.leaves = append(p.leaves, ls...)
 		p.jobs = append(p.jobs, ls[0])
 	}
-	// The first pages of the chunks end at eight different rows, so that each
-	// batch has about as many pages to encode and compress: when every column
-	// flushed on the same batch, the reader sat idle while the workers caught up.
-	for i, l := range p.jobs {
-		l.firstPage = pr - (i%8)*(pr/8)
-		l.pageRows = l.firstPage
-	}
+	p.staggerPages()
 	if p.write([]byte("PAR1")); p.err != nil {
 		return nil, p.err
 	}
@@ -176,6 +170,18 @@ func NewWriter[T any](w io.Writer, cols []Column[T], o Options) (*Writer[T], err
 	}
 	p.share(func(l *leaf[T]) int64 { return l.first })
 	return p, nil
+}
+
+// staggerPages makes the first pages of the chunks end at eight different rows,
+// so that each batch has about as many pages to encode and compress: when every
+// column flushed on the same batch, the reader sat idle while the workers
+// caught up.
+func (p *Writer[T]) staggerPages() {
+	pr := p.pageRows
+	for i, l := range p.jobs {
+		l.firstPage = pr - (i%8)*(pr/8)
+		l.pageRows = l.firstPage
+	}
 }
 
 // Write writes rows, closing row groups as they fill, and returns when the
@@ -382,6 +388,60 @@ func (p *Writer[T]) fail(err error) {
 	if p.err == nil {
 		p.err = fmt.Errorf("parquet: %w", err)
 	}
+}
+
+// RowGroupSize is the rows at which a row group ends by itself.
+func (p *Writer[T]) RowGroupSize() int64 { return p.rgSize }
+
+// Buffered is the rows of the open row group: written, and held in memory
+// (compressed) until the group is complete or flushed.
+func (p *Writer[T]) Buffered() int64 { return p.rgRows }
+
+// ShareMemory makes the writer lighter, before its first row, for when it is
+// one of dozens open at once (export's partitions): data pages of a quarter of
+// the rows (the staged page of every column is the bulk of an idle writer), an
+// eighth of the dictionary bytes before a column falls back to PLAIN, zstd
+// windows of 256 KiB (the default 4 MiB window's history buffer, one per
+// worker, cost more than all the rest; pages of a quarter size fit the smaller
+// window, so the files shrink about as much), and at most two workers, each of
+// which keeps a page buffer and a compressor (about 1 MB), whatever the number
+// of CPUs. After the first row it does nothing.
+func (p *Writer[T]) ShareMemory() {
+	if p.closed || p.rows > 0 || p.rgRows > 0 {
+		return
+	}
+	p.pageRows = min(p.pageRows, DefaultPageRows/4)
+	p.staggerPages()
+	for _, l := range p.leaves {
+		l.dictLimit = dictionaryLimit / 8
+	}
+	// No row was sent: the workers are idle and their compressors not made.
+	for len(p.workers) > 2 {
+		close(p.workers[len(p.workers)-1].queue)
+		p.workers = p.workers[:len(p.workers)-1]
+	}
+	p.share(func(l *leaf[T]) int64 { return l.first })
+	for _, w := range p.workers {
+		w.scratch.comp.window = 256 << 10
+	}
+}
+
+// FlushRowGroup writes the open row group now, however few rows it has, and
+// lets go of what the columns keep for the next row group (staged-page
+// slices, written arena segments, the dictionaries): a writer whose group is
+// cut short may get few rows again, and a few dozen open writers would each
+// otherwise keep buffers the size of their largest row group.
+func (p *Writer[T]) FlushRowGroup() error {
+	if err := p.check(); err != nil || p.rgRows == 0 {
+		return err
+	}
+	p.dispatch(nil, nil, true, nil, true)
+	p.writeRowGroup()
+	// The barrier above left the workers idle: the leaves are ours.
+	for _, l := range p.leaves {
+		l.release()
+	}
+	return p.check()
 }
 
 // Close waits for the workers, writes the open row group and the footer.

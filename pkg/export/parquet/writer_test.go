@@ -519,3 +519,76 @@ func TestWriterKeys(t *testing.T) {
 	compareTables(t, got, w)
 	checkStats(t, b, w)
 }
+
+// TestWriterShareAndFlush: a writer made lighter (ShareMemory) and whose row
+// groups are cut early (FlushRowGroup) at any row writes every cell as one
+// that was not, reports the rows it holds, and gives back its buffers on a
+// flush; ShareMemory after the first row changes nothing.
+func TestWriterShareAndFlush(t *testing.T) {
+	batches := makeRows(12, 30000, 3000, true)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, testColumns(false), Options{RowGroupSize: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ShareMemory()
+	if len(w.workers) > 2 || w.pageRows != DefaultPageRows/4 || w.leaves[0].dictLimit != dictionaryLimit/8 {
+		t.Errorf("ShareMemory: %d workers, pages of %d rows, dictionary limit %d", len(w.workers), w.pageRows, w.leaves[0].dictLimit)
+	}
+	if w.RowGroupSize() != 20000 {
+		t.Errorf("RowGroupSize %d", w.RowGroupSize())
+	}
+	var open int64
+	groups := 0
+	for i, b := range batches {
+		if err := w.Write(b.rows, b.arena); err != nil {
+			t.Fatal(err)
+		}
+		open += int64(len(b.rows))
+		if open >= 20000 {
+			open -= 20000
+			groups++
+		}
+		if w.Buffered() != open {
+			t.Fatalf("batch %d: Buffered %d, want %d", i, w.Buffered(), open)
+		}
+		if i == 1 || i == 7 { // groups of 6,000 and 18,000 rows, then 6,000
+			if err := w.FlushRowGroup(); err != nil {
+				t.Fatal(err)
+			}
+			if open > 0 {
+				groups++
+			}
+			open = 0
+			for _, l := range w.leaves {
+				if l.segs != nil || l.i32 != nil || l.idx != nil || l.plain != nil {
+					t.Fatalf("leaf %s keeps its buffers after a flush", l.name)
+				}
+			}
+		}
+		if i == 0 {
+			pages := w.pageRows
+			w.ShareMemory() // after rows: no change
+			if w.pageRows != pages {
+				t.Error("ShareMemory after the first row changed the pages")
+			}
+		}
+	}
+	if open > 0 {
+		groups++
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readBack(t, buf.Bytes())
+	wt := want(batches, false)
+	compareTables(t, got, wt)
+	checkStats(t, buf.Bytes(), wt)
+	if n := rowGroups(t, buf.Bytes()); n != groups {
+		t.Errorf("%d row groups, want %d", n, groups)
+	}
+	// Lighter dictionaries: the 18,000-row group falls back to PLAIN.
+	if encs := parquettest.PageEncodings(t, buf.Bytes(), "name"); !encs[parquet.Encodings.Plain] {
+		t.Errorf("name never fell back to PLAIN: %v", encs)
+	}
+}

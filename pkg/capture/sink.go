@@ -1,0 +1,309 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pcaptk/pcaptk/internal/outfile"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
+)
+
+// outputFormat picks the file format: --format, else the name's extension, else pcapng;
+// standard output gets pcap unless several interfaces need pcapng.
+func outputFormat(o *Options, ifaces []reader.Interface) (reader.Format, error) {
+	sameLink := true
+	for _, ifc := range ifaces[1:] {
+		sameLink = sameLink && ifc.LinkType == ifaces[0].LinkType
+	}
+	switch o.Format {
+	case "pcap":
+		if !sameLink {
+			return 0, usageError{errors.New("the interfaces have different link types, which pcap cannot hold; use --format pcapng")}
+		}
+		return reader.FormatPcap, nil
+	case "pcapng":
+		return reader.FormatPcapNG, nil
+	}
+	if o.Write == "-" {
+		if len(ifaces) == 1 {
+			return reader.FormatPcap, nil
+		}
+		return reader.FormatPcapNG, nil
+	}
+	switch strings.ToLower(filepath.Ext(o.Write)) {
+	case ".pcap", ".cap", ".dmp":
+		if sameLink && len(ifaces) == 1 {
+			return reader.FormatPcap, nil
+		}
+	}
+	return reader.FormatPcapNG, nil
+}
+
+// sink is where captured packets go: the printer, one file or standard output,
+// or a rotating series of files.
+type sink struct {
+	printer Printer     // without -w
+	single  writer.Sink // -w FILE or -w -
+	flusher interface{ Flush() error }
+	statser interface {
+		WriteStats(iface int, received, dropped uint64, ts int64) error
+	}
+	out     *outfile.File // -w FILE without rotation
+	rot     *writer.Rotating
+	post    *postRotate
+	closing bool   // set while close completes the last file
+	inFile  uint64 // packets written into the -w FILE
+	damage  []writer.Damage
+	lost    uint64 // packets counted as written that a write error kept off the disk
+	err     error
+}
+
+// Printer prints captured packets (capture without -w): pkg/tcpdump's lines.
+type Printer interface {
+	Print(p *reader.Packet) error
+	Flush() error
+}
+
+func newSink(o *Options, env *Env, ifaces []reader.Interface) (*sink, error) {
+	k := &sink{}
+	if o.Write == "" {
+		if env.Printer == nil {
+			return nil, errors.New("no -w and no printer")
+		}
+		k.printer = env.Printer
+		return k, nil
+	}
+	format, err := outputFormat(o, ifaces)
+	if err != nil {
+		return nil, err
+	}
+	if o.rotating() {
+		ring := o.Ring
+		if o.PostRotate != "" {
+			// The ring must not remove a file before its -z command has run: with -z,
+			// postRotate keeps the ring, removing files once their command is done.
+			k.post = newPostRotate(o.PostRotate, o.Ring, env.ErrOut)
+			ring = 0
+		}
+		// Each file is created afresh (O_EXCL|O_NOFOLLOW under a temporary name,
+		// then renamed into place): as root in a directory others can write, a
+		// symbolic link or a file planted at a predictable name is replaced, never
+		// followed or written into.
+		k.rot, err = writer.NewRotating(writer.RotateOptions{
+			Path: o.Write, Format: format, Nano: o.Nano, Interfaces: ifaces, AppName: o.AppName,
+			MaxBytes: o.FileBytes, MaxPackets: o.PacketsPerFile,
+			Interval: o.RotateEvery, Ring: ring, Mode: 0o600,
+			OnClose: k.closed,
+		})
+		if err == nil {
+			err = k.rot.Open(time.Now())
+		}
+		if err != nil {
+			if k.post != nil {
+				k.post.finish()
+			}
+			return nil, err
+		}
+		k.single, k.flusher, k.statser = k.rot, k.rot, k.rot
+		return k, nil
+	}
+	out := env.Out
+	if o.Write != "-" {
+		f, err := outfile.Create(o.Write, outfile.Options{Mode: 0o600})
+		if err == nil {
+			err = f.Publish()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("capture: %w", err)
+		}
+		k.out, out = f, f
+	}
+	if format == reader.FormatPcap {
+		w, err := writer.NewPcap(out, ifaces[0].LinkType, ifaces[0].Snaplen, o.Nano)
+		k.single, k.flusher = w, w
+		if err == nil {
+			err = w.Flush() // the header reaches the file (and a pipe's reader) at once
+		}
+		if err != nil {
+			k.closeFile()
+			return nil, fmt.Errorf("capture: %s: %w", o.Write, err)
+		}
+	} else {
+		w, err := writer.NewPcapng(out, writer.PcapngOptions{AppName: o.AppName, Interfaces: ifaces})
+		k.single, k.flusher, k.statser = w, w, w
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			k.closeFile()
+			return nil, fmt.Errorf("capture: %s: %w", o.Write, err)
+		}
+	}
+	return k, nil
+}
+
+func (k *sink) closeFile() {
+	if k.out != nil {
+		k.out.Close()
+		k.out = nil
+	}
+}
+
+// closed is the rotating sink's OnClose, called for each complete file (one that a
+// write error cut is not complete): it goes to -z.
+func (k *sink) closed(path string) {
+	if k.post != nil {
+		k.post.add(path, k.closing)
+	}
+}
+
+// reportFiles names, after a write error, the files completed before it and the
+// one it cut short.
+func (k *sink) reportFiles(w io.Writer) {
+	if k.rot == nil {
+		return
+	}
+	cut := map[string]bool{}
+	for _, d := range k.damage {
+		cut[d.Path] = true
+	}
+	for _, f := range k.rot.Files() {
+		if !cut[f] {
+			fmt.Fprintf(w, "pcaptk: complete: %s\n", f)
+		}
+	}
+	for _, d := range k.damage {
+		if !d.Removed {
+			fmt.Fprintf(w, "pcaptk: cut short: %s (its first %d packets)\n", d.Path, d.Kept)
+		}
+	}
+}
+
+func (k *sink) write(p *reader.Packet) error {
+	var err error
+	if k.printer != nil {
+		err = k.printer.Print(p)
+	} else {
+		err = k.single.WritePacket(p)
+	}
+	if err != nil {
+		k.fail(err)
+	} else {
+		k.inFile++
+	}
+	return k.err
+}
+
+func (k *sink) fail(err error) {
+	if k.err != nil {
+		return
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) { // the writers wrap it with the file name once more
+		err = pe
+	}
+	k.err = fmt.Errorf("capture: %w", err)
+}
+
+// tick runs while no packet comes: rotation on time, and a flush so that what was
+// captured reaches the screen, the pipe or the disk soon.
+func (k *sink) tick(now time.Time) error {
+	if k.err != nil {
+		return k.err
+	}
+	var err error
+	switch {
+	case k.printer != nil:
+		err = k.printer.Flush()
+	case k.rot != nil:
+		// Packets reach the queue up to a packet buffer timeout (100 ms) after their
+		// timestamp: a late one must still find its interval's file open.
+		err = k.rot.Tick(now.Add(-250 * time.Millisecond))
+		if err == nil {
+			err = k.rot.Flush()
+		}
+	default:
+		err = k.flusher.Flush()
+	}
+	if err != nil {
+		k.fail(err)
+	}
+	return k.err
+}
+
+func (k *sink) stats(iface int, received, dropped uint64, ts int64) {
+	if k.statser != nil && k.err == nil {
+		if err := k.statser.WriteStats(iface, received, dropped, ts); err != nil {
+			k.fail(err)
+		}
+	}
+}
+
+// chown gives the first file to the user -Z switches to, so that later -z commands
+// running as that user can read it.
+func (k *sink) chown(a *Account) error {
+	var name string
+	switch {
+	case k.rot != nil:
+		name = k.rot.Current()
+	case k.out != nil:
+		name = k.out.Path()
+	}
+	if name == "" {
+		return nil
+	}
+	if err := os.Chown(name, a.uid, a.gid); err != nil {
+		return fmt.Errorf("capture: -Z: %w", err)
+	}
+	return nil
+}
+
+// close completes the output. Files a write error cut in the middle of a packet are
+// truncated to their last whole packet so that they stay valid, and the packets that
+// did not reach them are counted in lost.
+func (k *sink) close() error {
+	k.closing = true
+	var err error
+	switch {
+	case k.printer != nil:
+		err = k.printer.Flush()
+	case k.single != nil:
+		err = k.single.Close()
+	}
+	if err != nil {
+		k.fail(err)
+	}
+	if k.out != nil {
+		if err := k.out.Commit(); err != nil {
+			k.fail(err)
+		}
+		if k.err != nil {
+			d := writer.Damage{Path: k.out.Path(), Written: k.inFile}
+			d.Kept, d.Removed = writer.Salvage(d.Path)
+			k.damage = append(k.damage, d)
+		}
+		k.out = nil
+	}
+	if k.rot != nil {
+		k.damage = append(k.damage, k.rot.Damaged()...)
+	}
+	for _, d := range k.damage {
+		if d.Kept < d.Written {
+			k.lost += d.Written - d.Kept
+		}
+	}
+	return k.err
+}
+
+// wait waits for the -z commands still running.
+func (k *sink) wait() {
+	if k.post != nil {
+		k.post.finish()
+	}
+}

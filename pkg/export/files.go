@@ -1,0 +1,374 @@
+package export
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pcaptk/pcaptk/internal/outfile"
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/filter"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
+)
+
+// Files is an export of capture files, as `pcaptk export` runs it: every input
+// as one chronological stream into one output (a file, or Stdout for "-"), or,
+// with Dataset, one file per input (and partition) in the directory Output,
+// Jobs inputs at a time.
+type Files struct {
+	Inputs []string  // capture files; "-" reads Stdin
+	Stdin  io.Reader //
+	Output string    // a file, "-" for Stdout, or the directory of a Dataset
+	Stdout io.Writer
+	// Dataset writes one file per input into the directory Output.
+	Dataset   bool
+	Jobs      int          // inputs exported at once in a Dataset; 0: 1
+	Partition Partitioning // split a Dataset's rows into date=/hour= directories
+	Format    string       // "json", "csv", "parquet" or "text"
+	Filter    string       // tcpdump filter expression
+	Columns   []Column     // nil: all
+	Time      TSFormat     // ts in JSON and CSV
+	Parquet   ParquetOptions
+	// Guard refuses outputs that are inputs; outputs are written under temporary
+	// names and renamed into place once complete (internal/outfile).
+	Guard    *outfile.Guard
+	Progress Progress     // nil: none
+	Stop     *atomic.Bool // when set (a signal), the inputs end where they are
+}
+
+// Progress hears how far an export is: job has read packets packets and bytes
+// bytes of its inputs.
+type Progress interface {
+	Update(job int, packets uint64, bytes int64)
+}
+
+type noProgress struct{}
+
+func (noProgress) Update(int, uint64, int64) {}
+
+// SetMemoryLimit sets a soft memory limit for a process reading n inputs at once
+// (see reader.SharedOptions) and writing parquetFiles open Parquet files, unless
+// GOMEMLIMIT is set; it returns the function that restores the previous one.
+func SetMemoryLimit(n int, parquetFiles int, rowGroupSize int64) (restore func()) {
+	return setMemoryLimit(n, parquetFiles, rowGroupSize, false)
+}
+
+// setMemoryLimit is SetMemoryLimit; with partitioned, each Parquet "file" is a
+// Partitioned with up to MaxOpenPartitions open encoders (PartitionedMemory).
+func setMemoryLimit(n int, parquetFiles int, rowGroupSize int64, partitioned bool) (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" || (parquetFiles == 0 && n < 2) {
+		return func() {}
+	}
+	// Open row groups are the bulk of the heap, then large records of several
+	// inputs; a soft limit a little above them keeps the garbage collector from
+	// letting the heap double.
+	var limit int64
+	if parquetFiles > 0 {
+		if rowGroupSize <= 0 {
+			rowGroupSize = DefaultRowGroupSize
+		}
+		perFile := 48<<20 + min(rowGroupSize, 1<<32)*MemoryPerRow
+		if partitioned {
+			perFile = 48<<20 + PartitionedMemory(min(rowGroupSize, 1<<32))
+		}
+		limit = int64(parquetFiles) * perFile
+	}
+	if n > 1 {
+		limit += reader.SoftMemoryLimit
+	}
+	old := debug.SetMemoryLimit(limit)
+	return func() { debug.SetMemoryLimit(old) }
+}
+
+// Run exports the files.
+func (f *Files) Run() error {
+	if f.Progress == nil {
+		f.Progress = noProgress{}
+	}
+	if f.Jobs <= 0 {
+		f.Jobs = 1
+	}
+	parquets := 0
+	if f.Format == "parquet" {
+		parquets = 1
+		if f.Dataset {
+			parquets = min(f.Jobs, len(f.Inputs))
+		}
+	}
+	defer setMemoryLimit(len(f.Inputs), parquets, f.Parquet.RowGroupSize, f.Dataset && f.Partition != PartitionNone)()
+	if f.Dataset {
+		return f.dataset()
+	}
+	return f.stream()
+}
+
+// open opens one input; "-" reads Stdin.
+func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
+	if path == "-" {
+		if sf, ok := f.Stdin.(*os.File); !ok || sf != os.Stdin {
+			return reader.NewReaderWith(f.Stdin, "-", o)
+		}
+	}
+	return reader.OpenWith(path, o)
+}
+
+// stream reads every input as one chronological stream into one output.
+func (f *Files) stream() error {
+	flt, err := filter.Compile(f.Filter)
+	if err != nil {
+		return err
+	}
+	rs := make([]*reader.Reader, 0, len(f.Inputs))
+	defer func() {
+		for _, r := range rs {
+			r.Close()
+		}
+	}()
+	ropts := reader.DefaultOptions
+	if len(f.Inputs) > 1 {
+		ropts = reader.SharedOptions(len(f.Inputs))
+	}
+	for _, in := range f.Inputs {
+		r, err := f.open(in, ropts)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	var src Source = rs[0]
+	if len(rs) > 1 {
+		src = reader.Merge(rs, false)
+	}
+	src = reader.Stoppable(src, f.Stop)
+	offset := func() int64 {
+		var n int64
+		for _, r := range rs {
+			n += r.Offset()
+		}
+		return n
+	}
+
+	out, finish, err := f.create(f.Output)
+	if err != nil {
+		return err
+	}
+	if f.Format == "text" {
+		err = writeText(src, out, flt, func(n uint64) { f.Progress.Update(0, n, offset()) })
+	} else {
+		var enc Encoder
+		if enc, err = f.encoder(out); err == nil {
+			_, err = Run(src, enc, RunOptions{
+				Columns:  f.Columns,
+				Match:    flt.Match,
+				Progress: func(n uint64) { f.Progress.Update(0, n, offset()) },
+			})
+		}
+	}
+	if ferr := finish(err); err == nil {
+		err = ferr
+	}
+	if err == nil && flt.Err() != nil {
+		err = fmt.Errorf("%s: %w", strings.Join(f.Inputs, ", "), flt.Err())
+	}
+	return err
+}
+
+// writeText prints the TCP packets as read does.
+func writeText(src Source, w io.Writer, flt *filter.Filter, progress func(uint64)) error {
+	enc := tcpdump.NewPrinter(w, tcpdump.Options{NoPortNames: true})
+	var rec decode.Record
+	var n uint64
+	for {
+		p, err := src.Next()
+		if err != nil {
+			ferr := enc.Flush()
+			if err == io.EOF {
+				return ferr
+			}
+			return err
+		}
+		if n++; n%BatchRows == 0 {
+			progress(n)
+		}
+		if !flt.Match(p) {
+			continue
+		}
+		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		if !Exportable(&rec) {
+			continue
+		}
+		if err := enc.Print(p, &rec); err != nil {
+			return err
+		}
+	}
+}
+
+// encoder makes the table encoder of f.Format on w.
+func (f *Files) encoder(w io.Writer) (Encoder, error) {
+	switch f.Format {
+	case "json":
+		return NewJSON(w, LineOptions{Columns: f.Columns, Time: f.Time}), nil
+	case "csv":
+		return NewCSV(w, LineOptions{Columns: f.Columns, Time: f.Time}), nil
+	case "parquet":
+		o := f.Parquet
+		o.Columns = f.Columns
+		return NewParquet(w, o)
+	}
+	return nil, fmt.Errorf("unknown format %q", f.Format)
+}
+
+// create opens path ("-": Stdout) behind a buffer. A file is written under a
+// temporary name; finish, given the run's result, flushes it and renames it into
+// place when the run ended well or on bad input (the rows before it are
+// complete, with a Parquet footer), and removes it when writing failed: an
+// output is complete or absent.
+func (f *Files) create(path string) (io.Writer, func(runErr error) error, error) {
+	if path == "-" || path == "" {
+		bw := bufio.NewWriterSize(f.Stdout, 1<<20)
+		return bw, func(error) error { return bw.Flush() }, nil
+	}
+	out, err := outfile.Create(path, outfile.Options{Guard: f.Guard})
+	if err != nil {
+		return nil, nil, err
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	finish := func(runErr error) error {
+		if runErr != nil && !isInputError(runErr) {
+			out.Abort()
+			return nil // runErr says what went wrong
+		}
+		if err := bw.Flush(); err != nil {
+			out.Abort()
+			return fmt.Errorf("%s: %w", path, outfile.Cause(err))
+		}
+		return out.Commit()
+	}
+	return bw, finish, nil
+}
+
+// isInputError reports whether err is about the input (after which the output
+// holds every row before the bad record) rather than about writing.
+func isInputError(err error) bool {
+	var pe *reader.PacketError
+	return errors.As(err, &pe)
+}
+
+// dataset writes one file per input (or per input and partition) into the
+// directory f.Output, f.Jobs inputs at a time.
+func (f *Files) dataset() error {
+	dir := f.Output
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	names := OutputBases(f.Inputs)
+	ropts := reader.DefaultOptions
+	ropts.Budget = reader.NewBudget(reader.DefaultBudget) // jobs at once, each with one reader
+	errs := make([]error, len(f.Inputs))
+	sem := make(chan struct{}, f.Jobs)
+	var wg sync.WaitGroup
+	for i, in := range f.Inputs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = f.datasetFile(i, in, filepath.Join(dir, names[i]), ropts)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// datasetFile exports input in to base.<ext>, or to partitions under base's
+// directory.
+func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) error {
+	// Each job compiles its own filter: a Filter is not safe for concurrent use.
+	flt, err := filter.Compile(f.Filter)
+	if err != nil {
+		return err
+	}
+	r, err := f.open(in, ropts)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	ext := "." + f.Format
+	var enc Encoder
+	finish := func(error) error { return nil }
+	if f.Partition == PartitionNone {
+		var w io.Writer
+		if w, finish, err = f.create(base + ext); err != nil {
+			return err
+		}
+		if enc, err = f.encoder(w); err != nil {
+			finish(err)
+			return err
+		}
+	} else {
+		root, name := filepath.Dir(base), filepath.Base(base)
+		enc = NewPartitioned(f.Partition, func(sub string, part int) (Encoder, func() error, error) {
+			d := filepath.Join(root, sub)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, nil, err
+			}
+			w, done, err := f.create(filepath.Join(d, fmt.Sprintf("part-%s-%d%s", name, part, ext)))
+			if err != nil {
+				return nil, nil, err
+			}
+			e, err := f.encoder(w)
+			if err != nil {
+				done(err)
+				return nil, nil, err
+			}
+			// The partition's encoder is closed first; a write error it met is
+			// still in the buffer, which done then refuses to rename.
+			return e, func() error { return done(nil) }, nil
+		})
+	}
+	_, err = Run(reader.Stoppable(r, f.Stop), enc, RunOptions{
+		Columns:  f.Columns,
+		Match:    flt.Match,
+		Progress: func(n uint64) { f.Progress.Update(job, n, r.Offset()) },
+	})
+	if ferr := finish(err); err == nil {
+		err = ferr
+	}
+	if err == nil && flt.Err() != nil {
+		err = fmt.Errorf("%s: %w", in, flt.Err())
+	}
+	return err
+}
+
+// OutputBases names each input's output in a dataset: its file name without
+// capture extensions, made unique with the input's position when two inputs
+// share it.
+func OutputBases(files []string) []string {
+	names := make([]string, len(files))
+	seen := map[string]int{}
+	for i, f := range files {
+		n := filepath.Base(f)
+		if f == "-" {
+			n = "stdin"
+		}
+		for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
+			n = strings.TrimSuffix(n, ext)
+		}
+		seen[n]++
+		names[i] = n
+	}
+	for i, n := range names {
+		if seen[n] > 1 {
+			names[i] = fmt.Sprintf("%s-%d", n, i)
+		}
+	}
+	return names
+}

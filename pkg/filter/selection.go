@@ -1,0 +1,48 @@
+package filter
+
+import (
+	"fmt"
+
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// Selection is what `pcaptk filter` keeps: packet numbers in Ranges, times in
+// [After, Before), packets Match matches and, with Dedup, no copy of a packet
+// just kept; Snaplen then truncates what is kept.
+type Selection struct {
+	Match   *Filter // nil: every packet
+	Ranges  Ranges  // nil: every number
+	After   int64   // ns since the epoch
+	Before  int64
+	Dedup   *Dedup // nil: keep duplicates
+	Snaplen int    // > 0: truncate kept packets to it
+}
+
+// All is a Selection that keeps everything (set fields on a copy).
+var All = Selection{After: -1 << 63, Before: 1<<63 - 1}
+
+// Keep reports whether p is selected, truncating it to Snaplen when it is. done
+// is set once no later packet can be selected (past the last range); err when
+// the filter cannot run on p (its link type).
+func (s *Selection) Keep(p *reader.Packet) (keep, done bool, err error) {
+	if s.Ranges != nil && !s.Ranges.Contains(p.Number) {
+		return false, s.Ranges.Done(p.Number), nil
+	}
+	if p.Timestamp < s.After || p.Timestamp >= s.Before {
+		return false, false, nil
+	}
+	if s.Match != nil && !s.Match.Match(p) {
+		if s.Match.Err() != nil {
+			return false, true, fmt.Errorf("packet %d: %w", p.Number, s.Match.Err())
+		}
+		return false, false, nil
+	}
+	if s.Dedup != nil && s.Dedup.Duplicate(p.Data) {
+		return false, false, nil
+	}
+	if s.Snaplen > 0 && len(p.Data) > s.Snaplen {
+		p.Data = p.Data[:s.Snaplen]
+		p.CapLen = uint32(s.Snaplen)
+	}
+	return true, false, nil
+}

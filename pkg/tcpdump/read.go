@@ -1,0 +1,156 @@
+package tcpdump
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/pcaptk/pcaptk/pkg/decode"
+	"github.com/pcaptk/pcaptk/pkg/filter"
+	"github.com/pcaptk/pcaptk/pkg/reader"
+)
+
+// decodedBatch is a run of packets read, filtered and decoded ahead of the
+// printer. The packets' bytes live in data, which grows to its working size
+// once and is then reused, so the pipeline allocates nothing per packet.
+type decodedBatch struct {
+	pkts []reader.Packet
+	recs []decode.Record
+	ends []int // end of each packet's bytes in data
+	data []byte
+	err  error // the reader's error after the last packet, if any
+}
+
+const (
+	batchPackets = 512
+	batchBytes   = 512 << 10
+)
+
+// Source is reader.Source: packets in order, each valid until the next call.
+type Source = reader.Source
+
+// PrintAll prints every packet of r that flt matches with pr, at most limit
+// packets (0: all), and returns r's error, if not EOF, or pr's. Reading,
+// filtering and decoding run in one goroutine while pr (whose state must see
+// packets in order) runs in the caller's: on two CPUs the line formatting no
+// longer waits for reading and decoding. Memory is bounded by three batches.
+// pr is not flushed.
+func PrintAll(r Source, flt *filter.Filter, limit int64, pr *Printer) error {
+	return prefetchDecoded(r, flt, limit, pr.Print)
+}
+
+func prefetchDecoded(r Source, flt *filter.Filter, limit int64, fn func(*reader.Packet, *decode.Record) error) error {
+	free := make(chan *decodedBatch, 3)
+	full := make(chan *decodedBatch, 3)
+	done := make(chan struct{})
+	for i := 0; i < cap(free); i++ {
+		free <- &decodedBatch{
+			pkts: make([]reader.Packet, 0, batchPackets),
+			recs: make([]decode.Record, batchPackets),
+			ends: make([]int, 0, batchPackets),
+			data: make([]byte, 0, batchBytes),
+		}
+	}
+	go func() {
+		defer close(full)
+		var matched int64
+		for {
+			var b *decodedBatch
+			select {
+			case b = <-free:
+			case <-done:
+				return
+			}
+			b.pkts, b.ends, b.data, b.err = b.pkts[:0], b.ends[:0], b.data[:0], nil
+			for len(b.pkts) < batchPackets && len(b.data) < batchBytes {
+				if limit > 0 && matched >= limit {
+					b.err = io.EOF
+					break
+				}
+				p, err := r.Next()
+				if err != nil {
+					b.err = err
+					break
+				}
+				if !flt.Match(p) {
+					continue
+				}
+				matched++
+				// libpcap hands tcpdump at most the file's snapshot length of a
+				// record that claims more; print what tcpdump prints.
+				if snap := filter.Snapshot(p.LinkType, p.Snaplen); p.CapLen > snap {
+					p.Data = p.Data[:snap]
+				}
+				i := len(b.pkts)
+				b.data = append(b.data, p.Data...)
+				b.ends = append(b.ends, len(b.data))
+				b.pkts = append(b.pkts, *p)
+				decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[i])
+			}
+			start := 0
+			for i := range b.pkts {
+				b.pkts[i].Data = b.data[start:b.ends[i]:b.ends[i]]
+				start = b.ends[i]
+			}
+			full <- b
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		// Stop the reader goroutine and wait for it, so the caller may close r.
+		close(done)
+		for range full {
+		}
+	}()
+	for b := range full {
+		for i := range b.pkts {
+			if err := fn(&b.pkts[i], &b.recs[i]); err != nil {
+				return err
+			}
+		}
+		if b.err != nil {
+			if b.err == io.EOF {
+				return nil
+			}
+			return b.err
+		}
+		free <- b
+	}
+	return nil
+}
+
+// DescribeInput says what tcpdump says on stderr before the packets ("reading
+// from file F, ..."): the first interface's link type and snapshot length.
+func DescribeInput(ifs []reader.Interface) string {
+	if len(ifs) == 0 {
+		return "no interfaces yet"
+	}
+	return fmt.Sprintf("link-type %s, snapshot length %d", linkTypeName(ifs[0].LinkType), ifs[0].Snaplen)
+}
+
+func linkTypeName(lt uint16) string {
+	switch lt {
+	case 0:
+		return "NULL (BSD loopback)"
+	case 1:
+		return "EN10MB (Ethernet)"
+	case 101:
+		return "RAW (Raw IP)"
+	case 104:
+		return "C_HDLC (Cisco HDLC)"
+	case 108:
+		return "LOOP (OpenBSD loopback)"
+	case 113:
+		return "LINUX_SLL (Linux cooked v1)"
+	case 129:
+		return "ARCNET_LINUX (Linux ARCNET)"
+	case 228:
+		return "IPV4 (Raw IPv4)"
+	case 229:
+		return "IPV6 (Raw IPv6)"
+	case 276:
+		return "LINUX_SLL2 (Linux cooked v2)"
+	}
+	return fmt.Sprintf("%d", lt)
+}
