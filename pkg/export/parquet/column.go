@@ -9,10 +9,11 @@ import (
 // Column describes one column of a table whose rows are values of T: its
 // name, type, where its value sits in T, and how it is written. Columns are
 // made by the type's constructor (Uint32, String, ...) and adjusted by the
-// methods that return a changed copy (Optional, Plain, ...). Each constructor
-// takes the field as a function from a row to the field's address, called
-// once on a zero row to find the field's offset; the writer then reads the
-// field by offset, with no call per row.
+// methods that return a changed copy (Optional, Plain, ...). Row fields are
+// given as functions from a row to the field's address, called once on a zero
+// row to find the field's offset; the writer then reads the field by offset,
+// with no call per row. A definition that cannot be written (a field outside
+// the row, a mask across bytes, a key on a number) is reported by NewWriter.
 type Column[T any] struct {
 	name  string
 	typ   colType
@@ -67,7 +68,11 @@ const (
 
 // Bool is a BOOLEAN column whose value is bit b of the row.
 func Bool[T any](name string, b Bit[T]) Column[T] {
-	return Column[T]{name: name, typ: colBool, bit: b.bit, err: b.err}
+	c := Column[T]{name: name, typ: colBool, bit: b.bit, err: b.err}
+	if b.mask == 0 && b.err == nil {
+		c.err = errors.New("no bit (a zero Bit)")
+	}
+	return c
 }
 
 // Uint8 is an unsigned 8-bit column (INT32 with the INT(8, unsigned)
@@ -174,7 +179,7 @@ func (c Column[T]) Optional(b Bit[T]) Column[T] {
 
 // Plain writes an integer column PLAIN instead of DELTA_BINARY_PACKED: for
 // values with no order, such as random 32-bit numbers, which delta encoding
-// makes no smaller.
+// makes no smaller. Other columns are PLAIN or dictionary encoded anyway.
 func (c Column[T]) Plain() Column[T] { c.plain = true; return c }
 
 // Uncompressed stores the column's pages without compression, whatever the

@@ -221,6 +221,7 @@ func TestColumnErrors(t *testing.T) {
 		{"nil-text", []Column[testRow]{String[testRow]("x", nil)}},
 		{"mask-spans-bytes", []Column[testRow]{ok.Optional(Mask(func(r *testRow) *uint32 { return &r.Len }, 0x101))}},
 		{"empty-mask", []Column[testRow]{Bool("x", Mask(func(r *testRow) *uint16 { return &r.Port }, 0))}},
+		{"zero-bit", []Column[testRow]{Bool("x", Bit[testRow]{})}},
 		{"key-not-string", []Column[testRow]{ok.Key(KeyOf(func(r *testRow) *uint32 { return &r.Seq }))}},
 		{"key-three-fields", []Column[testRow]{String("x", func(d []byte, _ *testRow, _ []byte) []byte { return d }).Key(
 			KeyOf(func(r *testRow) *uint8 { return &r.TTL }), KeyOf(func(r *testRow) *uint8 { return &r.Ver }), KeyOf(func(r *testRow) *uint8 { return &r.Has }))}},
