@@ -593,3 +593,25 @@ func TestWriterShareAndFlush(t *testing.T) {
 		t.Errorf("name never fell back to PLAIN: %v", encs)
 	}
 }
+
+// BenchmarkWriter writes batches of 4,096 test rows (every column kind) to
+// io.Discard; compare with export's BenchmarkEncodeParquet, export's rows.
+func BenchmarkWriter(b *testing.B) {
+	bt := makeRows(1, batchRows, batchRows, false)[0]
+	w, err := NewWriter(io.Discard, testColumns(false), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := w.Write(bt.rows, bt.arena); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*len(bt.rows))/b.Elapsed().Seconds(), "rows/s")
+}
