@@ -261,11 +261,22 @@ func (t *Table[R]) AppendText(dst []byte, row *R, col int, tf TSFormat) ([]byte,
 		return dst, false
 	}
 	var tsf tsFormatter
-	return c.appendValue(dst, p, tf, &tsf, false), true
+	return c.appendValue(dst, p, tf, &tsf, textRaw), true
 }
 
-// appendValue appends the column's value of the row at p. json quotes text.
-func (c *tableCol) appendValue(b []byte, p unsafe.Pointer, tf TSFormat, tsf *tsFormatter, json bool) []byte {
+// textMode is how appendValue writes text: quoted for CSV or JSON, or raw.
+type textMode uint8
+
+const (
+	textCSV textMode = iota
+	textJSON
+	textRaw
+)
+
+// appendValue appends the column's value of the row at p, text as mode says.
+// tsf is only used for TypeTime in RFC 3339.
+func (c *tableCol) appendValue(b []byte, p unsafe.Pointer, tf TSFormat, tsf *tsFormatter, mode textMode) []byte {
+	json := mode == textJSON
 	switch c.Type {
 	case TypeUint:
 		return appendU(b, readUint(p, c.off, c.size))
@@ -296,7 +307,7 @@ func (c *tableCol) appendValue(b []byte, p unsafe.Pointer, tf TSFormat, tsf *tsF
 		if v >= uint64(len(c.Names)) {
 			return appendU(b, v)
 		}
-		return c.appendString(b, unsafe.Slice(unsafe.StringData(c.Names[v]), len(c.Names[v])), json)
+		return appendText(b, unsafe.Slice(unsafe.StringData(c.Names[v]), len(c.Names[v])), mode)
 	case TypeIP:
 		ip := *(*[16]byte)(unsafe.Add(p, c.off))
 		v := uint8(readUint(p, c.auxOff, c.auxSize))
@@ -320,16 +331,19 @@ func (c *tableCol) appendValue(b []byte, p unsafe.Pointer, tf TSFormat, tsf *tsF
 				}
 			}
 		}
-		return c.appendString(b, s, json)
+		return appendText(b, s, mode)
 	}
 	return b
 }
 
-func (c *tableCol) appendString(b, s []byte, json bool) []byte {
-	if json {
+func appendText(b, s []byte, mode textMode) []byte {
+	switch mode {
+	case textJSON:
 		return appendJSONString(b, s)
+	case textCSV:
+		return appendCSVField(b, s)
 	}
-	return appendCSVField(b, s)
+	return append(b, s...)
 }
 
 // TableOptions configure a TableWriter.
@@ -386,7 +400,11 @@ func (tw *TableWriter[R]) Write(row *R) error {
 			}
 			continue
 		}
-		b = c.appendValue(b, p, tw.o.Time, &tw.tsf, tw.json)
+		mode := textCSV
+		if tw.json {
+			mode = textJSON
+		}
+		b = c.appendValue(b, p, tw.o.Time, &tw.tsf, mode)
 	}
 	if tw.json {
 		b = append(b, '}')
@@ -464,7 +482,6 @@ func (t *Table[R]) Compare(a, b *R, col int) int {
 		}
 		return bytes.Compare(unsafe.Slice((*byte)(unsafe.Add(pa, c.off)), 16), unsafe.Slice((*byte)(unsafe.Add(pb, c.off)), 16))
 	}
-	var tsf tsFormatter
 	var ba, bb [64]byte
-	return bytes.Compare(c.appendValue(ba[:0], pa, TSEpochNS, &tsf, false), c.appendValue(bb[:0], pb, TSEpochNS, &tsf, false))
+	return bytes.Compare(c.appendValue(ba[:0], pa, TSEpochNS, nil, textRaw), c.appendValue(bb[:0], pb, TSEpochNS, nil, textRaw))
 }

@@ -5,8 +5,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pcaptk/pcaptk/internal/parquettest"
+	"github.com/pcaptk/pcaptk/pkg/export/parquet"
 )
 
 type testRow struct {
@@ -202,6 +206,65 @@ func TestTableWriterAllocs(t *testing.T) {
 			i++
 		}); n != 0 {
 			t.Errorf("json %v: %.1f allocations a row", json, n)
+		}
+	}
+}
+
+// TestTableParquet: the table's Parquet columns hold the values CSV shows, in
+// the types SCHEMA gives them (what arrow-go reads back).
+func TestTableParquet(t *testing.T) {
+	full, _ := NewTable[testRow](testCols)
+	if _, err := ParquetColumns(full, parquet.Nanos); err == nil {
+		t.Error("a 32-bit signed column was accepted")
+	}
+	tab, err := full.Select("n,port,on,ts,dur,state,ip,hist,id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := ParquetColumns(tab, parquet.Nanos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pq, csvOut bytes.Buffer
+	w, err := parquet.NewWriter(&pq, cols, parquet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := testRows()
+	if err := w.Write(rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cw := NewTableCSV(&csvOut, tab, TableOptions{})
+	for i := range rows {
+		cw.Write(&rows[i])
+	}
+	cw.Close()
+	recs, _ := csv.NewReader(&csvOut).ReadAll()
+
+	names, cells, as, _ := parquettest.ReadCells(t, pq.Bytes(), arrowCell)
+	if strings.Join(names, ",") != strings.Join(recs[0], ",") {
+		t.Fatalf("columns %v, CSV %v", names, recs[0])
+	}
+	wantTypes := map[string]string{"n": "uint64", "port": "uint16", "on": "bool", "ts": "timestamp[ns, tz=UTC]",
+		"dur": "int64", "state": "utf8", "ip": "utf8", "hist": "utf8", "id": "utf8"}
+	for _, f := range as.Fields() {
+		if f.Type.String() != wantTypes[f.Name] || f.Nullable != (f.Name == "dur") {
+			t.Errorf("%s: %s (nullable %v)", f.Name, f.Type, f.Nullable)
+		}
+	}
+	for i, name := range names {
+		for r := range rows {
+			got, want := cells[name][r], recs[r+1][i]
+			if name == "dur" && got != "" {
+				ns, _ := strconv.ParseInt(got, 10, 64)
+				got = string(appendEpoch(nil, ns))
+			}
+			if got != want {
+				t.Errorf("row %d %s: parquet %q, csv %q", r, name, got, want)
+			}
 		}
 	}
 }
