@@ -22,6 +22,9 @@ type connsOptions struct {
 	TimeFormat string
 	Sort       string
 	Top        int
+	RowGroup   int64
+	Compress   string
+	TSUnit     string
 	Color      string
 	Jobs       int
 	Partition  string
@@ -39,7 +42,7 @@ type connsOptions struct {
 func newCmdConns(s *streams) *cobra.Command {
 	opts := &connsOptions{streams: *s}
 	cmd := &cobra.Command{
-		Use:   "conns -r FILE [-r FILE ...] [--format table|csv|json] [-o PATH|-|DIR/] [EXPRESSION]",
+		Use:   "conns -r FILE [-r FILE ...] [--format table|csv|json|parquet] [-o PATH|-|DIR/] [EXPRESSION]",
 		Short: "One row per TCP connection: how it opened and ended, bytes each way, RTT, retransmissions",
 		Long: `Write one row per TCP connection: its ends, Zeek's conn_state and history, how
 it closed, packets and bytes each way, handshake and RTT figures, and the packet
@@ -52,10 +55,12 @@ Formats: table (the default) prints an aligned line per connection for a
 person, in order of first packet, with packets and bytes each way in human
 units, the median RTT (or the handshake's) and retransmitted packets each way,
 then the count of connections by state; colour only on a terminal (--color).
-csv and json write every column of the connection table (--columns chooses) as
-export writes its rows, one row as each connection ends, so memory is bounded
-by the connections open at once. With -o DIR/, one file per input (--jobs at
-once), optionally in date=/hour= partitions by first_ts (--partition).
+csv, json and parquet write every column of the connection table (--columns
+chooses) as export writes its rows (Parquet: typed columns, durations as int64
+nanoseconds, zstd, row groups of 131,072 rows), one row as each connection
+ends, so memory is bounded by the connections open at once. With -o DIR/, one
+file per input (--jobs at once), optionally in date=/hour= partitions by
+first_ts (--partition).
 
 --sort KEY orders the rows by a column or by bytes, pkts or retrans (both ways
 together), ascending, or descending with a leading "-". --top N keeps the first
@@ -73,7 +78,8 @@ tcptrace.`,
   pcaptk conns -r cap.pcap --sort -retrans --top 20
   pcaptk conns -r cap.pcap --format csv --columns stream,orig_ip,resp_ip,conn_state,duration -o conns.csv
   pcaptk conns -r cap.pcap --format json | jq -c 'select(.conn_state == "REJ")'
-  pcaptk conns --format csv --partition hour -o conns/ -r day1.pcap -r day2.pcap`,
+  pcaptk conns -r cap.pcap -o conns.parquet
+  pcaptk conns --format parquet --partition hour -o conns/ -r day1.pcap -r day2.pcap`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			expr, err := filterExpression(opts.FilterFile, args)
@@ -90,12 +96,15 @@ tcptrace.`,
 	fs := cmd.Flags()
 	fs.SortFlags = false
 	fs.StringArrayVarP(&opts.Files, "read", "r", nil, "capture file to read (- for standard input); repeat for several")
-	fs.StringVarP(&opts.Format, "format", "f", "", "output format: table, csv or json (default: table, or the -o file's extension)")
+	fs.StringVarP(&opts.Format, "format", "f", "", "output format: table, csv, json or parquet (default: table, or the -o file's extension)")
 	fs.StringVarP(&opts.Output, "output", "o", "-", "output file, - for standard output, or DIR/ for one file per input")
-	fs.StringVar(&opts.Columns, "columns", "", "comma-separated columns of csv and json (default: all)")
+	fs.StringVar(&opts.Columns, "columns", "", "comma-separated columns of csv, json and parquet (default: all)")
 	fs.StringVar(&opts.TimeFormat, "time-format", "rfc3339", "first_ts and last_ts in csv and json: rfc3339, epoch or epoch_ns")
 	fs.StringVar(&opts.Sort, "sort", "", "order rows by `KEY`: a column, bytes, pkts or retrans; -KEY for descending")
 	fs.IntVar(&opts.Top, "top", 0, "only the first `N` rows in --sort's order (default order: most bytes)")
+	fs.Int64Var(&opts.RowGroup, "row-group-size", conns.DefaultRowGroupSize, "Parquet rows per row group")
+	fs.StringVar(&opts.Compress, "compression", "zstd", "Parquet compression: zstd, snappy, gzip or none")
+	fs.StringVar(&opts.TSUnit, "ts-unit", "ns", "Parquet first_ts and last_ts unit: ns, or us for Spark 3")
 	fs.StringVar(&opts.Color, "color", "auto", "colour the table: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "inputs read at once with -o DIR/")
 	fs.StringVar(&opts.Partition, "partition", "", "with -o DIR/: split rows by first_ts into date=YYYY-MM-DD[/hour=HH] directories: date or hour")
@@ -130,22 +139,36 @@ func (o *connsOptions) validate() error {
 		o.Format = "table"
 		switch ext := strings.ToLower(filepath.Ext(o.Output)); {
 		case dir:
-			return usageErrorf("conns: -o DIR/ needs --format csv or json")
-		case ext == ".csv" || ext == ".json":
+			return usageErrorf("conns: -o DIR/ needs --format csv, json or parquet")
+		case ext == ".csv" || ext == ".json" || ext == ".parquet":
 			o.Format = ext[1:]
 		}
 	}
 	switch o.Format {
-	case "table", "csv", "json":
+	case "table", "csv", "json", "parquet":
 	default:
-		return usageErrorf("conns: unknown format %q (want table, csv or json)", o.Format)
+		return usageErrorf("conns: unknown format %q (want table, csv, json or parquet)", o.Format)
+	}
+	if _, err := export.ParseCompression(o.Compress); err != nil {
+		return usageErrorf("conns: --compression: %v", err)
+	}
+	if o.TSUnit != "ns" && o.TSUnit != "us" {
+		return usageErrorf("conns: --ts-unit: want ns or us, not %q", o.TSUnit)
+	}
+	// The footer keeps an entry per row group and column: tiny row groups
+	// would let it grow with the input.
+	if o.RowGroup < export.MinRowGroupSize {
+		return usageErrorf("conns: --row-group-size must be at least %d", export.MinRowGroupSize)
+	}
+	if o.Format == "parquet" && o.Output == "-" && o.OutIsTerminal {
+		return usageErrorf("conns: Parquet is not for a terminal: give -o FILE")
 	}
 	var err error
 	if o.table, err = conns.NewTable(o.Columns); err != nil {
 		return usageErrorf("conns: --columns: %v", err)
 	}
 	if o.Columns != "" && o.Format == "table" {
-		return usageErrorf("conns: --columns chooses the columns of csv and json, not of the table")
+		return usageErrorf("conns: --columns chooses the columns of csv, json and parquet, not of the table")
 	}
 	if o.tsFormat, err = export.ParseTSFormat(o.TimeFormat); err != nil {
 		return usageErrorf("conns: --time-format: %v", err)
@@ -173,7 +196,7 @@ func (o *connsOptions) validate() error {
 		return usageErrorf("conns: --partition: %v", err)
 	}
 	if dir && o.Format == "table" {
-		return usageErrorf("conns: -o DIR/ writes csv or json files, not a table")
+		return usageErrorf("conns: -o DIR/ writes csv, json or parquet files, not a table")
 	}
 	if o.part != export.PartitionNone && !dir {
 		return usageErrorf("conns: --partition needs -o DIR/")
@@ -220,6 +243,8 @@ func runConns(o *connsOptions) error {
 		Dataset: dir, Jobs: o.Jobs, Partition: o.part,
 		Format: o.Format, Filter: o.Expr, Table: o.table, Time: o.tsFormat,
 		Order: o.order, Top: o.Top, Color: o.color(),
+		Parquet: export.ParquetOptions{RowGroupSize: o.RowGroup, Compression: o.Compress,
+			TSMicro: o.TSUnit == "us", CreatedBy: "pcaptk version " + version},
 		Guard: guard,
 	}
 	// A bar on the terminal the rows are printed to would be drawn over them.

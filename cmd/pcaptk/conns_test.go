@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/file"
+
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 )
 
@@ -37,7 +39,9 @@ func TestConnsUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{},
 		{"-r", in, "--format", "xml"},
-		{"-r", in, "--format", "parquet"},
+		{"-r", in, "--format", "parquet", "--row-group-size", "1000", "-o", dir + "/x.parquet"},
+		{"-r", in, "--format", "parquet", "--compression", "lz4", "-o", dir + "/x.parquet"},
+		{"-r", in, "--format", "parquet", "--ts-unit", "ms", "-o", dir + "/x.parquet"},
 		{"-r", in, "--format", "csv", "--columns", "stream,nope"},
 		{"-r", in, "--columns", "stream"},
 		{"-r", in, "--format", "csv", "--time-format", "iso"},
@@ -154,6 +158,14 @@ func TestConnsBadInput(t *testing.T) {
 	if err != nil || len(csvRows(t, string(data))) < 2 {
 		t.Fatalf("no rows before the cut: %v %q", err, data)
 	}
+	// A Parquet file gets its footer, with the same rows.
+	pq := filepath.Join(dir, "cut.parquet")
+	if code, _, stderr := connsCmd(t, nil, "-r", cut, "-o", pq); code != exitFailure {
+		t.Fatalf("parquet: exit %d, %s", code, stderr)
+	}
+	if got := parquetColumn(t, pq, "stream"); len(got) != len(csvRows(t, string(data)))-1 {
+		t.Errorf("parquet holds %d rows, csv %d", len(got), len(csvRows(t, string(data)))-1)
+	}
 	code, _, stderr = connsCmd(t, nil, "-r", filepath.Join(dir, "missing.pcap"))
 	if code != exitFailure || !strings.Contains(stderr, "missing.pcap") {
 		t.Fatalf("missing file: exit %d, %q", code, stderr)
@@ -251,6 +263,7 @@ func TestConnsMillionConnections(t *testing.T) {
 		note string
 	}{
 		{"csv", []string{"conns", "-r", in, "--format", "csv", "--columns", "stream,conn_state"}, "connections were forgotten before they ended"},
+		{"parquet", []string{"conns", "-r", in, "-o", filepath.Join(dir, "million.parquet")}, "connections were forgotten before they ended"},
 		{"table", []string{"conns", "-r", in}, "more than 100000 connections"},
 		{"info", []string{"info", in}, ""},
 	} {
@@ -293,6 +306,15 @@ func TestConnsMillionConnections(t *testing.T) {
 				if lines != n+2 || !strings.HasPrefix(last, "1000000 connections: ") {
 					t.Errorf("%d lines, last %q", lines, last)
 				}
+			case "parquet":
+				pf, err := file.OpenParquetFile(filepath.Join(dir, "million.parquet"), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := pf.NumRows(); got != n {
+					t.Errorf("%d rows", got)
+				}
+				pf.Close()
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,7 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/export"
@@ -265,41 +271,119 @@ func TestJSONMatchesCSV(t *testing.T) {
 }
 
 // TestDataset: one file per input, or partitions by first_ts, holding every
-// connection once.
+// connection once, in CSV and in Parquet.
 func TestDataset(t *testing.T) {
 	ins := []string{tcpPcap(t, "local-problems-v4.pcap"), tcpPcap(t, "zeek-http_concurrent-range-requests.pcap")}
 	tab, _ := NewTable("stream,first_ts")
-	for _, part := range []export.Partitioning{export.PartitionNone, export.PartitionHour} {
-		dir := t.TempDir()
-		f := &Files{Inputs: ins, Output: dir, Dataset: true, Jobs: 2, Partition: part, Format: "csv", Table: tab}
-		if err := f.Run(); err != nil {
-			t.Fatal(err)
-		}
-		var files []string
-		total := 0
-		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-			if err == nil && !fi.IsDir() {
+	for _, format := range []string{"csv", "parquet"} {
+		for _, part := range []export.Partitioning{export.PartitionNone, export.PartitionHour} {
+			dir := t.TempDir()
+			f := &Files{Inputs: ins, Output: dir, Dataset: true, Jobs: 2, Partition: part, Format: format, Table: tab}
+			if err := f.Run(); err != nil {
+				t.Fatal(err)
+			}
+			var files []string
+			total := 0
+			filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+				if err != nil || fi.IsDir() {
+					return err
+				}
 				rel, _ := filepath.Rel(dir, p)
 				files = append(files, rel)
 				b, _ := os.ReadFile(p)
-				_, rows := readCSV(t, string(b))
-				total += len(rows)
-				for _, r := range rows {
-					if part == export.PartitionHour && !strings.Contains(rel, "date="+r[1][:10]+"/hour="+r[1][11:13]) {
-						t.Errorf("%s holds a connection of %s", rel, r[1])
+				var firsts []string
+				if format == "csv" {
+					_, rows := readCSV(t, string(b))
+					for _, r := range rows {
+						firsts = append(firsts, r[1])
+					}
+				} else {
+					_, cells, _, _ := parquettest.ReadCells(t, b, func(a arrow.Array, i int) string {
+						if ts, ok := a.(*array.Timestamp); ok {
+							return time.Unix(0, int64(ts.Value(i))).UTC().Format(time.RFC3339Nano)
+						}
+						return a.ValueStr(i)
+					})
+					firsts = cells["first_ts"]
+				}
+				total += len(firsts)
+				for _, ts := range firsts {
+					if part == export.PartitionHour && !strings.Contains(rel, "date="+ts[:10]+"/hour="+ts[11:13]) {
+						t.Errorf("%s holds a connection of %s", rel, ts)
 					}
 				}
+				return nil
+			})
+			slices.Sort(files)
+			want := []string{"local-problems-v4." + format, "zeek-http_concurrent-range-requests." + format}
+			if part == export.PartitionHour {
+				want = []string{"date=2022-07-12/hour=17/part-zeek-http_concurrent-range-requests-0." + format,
+					"date=2026-12-01/hour=01/part-local-problems-v4-0." + format}
 			}
-			return nil
-		})
-		slices.Sort(files)
-		want := []string{"local-problems-v4.csv", "zeek-http_concurrent-range-requests.csv"}
-		if part == export.PartitionHour {
-			want = []string{"date=2022-07-12/hour=17/part-zeek-http_concurrent-range-requests-0.csv",
-				"date=2026-12-01/hour=01/part-local-problems-v4-0.csv"}
-		}
-		if !slices.Equal(files, want) || total != 10 {
-			t.Errorf("partition %v: %v, %d rows", part, files, total)
+			if !slices.Equal(files, want) || total != 10 {
+				t.Errorf("%s, partition %v: %v, %d rows", format, part, files, total)
+			}
 		}
 	}
+}
+
+// TestParquetMatchesCSV: the Parquet file holds the CSV's values, in SCHEMA's
+// types as arrow-go reads them (durations as int64 nanoseconds).
+func TestParquetMatchesCSV(t *testing.T) {
+	in := tcpPcap(t, "local-problems-v6.pcap")
+	dir := t.TempDir()
+	pq := filepath.Join(dir, "c.parquet")
+	run(t, &Files{Inputs: []string{in}, Format: "parquet", Output: pq, Order: ByStream})
+	c, _ := run(t, &Files{Inputs: []string{in}, Format: "csv", Order: ByStream})
+	head, rows := readCSV(t, c)
+	b, err := os.ReadFile(pq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, cells, as, _ := parquettest.ReadCells(t, b, func(a arrow.Array, i int) string {
+		if a.IsNull(i) {
+			return ""
+		}
+		if ts, ok := a.(*array.Timestamp); ok {
+			return time.Unix(0, int64(ts.Value(i))).UTC().Format("2006-01-02T15:04:05.000000000Z")
+		}
+		return a.ValueStr(i)
+	})
+	if !slices.Equal(names, head) {
+		t.Fatalf("columns %v, CSV %v", names, head)
+	}
+	for _, f := range as.Fields() {
+		c, _ := mustTable(t).Column(f.Name)
+		want := map[export.ColumnType]string{export.TypeTime: "timestamp[ns, tz=UTC]", export.TypeDuration: "int64",
+			export.TypeBool: "bool", export.TypeIP: "utf8", export.TypeEnum: "utf8", export.TypeText: "utf8"}[c.Type]
+		if c.Type == export.TypeUint {
+			rt := reflect.TypeFor[analysis.ConnRow]()
+			sf, _ := rt.FieldByName(c.Field)
+			want = "uint" + strconv.Itoa(int(sf.Type.Size())*8)
+		}
+		if f.Type.String() != want || f.Nullable != (c.Valid != "") {
+			t.Errorf("%s: %s (nullable %v), want %s", f.Name, f.Type, f.Nullable, want)
+		}
+	}
+	for i, name := range names {
+		c, _ := mustTable(t).Column(name)
+		for r := range rows {
+			got := cells[name][r]
+			if c.Type == export.TypeDuration && got != "" {
+				ns, _ := strconv.ParseInt(got, 10, 64)
+				got = fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
+			}
+			if got != rows[r][i] {
+				t.Errorf("row %d %s: parquet %q, csv %q", r, name, got, rows[r][i])
+			}
+		}
+	}
+}
+
+func mustTable(t *testing.T) *Table {
+	tab, err := NewTable("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
 }

@@ -46,8 +46,34 @@ func (p *partitionSink) Write(r *analysis.ConnRow) error {
 		p.err = err
 		return err
 	}
-	p.err = pt.sk.Write(r)
+	if p.err = pt.sk.Write(r); p.err == nil {
+		p.err = p.bound()
+	}
 	return p.err
+}
+
+// bound keeps the rows that Parquet partitions hold in their open row groups
+// within one row group's worth in all, as export's partitions do: past it,
+// the partition holding most ends its group early.
+func (p *partitionSink) bound() error {
+	for {
+		var total int64
+		var big *parquetSink
+		for _, pt := range p.parts {
+			if ps, ok := pt.sk.(*parquetSink); ok {
+				total += ps.buffered()
+				if big == nil || ps.buffered() > big.buffered() {
+					big = ps
+				}
+			}
+		}
+		if big == nil || total <= DefaultRowGroupSize {
+			return nil
+		}
+		if err := big.flushRowGroup(); err != nil {
+			return err
+		}
+	}
 }
 
 // get returns the open partition of key, opening it (and closing the least

@@ -31,20 +31,21 @@ type Files struct {
 	Notes  io.Writer // where notes go (the sort bound, early evictions); nil: none
 	// Dataset writes one file per input into the directory Output.
 	Dataset   bool
-	Jobs      int                 // inputs at once in a Dataset; 0: 1
-	Partition export.Partitioning // split a Dataset's rows by first_ts into date=/hour= directories
-	Format    string              // "table", "csv" or "json"
-	Filter    string              // tcpdump filter expression: the packets that count
-	Table     *Table              // columns of csv and json; nil: every column
-	Time      export.TSFormat     // first_ts and last_ts in csv and json
-	Order     *Order              // nil: as connections end (csv, json), by first packet (table)
-	Top       int                 // only the first Top rows in Order (0: all)
-	Color     bool                // table: colour and emphasis (a terminal)
-	SortLimit int                 // rows held for sorting; 0: DefaultSortLimit
-	Conn      decode.ConnOptions  // zero: analysis.ConnTableOptions
-	Guard     *outfile.Guard      // refuses outputs that are inputs
-	Progress  export.Progress     // nil: none
-	Stop      *atomic.Bool        // when set (a signal), the inputs end where they are
+	Jobs      int                   // inputs at once in a Dataset; 0: 1
+	Partition export.Partitioning   // split a Dataset's rows by first_ts into date=/hour= directories
+	Format    string                // "table", "csv", "json" or "parquet"
+	Filter    string                // tcpdump filter expression: the packets that count
+	Table     *Table                // columns of csv and json; nil: every column
+	Time      export.TSFormat       // first_ts and last_ts in csv and json
+	Parquet   export.ParquetOptions // row groups (0: DefaultRowGroupSize), codec, µs, created_by; Columns unused
+	Order     *Order                // nil: as connections end (csv, json), by first packet (table)
+	Top       int                   // only the first Top rows in Order (0: all)
+	Color     bool                  // table: colour and emphasis (a terminal)
+	SortLimit int                   // rows held for sorting; 0: DefaultSortLimit
+	Conn      decode.ConnOptions    // zero: analysis.ConnTableOptions
+	Guard     *outfile.Guard        // refuses outputs that are inputs
+	Progress  export.Progress       // nil: none
+	Stop      *atomic.Bool          // when set (a signal), the inputs end where they are
 }
 
 // DefaultSortLimit is how many rows a sorted output holds at most (about 380
@@ -65,10 +66,10 @@ func (noProgress) Update(int, uint64, int64) {}
 // Run runs the files.
 func (f *Files) Run() error {
 	switch {
-	case f.Format != "table" && f.Format != "csv" && f.Format != "json":
-		return fmt.Errorf("conns: unknown format %q (want table, csv or json)", f.Format)
+	case f.Format != "table" && f.Format != "csv" && f.Format != "json" && f.Format != "parquet":
+		return fmt.Errorf("conns: unknown format %q (want table, csv, json or parquet)", f.Format)
 	case f.Dataset && f.Format == "table":
-		return errors.New("conns: a dataset holds csv or json files, not a table")
+		return errors.New("conns: a dataset holds csv, json or parquet files, not a table")
 	case len(f.Inputs) == 0:
 		return errors.New("conns: no input")
 	}
@@ -154,7 +155,11 @@ func (f *Files) stream() error {
 	if err != nil {
 		return err
 	}
-	sk := f.sink(out)
+	sk, err := f.sink(out, false)
+	if err != nil {
+		finish(err)
+		return err
+	}
 	err = f.pass(src, flt, sk, func(n uint64) { f.Progress.Update(0, n, offset()) })
 	if ferr := finish(err); err == nil {
 		err = ferr
@@ -165,8 +170,9 @@ func (f *Files) stream() error {
 	return err
 }
 
-// sink makes the row sink of the run's format and order on w.
-func (f *Files) sink(w io.Writer) rowSink {
+// sink makes the row sink of the run's format and order on w; shared says it
+// is one of a dataset's partitions, open with others.
+func (f *Files) sink(w io.Writer, shared bool) (rowSink, error) {
 	var sk rowSink
 	var tx *textSink
 	switch f.Format {
@@ -177,6 +183,12 @@ func (f *Files) sink(w io.Writer) rowSink {
 		sk = export.NewTableJSON(w, f.Table, export.TableOptions{Time: f.Time})
 	case "csv":
 		sk = export.NewTableCSV(w, f.Table, export.TableOptions{Time: f.Time})
+	case "parquet":
+		ps, err := newParquetSink(w, f.Table, f.Parquet, shared)
+		if err != nil {
+			return nil, err
+		}
+		sk = ps
 	}
 	order := f.Order
 	if order == nil && (f.Format == "table" || f.Top > 0) {
@@ -187,9 +199,9 @@ func (f *Files) sink(w io.Writer) rowSink {
 		}
 	}
 	if order == nil {
-		return sk
+		return sk, nil
 	}
-	return newOrderSink(sk, tx, order, f.Top, f.SortLimit, f.note)
+	return newOrderSink(sk, tx, order, f.Top, f.SortLimit, f.note), nil
 }
 
 // pass runs the packets of src that flt matches through the analysis engine,
@@ -451,7 +463,10 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 		if w, finish, err = export.CreateOutput(base+ext, nil, f.Guard); err != nil {
 			return err
 		}
-		sk = f.sink(w)
+		if sk, err = f.sink(w, false); err != nil {
+			finish(err)
+			return err
+		}
 	} else {
 		root, name := filepath.Dir(base), filepath.Base(base)
 		sk = newPartitionSink(f.Partition, func(sub string, part int) (rowSink, func(error) error, error) {
@@ -463,7 +478,12 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 			if err != nil {
 				return nil, nil, err
 			}
-			return f.sink(w), done, nil
+			sk, err := f.sink(w, true)
+			if err != nil {
+				done(err)
+				return nil, nil, err
+			}
+			return sk, done, nil
 		})
 	}
 	err = f.pass(r, flt, sk, func(n uint64) { f.Progress.Update(job, n, r.Offset()) })

@@ -1,23 +1,31 @@
 // Joins pcaptk conns' connection rows with pcaptk export's packet rows in
-// DuckDB and prints what it finds as one JSON object: the types DuckDB infers
-// for the connection CSV, per connection whether its packet count agrees with
-// the packet rows joined to it on stream, and the connection that retransmitted
-// most with its joined packets. duckdb_test.go checks them.
-//   node conns.mjs PACKETS.parquet CONNS.csv PACKETS_DATASET_GLOB CONNS_DATASET_GLOB
+// DuckDB and prints what it finds as one JSON object: the types DuckDB sees in
+// the connections' Parquet file and infers for their CSV, per connection
+// whether its packet count agrees with the packet rows joined to it on stream,
+// and the connection that retransmitted most with its joined packets.
+// duckdb_test.go checks them.
+//   node conns.mjs PACKETS.parquet CONNS.parquet CONNS.csv PACKETS_DATASET_GLOB CONNS_DATASET_GLOB
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [packets, conns, pkDataset, cnDataset] = process.argv.slice(2);
+const [packets, conns, connsCSV, pkDataset, cnDataset] = process.argv.slice(2);
 const quote = (s) => "'" + s.replaceAll("'", "''") + "'";
 const instance = await DuckDBInstance.create(':memory:');
 const db = await instance.connect();
 const rows = async (sql) => (await db.runAndReadAll(sql)).getRowObjectsJson();
 
-const out = { types: {} };
-for (const r of await rows(`DESCRIBE SELECT * FROM read_csv(${quote(conns)}, header = true)`)) {
+const out = { types: {}, csvTypes: {} };
+for (const r of await rows(`DESCRIBE SELECT * FROM read_parquet(${quote(conns)})`)) {
   out.types[r.column_name] = r.column_type;
 }
+for (const r of await rows(`DESCRIBE SELECT * FROM read_csv(${quote(connsCSV)}, header = true)`)) {
+  out.csvTypes[r.column_name] = r.column_type;
+}
 await db.run(`CREATE VIEW p AS SELECT * FROM read_parquet(${quote(packets)})`);
-await db.run(`CREATE VIEW c AS SELECT * FROM read_csv(${quote(conns)}, header = true)`);
+await db.run(`CREATE VIEW c AS SELECT * FROM read_parquet(${quote(conns)})`);
+// The CSV holds the same rows.
+out.csvSame = (await rows(`SELECT count(*)::VARCHAR AS n FROM (
+    SELECT stream, conn_state, orig_pkts, history FROM c
+    EXCEPT SELECT stream, conn_state, orig_pkts, history FROM read_csv(${quote(connsCSV)}, header = true))`))[0].n;
 // Packets whose TCP header the capture cut belong to the stream but are not
 // counted in orig_pkts/resp_pkts.
 out.join = (await rows(`SELECT
@@ -39,7 +47,7 @@ out.dataset = (await rows(`WITH
     pk AS (SELECT ${name('filename')} AS input, stream, count(*) FILTER (WHERE NOT truncated) AS n
            FROM read_parquet(${quote(pkDataset)}, hive_partitioning = true, filename = true) GROUP BY ALL),
     cn AS (SELECT ${name('filename')} AS input, stream, orig_pkts + resp_pkts AS pkts
-           FROM read_csv(${quote(cnDataset)}, header = true, hive_partitioning = true, filename = true))
+           FROM read_parquet(${quote(cnDataset)}, hive_partitioning = true, filename = true))
   SELECT count(*)::VARCHAR AS connections, count(*) FILTER (WHERE n = pkts)::VARCHAR AS agree,
     count(DISTINCT input)::VARCHAR AS inputs
   FROM cn JOIN pk USING (input, stream)`))[0];

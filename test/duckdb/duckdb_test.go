@@ -189,30 +189,31 @@ func TestDuckDBReadsExports(t *testing.T) {
 	check("dataset", tsharkReference(t, a, b))
 }
 
-// TestDuckDBJoinsConns: DuckDB joins pcaptk conns' rows with export's packet
-// rows on stream (within a file) and on the input and stream (across the files
-// of two datasets), and every connection's packet count agrees with the packet
-// rows joined to it; the connection that retransmitted most is found with its
-// packets.
+// TestDuckDBJoinsConns: DuckDB joins pcaptk conns' rows (Parquet) with
+// export's packet rows on stream (within a file) and on the input and stream
+// (across the files of two datasets), and every connection's packet count
+// agrees with the packet rows joined to it; the connection that retransmitted
+// most is found with its packets. The connections' types are SCHEMA's.
 //
-// Still to come: with export --analysis (the packet analysis columns), the
+// Still to come, with export --analysis (the packet analysis columns): the
 // retransmitted packets of that connection are its rows flagged
-// retransmission, and the count must equal its orig_retrans_pkts+resp_retrans_pkts;
-// with conns --format parquet, the join reads Parquet on both sides.
+// retransmission, and their count must equal its orig_retrans_pkts +
+// resp_retrans_pkts.
 func TestDuckDBJoinsConns(t *testing.T) {
 	setupNode(t)
 	bin := buildPcaptk(t)
 	dir := t.TempDir()
 	a := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")
 	b := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v6.pcap")
-	pq, cs := filepath.Join(dir, "p.parquet"), filepath.Join(dir, "c.csv")
+	pq, cpq, cs := filepath.Join(dir, "p.parquet"), filepath.Join(dir, "c.parquet"), filepath.Join(dir, "c.csv")
 	pcaptk(t, bin, "export", "-r", a, "--format", "parquet", "-o", pq)
+	pcaptk(t, bin, "conns", "-r", a, "-o", cpq)
 	pcaptk(t, bin, "conns", "-r", a, "-o", cs)
 	pcaptk(t, bin, "export", "-r", a, "-r", b, "--format", "parquet", "--partition", "hour", "-o", filepath.Join(dir, "pk")+"/")
-	pcaptk(t, bin, "conns", "-r", a, "-r", b, "--format", "csv", "--partition", "hour", "-o", filepath.Join(dir, "cn")+"/")
+	pcaptk(t, bin, "conns", "-r", a, "-r", b, "--format", "parquet", "--partition", "hour", "-o", filepath.Join(dir, "cn")+"/")
 
-	cmd := exec.Command("node", "conns.mjs", pq, cs,
-		filepath.Join(dir, "pk", "*", "*", "*.parquet"), filepath.Join(dir, "cn", "*", "*", "*.csv"))
+	cmd := exec.Command("node", "conns.mjs", pq, cpq, cs,
+		filepath.Join(dir, "pk", "*", "*", "*.parquet"), filepath.Join(dir, "cn", "*", "*", "*.parquet"))
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	out, err := cmd.Output()
 	if err != nil {
@@ -223,20 +224,34 @@ func TestDuckDBJoinsConns(t *testing.T) {
 		t.Fatalf("node conns.mjs: %v\n%s", err, stderr)
 	}
 	var got struct {
-		Types   map[string]string
-		Join    map[string]string
-		Worst   map[string]string
-		Dataset map[string]string
+		Types    map[string]string
+		CSVTypes map[string]string
+		CSVSame  string
+		Join     map[string]string
+		Worst    map[string]string
+		Dataset  map[string]string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	t.Logf("%s", out)
+	for col, want := range map[string]string{"stream": "UBIGINT", "community_id": "VARCHAR", "orig_ip": "VARCHAR",
+		"orig_port": "USMALLINT", "ip_version": "UTINYINT", "first_ts": "TIMESTAMP WITH TIME ZONE",
+		"duration": "BIGINT", "orig_pkts": "UBIGINT", "conn_state": "VARCHAR", "saw_syn": "BOOLEAN",
+		"rtt_samples": "UINTEGER", "rtt_p50": "BIGINT", "orig_mss": "USMALLINT", "orig_wscale": "UTINYINT",
+		"orig_max_in_flight": "UINTEGER"} {
+		if got.Types[col] != want {
+			t.Errorf("conns Parquet %s: DuckDB type %q, want %s", col, got.Types[col], want)
+		}
+	}
 	for col, want := range map[string]string{"stream": "BIGINT", "first_ts": "TIMESTAMP WITH TIME ZONE",
 		"duration": "DOUBLE", "conn_state": "VARCHAR", "saw_syn": "BOOLEAN", "rtt_p50": "DOUBLE"} {
-		if got.Types[col] != want {
-			t.Errorf("conns CSV %s: DuckDB type %q, want %s", col, got.Types[col], want)
+		if got.CSVTypes[col] != want {
+			t.Errorf("conns CSV %s: DuckDB type %q, want %s", col, got.CSVTypes[col], want)
 		}
+	}
+	if got.CSVSame != "0" {
+		t.Errorf("%s Parquet rows are not in the CSV", got.CSVSame)
 	}
 	// local-problems-v4.pcap: 7 connections (conns' golden table), stream 0
 	// retransmitted 428 packets.
