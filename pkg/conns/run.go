@@ -35,10 +35,10 @@ type Files struct {
 	Partition export.Partitioning   // split a Dataset's rows by first_ts into date=/hour= directories
 	Format    string                // "table", "csv", "json" or "parquet"
 	Filter    string                // tcpdump filter expression: the packets that count
-	Table     *Table                // columns of csv and json; nil: every column
+	Table     *Table                // columns of csv, json and parquet; nil: every column
 	Time      export.TSFormat       // first_ts and last_ts in csv and json
 	Parquet   export.ParquetOptions // row groups (0: DefaultRowGroupSize), codec, µs, created_by; Columns unused
-	Order     *Order                // nil: as connections end (csv, json), by first packet (table)
+	Order     *Order                // nil: as connections end (csv, json, parquet), by first packet (table)
 	Top       int                   // only the first Top rows in Order (0: all)
 	Color     bool                  // table: colour and emphasis (a terminal)
 	SortLimit int                   // rows held for sorting; 0: DefaultSortLimit
