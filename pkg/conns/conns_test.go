@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,6 +23,8 @@ import (
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/export"
+	"github.com/pcaptk/pcaptk/pkg/filter"
+	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -386,4 +389,64 @@ func mustTable(t *testing.T) *Table {
 		t.Fatal(err)
 	}
 	return tab
+}
+
+// endless is a source of the same TCP packet forever: a reader that never ends.
+type endless struct{ p reader.Packet }
+
+func (e *endless) Next() (*reader.Packet, error) {
+	e.p.Number++
+	e.p.Timestamp += 1000
+	return &e.p, nil
+}
+
+// TestPipelineStopsEarly: a run that stops taking batches (a write error) ends
+// the reading and tracking goroutines, even over an endless input.
+func TestPipelineStopsEarly(t *testing.T) {
+	r, err := reader.Open(tcpPcap(t, "local-problems-v4.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &endless{p: *first}
+	src.p.Data = slices.Clone(first.Data)
+	r.Close()
+	flt, _ := filter.Compile("")
+	eng := analysis.NewEngine(analysis.EngineOptions{Rows: func(*analysis.ConnRow) {}})
+	p := newPipeline(src, flt, eng, func(uint64) {})
+	for range 3 {
+		b := <-p.analysed
+		if b.n == 0 || b.end {
+			t.Fatalf("batch of %d packets, end %v", b.n, b.end)
+		}
+		p.free <- b
+	}
+	done := make(chan struct{})
+	go func() {
+		p.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pipeline did not stop")
+	}
+}
+
+// failing is a writer that always fails.
+type failing struct{}
+
+func (failing) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestWriteError: a failing output is reported, whatever the format.
+func TestWriteError(t *testing.T) {
+	for _, format := range []string{"table", "csv", "json", "parquet"} {
+		f := &Files{Inputs: []string{tcpPcap(t, "local-problems-v4.pcap")}, Output: "-", Stdout: failing{}, Format: format}
+		if err := f.Run(); err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Errorf("%s: %v", format, err)
+		}
+	}
 }
