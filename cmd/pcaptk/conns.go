@@ -53,8 +53,9 @@ community_id and first_ts).
 
 Formats: table (the default) prints an aligned line per connection for a
 person, in order of first packet, with packets and bytes each way in human
-units, the median RTT (or the handshake's) and retransmitted packets each way,
-then the count of connections by state; colour only on a terminal (--color).
+units, the RTT (the handshake's, else the median ack_rtt sample) and the
+retransmitted packets each way, then the count of connections by state;
+colour only on a terminal (--color).
 csv, json and parquet write every column of the connection table (--columns
 chooses) as export writes its rows (Parquet: typed columns, durations as int64
 nanoseconds, zstd, row groups of 131,072 rows), one row as each connection
