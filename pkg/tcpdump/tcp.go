@@ -66,7 +66,7 @@ func (t *Printer) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []by
 	if hlen > length {
 		return appendBadHdrLen(b, hlen, length)
 	}
-	if t.o.Verbose > 0 && !rec.LaterFragment && len(data) >= off+length {
+	if t.o.Verbose > 0 && !t.o.NoChecksums && !rec.LaterFragment && len(data) >= off+length {
 		b = t.appendTCPChecksum(b, data, rec, length)
 	}
 	length -= hlen
