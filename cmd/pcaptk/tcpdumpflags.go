@@ -73,21 +73,11 @@ func (f *textFlags) options() tcpdump.Options {
 	return o
 }
 
-// check refuses what tcpdump refuses, and warns as it does about dumps that
-// exclude each other.
-func (f *textFlags) check(errOut io.Writer) error {
+// check refuses what tcpdump refuses. (tcpdump 4.99 says nothing about dumps
+// that exclude each other: -X wins over -x, -x over -A.)
+func (f *textFlags) check() error {
 	if f.t > 5 {
 		return usageErrorf("only -t, -tt, -ttt, -tttt and -ttttt are supported")
-	}
-	warn := func(s string) { fmt.Fprintf(errOut, "pcaptk: WARNING: %s\n", s) }
-	if f.A > 0 && f.x > 0 {
-		warn("-A and -x[x] are mutually exclusive. -A ignored.")
-	}
-	if f.A > 0 && f.X > 0 {
-		warn("-A and -X[X] are mutually exclusive. -A ignored.")
-	}
-	if f.x > 0 && f.X > 0 {
-		warn("-x[x] and -X[X] are mutually exclusive. -x[x] ignored.")
 	}
 	return nil
 }
@@ -187,7 +177,7 @@ func (f *tcpdumpFlags) check(fs *pflag.FlagSet, errOut io.Writer) error {
 	if err := checkRefused(fs, f.refused); err != nil {
 		return err
 	}
-	if err := f.text.check(errOut); err != nil {
+	if err := f.text.check(); err != nil {
 		return err
 	}
 	switch {

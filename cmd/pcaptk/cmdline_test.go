@@ -1,0 +1,185 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
+)
+
+// readTcpdumpSkip are captures whose lines differ from tcpdump's for reasons
+// docs/read.md gives (NFS decoded further by tcpdump, pcapng interfaces of
+// several link types that stop tcpdump, times beyond int64 nanoseconds).
+var readTcpdumpSkip = map[string]bool{
+	"hoobr_nfs_printfh.pcap": true, "nfs-write-verf-cookie.pcapng": true,
+	"pcpp-many_interfaces-1.pcapng": true, "pcpp-pcapng-example.pcapng": true,
+}
+
+// readTcpdumpSkipVerbose are captures whose -v lines differ: tcpdump also
+// decodes BGP and OpenFlow bodies and DNS's other sections under -v.
+var readTcpdumpSkipVerbose = map[string]bool{
+	"bgp-as-path-oobr.pcap": true, "bgp-enhanced-route-refresh-subtype.pcapng": true,
+	"of13_ericsson.pcapng": true, "dns_tcp.pcap": true, "gopacket-ip6defrag-tcptest.pcap": true,
+}
+
+// cmdlineCaptures are the corpus captures the option tests run on: every link
+// type pcaptk decodes, pcap and pcapng, micro- and nanosecond time stamps,
+// VLAN tags, IP options, IPv6 extension headers, truncated and malformed
+// packets, bad checksums, payloads tcpdump decodes (HTTP, SSH, DNS).
+var cmdlineCaptures = []string{
+	"arcnet-rfc1201-arp-icmp-http.pcap", "beep-oobr.pcap", "bgp-enhanced-route-refresh-subtype.pcapng",
+	"dns_tcp.pcap", "filesamples-200722_tcp_anon.pcapng", "filesamples-simple_http_sll2.pcap",
+	"gopacket-ip6defrag-tcptest.pcap", "gopacket-test_loopback.pcap", "gopacket-test_vlan.pcap",
+	"heapoverflow-tcp_print.pcap", "mptcp-v1.pcap", "pcpp-CiscoHDLC.pcap", "pcpp-SllPacket.pcap",
+	"pcpp-ipv4-options.pcap", "pcpp-linktype_ipv6.pcap", "pcpp-nanosecs_big_endian.pcap",
+	"pcpp-raw_ip.pcap", "pcpp-tcp-malformed.pcap", "ssh.pcap", "tcp-handshake-nano.pcap",
+	"tcp_header_heapoverflow.pcap", "timestamp_invalid_micro.pcap",
+}
+
+func quiet(flags []string) bool {
+	for _, f := range flags {
+		if len(f) > 1 && f[0] == '-' && f[1] != '-' && strings.ContainsRune(f, 'q') {
+			return true
+		}
+	}
+	return false
+}
+
+// dropBanner removes tcpdump's "reading from file" lines (and the cooked v2
+// warning that goes with them).
+func dropBanner(s string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l != "" && !strings.HasPrefix(l, "reading from file ") && l != "Warning: interface names might be incorrect\n" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
+// tcpdumpRun runs the installed tcpdump in UTC and returns its exit code,
+// standard output and standard error.
+func tcpdumpRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command("tcpdump", args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+func needTcpdump(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump not installed (apt-get install tcpdump)")
+	}
+}
+
+// TestReadOptionsMatchTcpdump runs tcpdump 4.99's options, alone and combined
+// as people type them (grouped short flags included), through tcpdump -r and
+// pcaptk read on the corpus captures, and compares standard output byte for
+// byte, and standard error with tcpdump's name for pcaptk's.
+func TestReadOptionsMatchTcpdump(t *testing.T) {
+	needTcpdump(t)
+	ff := filepath.Join(t.TempDir(), "filter")
+	if err := os.WriteFile(ff, []byte("tcp # only TCP\nand not port 9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		flags   []string
+		verbose bool // -v: skip the captures tcpdump decodes further
+		noExpr  bool // the expression comes from -F
+	}{
+		{flags: []string{"-nn", "-#"}},
+		{flags: []string{"-n#"}},
+		{flags: []string{"-nn", "--number", "-e"}},
+		{flags: []string{"-nnK", "-v"}, verbose: true},
+		{flags: []string{"-nnKvv"}, verbose: true},
+		{flags: []string{"-nn", "--dont-verify-checksums", "-vvv"}, verbose: true},
+		{flags: []string{"-nnvvv"}, verbose: true},
+		{flags: []string{"-nn", "-AA"}},
+		{flags: []string{"-nnA"}},
+		{flags: []string{"-nnl"}},
+		{flags: []string{"-nnU"}},
+		{flags: []string{"-nn", "--micro"}},
+		{flags: []string{"-nn", "--nano"}},
+		{flags: []string{"-nn", "--nano", "--micro", "-tt"}},
+		{flags: []string{"-nn", "--time-stamp-precision=nano", "-ttt"}},
+		{flags: []string{"-nn", "--time-stamp-precision", "micro", "-tt"}},
+		{flags: []string{"-nnN"}},
+		{flags: []string{"-nna"}},
+		{flags: []string{"-nn", "-s", "96", "-x"}},
+		{flags: []string{"-nnp"}},
+		{flags: []string{"-nn", "-B", "1024"}},
+		{flags: []string{"-nn", "-j", "host"}},
+		{flags: []string{"-nn", "-Q", "in"}},
+		{flags: []string{"-nn", "-y", "LINUX_SLL"}},
+		{flags: []string{"-nnI"}},
+		{flags: []string{"-nn", "--immediate-mode"}},
+		{flags: []string{"-nnc5"}},
+		{flags: []string{"-c5", "-nn"}},
+		{flags: []string{"-nnvvXS"}, verbose: true},
+		{flags: []string{"-Xnlps0"}},
+		{flags: []string{"-nntttt"}},
+		{flags: []string{"-nn", "-ttttt", "-#"}},
+		{flags: []string{"--count"}},
+		{flags: []string{"--count", "-c", "3"}},
+		{flags: []string{"-nne#"}},
+		{flags: []string{"-nnxx#"}},
+		{flags: []string{"-nnqe"}},
+		{flags: []string{"-nnXX", "-c", "4"}},
+		{flags: []string{"-nnx", "-A"}},
+		{flags: []string{"-nnXx"}},
+		{flags: []string{"-nn", "--numb"}},
+		{flags: []string{"-nn", "--absolute-tcp"}},
+		{flags: []string{"-nnS", "--packet-buffered", "-tttt"}},
+		{flags: []string{"-nn", "-F", ff}, noExpr: true},
+		{flags: []string{"-d"}},
+		{flags: []string{"-dd"}},
+		{flags: []string{"-ddd"}},
+		{flags: []string{"-dO"}},
+		{flags: []string{"-d", "--no-optimize"}},
+	}
+	compared := 0
+	for _, name := range cmdlineCaptures {
+		path := testcorpus.Pcap(t, name)
+		for _, tc := range cases {
+			if tc.verbose && readTcpdumpSkipVerbose[name] {
+				continue
+			}
+			args := append(append([]string{}, tc.flags...), "-r", path)
+			if !tc.noExpr {
+				args = append(args, "tcp")
+			}
+			wcode, want, wantErr := tcpdumpRun(t, "", args...)
+			code, got, gotErr := pcaptkRun(t, nil, append([]string{"read"}, args...)...)
+			wantErr = strings.ReplaceAll(wantErr, "tcpdump: ", "pcaptk: ")
+			if quiet(tc.flags) { // pcaptk -q leaves the "reading from file" lines out
+				wantErr = dropBanner(wantErr)
+			}
+			switch {
+			case code != wcode:
+				t.Errorf("read %s: exit %d, tcpdump %d (%s)", strings.Join(args, " "), code, wcode, gotErr)
+			case got != want:
+				t.Errorf("read %s: output differs from tcpdump:\n%s", strings.Join(args, " "), firstDiff(want, got))
+			case gotErr != wantErr:
+				t.Errorf("read %s: stderr\n%q\ntcpdump's\n%q", strings.Join(args, " "), gotErr, wantErr)
+			}
+			compared++
+		}
+	}
+	t.Logf("%d option/capture combinations identical to tcpdump", compared)
+}
