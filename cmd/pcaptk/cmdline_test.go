@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,4 +183,91 @@ func TestReadOptionsMatchTcpdump(t *testing.T) {
 		}
 	}
 	t.Logf("%d option/capture combinations identical to tcpdump", compared)
+}
+
+// TestReadManyInputsMatchTcpdumpV reads several captures, of several link
+// types, given every way pcaptk takes them (-V LIST as tcpdump, -V - on
+// standard input, repeated -r, a directory, a glob pattern) and compares the
+// output with tcpdump -V's: the inputs one after the other, -c counting each
+// input's packets, -# and -ttt running on across them.
+func TestReadManyInputsMatchTcpdumpV(t *testing.T) {
+	needTcpdump(t)
+	dir := t.TempDir()
+	// tcpdump run as root reads the files after the first as its own user.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	caps := filepath.Join(dir, "caps")
+	if err := os.MkdirAll(filepath.Join(caps, "b-sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Name order: a-ssh, b-sub/c-sll2, d-loop; e-notes.txt is no capture.
+	files := []struct{ name, corpus string }{
+		{"a-ssh.pcap", "ssh.pcap"},
+		{"b-sub/c-sll2.pcap", "filesamples-simple_http_sll2.pcap"},
+		{"d-loop.pcap", "gopacket-test_loopback.pcap"},
+	}
+	var list []string
+	for _, f := range files {
+		b, err := os.ReadFile(testcorpus.Pcap(t, f.corpus))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(caps, f.name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, p)
+	}
+	if err := os.WriteFile(filepath.Join(caps, "e-notes.txt"), []byte("not a capture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	listFile := filepath.Join(dir, "list")
+	listText := strings.Join(list, "\n") + "\n"
+	if err := os.WriteFile(listFile, []byte(listText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, flags := range [][]string{{"-nn"}, {"-nn", "-c", "2"}, {"-nn#", "-ttt"}, {"--count"}, {"-nne", "-c3", "--count"}} {
+		_, want, wantErr := tcpdumpRun(t, "", append(append([]string{}, flags...), "-V", listFile, "tcp")...)
+		if !strings.Contains(wantErr, "c-sll2.pcap") {
+			t.Fatalf("tcpdump did not read the list: %s", wantErr)
+		}
+		for _, form := range []struct {
+			name  string
+			args  []string
+			stdin string
+		}{
+			{"-V LIST", []string{"-V", listFile}, ""},
+			{"-V -", []string{"-V", "-"}, listText},
+			{"-r -r -r", []string{"-r", list[0], "-r", list[1], "-r", list[2]}, ""},
+			{"-r DIR", []string{"-r", caps}, ""},
+			{"-r GLOB", []string{"-r", filepath.Join(caps, "[ad]-*.pcap"), "-r", filepath.Join(caps, "b-*")}, ""},
+		} {
+			args := append(append(append([]string{"read"}, flags...), form.args...), "tcp")
+			var stdin *strings.Reader
+			if form.stdin != "" {
+				stdin = strings.NewReader(form.stdin)
+			}
+			code, got, gotErr := pcaptkRun(t, readerOrNil(stdin), args...)
+			if form.name == "-r GLOB" { // the glob gives a, d, then the directory b-sub
+				wantErr, want = "", ""
+				_, want, wantErr = tcpdumpRunList(t, append(append([]string{}, flags...), "tcp"), list[0], list[2], list[1])
+			}
+			if code != 0 || got != want || gotErr != wantErr {
+				t.Errorf("read %v (%s): exit %d\nstderr %q\nwant   %q\n%s", flags, form.name, code, gotErr, wantErr, firstDiff(want, got))
+			}
+		}
+	}
+}
+
+// tcpdumpRunList runs tcpdump -V on a list of the files given.
+func tcpdumpRunList(t *testing.T, args []string, files ...string) (int, string, string) {
+	t.Helper()
+	return tcpdumpRun(t, strings.Join(files, "\n")+"\n", append([]string{"-V", "-"}, args...)...)
+}
+
+func readerOrNil(r *strings.Reader) io.Reader {
+	if r == nil {
+		return nil
+	}
+	return r
 }

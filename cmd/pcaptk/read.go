@@ -149,7 +149,7 @@ func runReadPrint(o *readOptions, inputs []string, flt *filter.Filter, account *
 			return err
 		}
 		if !o.tf.text.q {
-			fmt.Fprint(o.ErrOut, tcpdump.Banner(in, r.Interfaces()))
+			fmt.Fprint(o.ErrOut, tcpdump.Banner(in, r.Interfaces(), i == 0))
 		}
 		if i == 0 && account != nil {
 			if err := account.Become(); err != nil {
@@ -241,7 +241,7 @@ func runReadWrite(o *readOptions, inputs []string, flt *filter.Filter, account *
 	defer closeAll(rs)
 	if !o.tf.text.q {
 		for i, r := range rs {
-			fmt.Fprint(o.ErrOut, tcpdump.Banner(inputs[i], r.Interfaces()))
+			fmt.Fprint(o.ErrOut, tcpdump.Banner(inputs[i], r.Interfaces(), i == 0))
 		}
 	}
 	if account != nil {
@@ -316,7 +316,7 @@ func runReadDump(o *readOptions, inputs []string) error {
 		ifs := r.Interfaces()
 		r.Close()
 		if !o.tf.text.q {
-			fmt.Fprint(o.ErrOut, tcpdump.Banner(inputs[0], ifs))
+			fmt.Fprint(o.ErrOut, tcpdump.Banner(inputs[0], ifs, true))
 		}
 		if len(ifs) == 0 {
 			return fmt.Errorf("%s: no interface to compile the filter for", inputs[0])

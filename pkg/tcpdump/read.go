@@ -138,10 +138,11 @@ func DescribeInput(ifs []reader.Interface) string {
 
 // Banner is all tcpdump -r writes on stderr before a file's packets: the
 // "reading from file" line and, for Linux cooked v2 captures, the warning that
-// the interface names are this machine's and may not be the capturing one's.
-func Banner(name string, ifs []reader.Interface) string {
+// the interface names are this machine's and may not be the capturing one's
+// (tcpdump -V warns only for the first file: first says whether it is).
+func Banner(name string, ifs []reader.Interface, first bool) string {
 	s := "reading from file " + name + ", " + DescribeInput(ifs) + "\n"
-	if len(ifs) > 0 && ifs[0].LinkType == decode.LinkLinuxSLL2 {
+	if first && len(ifs) > 0 && ifs[0].LinkType == decode.LinkLinuxSLL2 {
 		s += "Warning: interface names might be incorrect\n"
 	}
 	return s
