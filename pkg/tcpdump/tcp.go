@@ -297,7 +297,13 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		case failBad:
 			return bad(b)
 		case failTrunc:
-			return append(b, " [|tcp]"...), true, false
+			// tcpdump's truncation exit adds a '>' (not the ']' its bad
+			// option exit adds) once an option has been printed.
+			b = append(b, " [|tcp]"...)
+			if sep {
+				b = append(b, '>')
+			}
+			return b, true, false
 		}
 		w.i += datalen
 		w.hlen -= datalen
