@@ -27,6 +27,9 @@ type ParquetOptions struct {
 	// statistics of a file whose created_by it cannot parse).
 	CreatedBy string
 
+	// Inputs names the inputs for the input column: Row.Input indexes it.
+	Inputs []string
+
 	pageRows int // rows per data page; 0: maxPageRows (tests set less)
 }
 
@@ -152,6 +155,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	for _, c := range cols {
 		p.schema = append(p.schema, columnNode(c, o.TSMicro))
 		for _, l := range newLeaves(c, codec, o.TSMicro) {
+			l.inputs = o.Inputs
 			p.leaves = append(p.leaves, l)
 		}
 		p.jobs = append(p.jobs, p.leaves[len(p.leaves)-1])
@@ -210,7 +214,7 @@ func newLeaves(c Column, codec Codec, micro bool) []*pqLeaf {
 		// Random 32-bit numbers: measured, zstd saves nothing on them, so
 		// their pages are stored as they are and the time is saved.
 		l.phys, l.kind, l.codec = pqInt32, kindPlain32, CodecNone
-	case ColSrcIP, ColDstIP, ColFlags, ColOptions:
+	case ColSrcIP, ColDstIP, ColFlags, ColOptions, ColInput:
 		l.phys, l.kind, l.dict = pqByteArray, kindBytes, newPQDict()
 		if c == ColOptions {
 			// Min/max of the options text help no query.
@@ -730,7 +734,7 @@ func columnNode(c Column, micro bool) pqNode {
 		return uintNode(name, rep, 8)
 	case ColSrcPort, ColDstPort, ColFlagsRaw, ColWindow, ColUrgPtr, ColIPID, ColMSS:
 		return uintNode(name, rep, 16)
-	case ColSrcIP, ColDstIP, ColFlags, ColOptions:
+	case ColSrcIP, ColDstIP, ColFlags, ColOptions, ColInput:
 		return pqNode{name: name, rep: rep, phys: pqByteArray, conv: convUTF8, logical: logString}
 	case ColSACK:
 		elem := pqNode{name: "element", rep: 1, phys: -1, conv: -1,

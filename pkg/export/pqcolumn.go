@@ -80,6 +80,7 @@ type pqLeaf struct {
 	lastV   uint8
 	lastIdx int32
 	flagIdx [512]int32
+	inputs  []string // the input column's names, by Row.Input
 
 	// The open column chunk.
 	dict      *pqDict
@@ -265,6 +266,9 @@ func (l *pqLeaf) addBytes(bt *Batch, rows []Row) {
 	case ColFlags:
 		l.addFlags(rows)
 		return
+	case ColInput:
+		l.addInputs(rows)
+		return
 	}
 	for k := range rows { // options
 		r := &rows[k]
@@ -333,6 +337,25 @@ func (l *pqLeaf) addFlags(rows []Row) {
 			l.flagIdx[f] = e + 1
 		}
 		l.idx = append(l.idx, uint32(e))
+	}
+}
+
+// addInputs stages the input column: each row's input name, found in the
+// dictionary by the input's index (rows of one input mostly come in runs).
+func (l *pqLeaf) addInputs(rows []Row) {
+	for k := range rows {
+		i := rows[k].Input
+		name := ""
+		if int(i) < len(l.inputs) {
+			name = l.inputs[i]
+		}
+		if l.fallback {
+			l.plain = binary.LittleEndian.AppendUint32(l.plain, uint32(len(name)))
+			l.plain = append(l.plain, name...)
+			continue
+		}
+		binary.LittleEndian.PutUint32(l.key[:4], i)
+		l.idx = append(l.idx, uint32(l.dict.index(l.key[:4], func(b []byte) []byte { return append(b, name...) })))
 	}
 }
 
