@@ -51,6 +51,8 @@ date|hour) that DuckDB, Spark or Trino read with one glob. The filter
 EXPRESSION uses tcpdump's syntax, as in read.
 
 Columns: ` + strings.Join(export.ColumnNames(), ",") + `
+and input, the name of the input a row comes from: it comes first when several
+inputs go to one output (frame and iface then count within each input).
 Per-connection columns (stream, seq_rel, ack_rel, window_scaled) follow tshark's
 tcp.stream, tcp.seq, tcp.ack and tcp.window_size.`,
 		Example: `  pcaptk export -r cap.pcap --format parquet -o cap.parquet
@@ -117,6 +119,10 @@ func (o *exportOptions) validate() error {
 	var err error
 	if o.cols, err = export.ParseColumns(o.Columns); err != nil {
 		return usageErrorf("export: --columns: %v", err)
+	}
+	if o.Columns == "" && len(o.Files) > 1 && !o.dirMode() {
+		// Rows of several inputs in one output say which input they are from.
+		o.cols = append([]export.Column{export.ColInput}, o.cols...)
 	}
 	if o.tsFormat, err = export.ParseTSFormat(o.TimeFormat); err != nil {
 		return usageErrorf("export: --time-format: %v", err)
