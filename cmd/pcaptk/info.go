@@ -13,7 +13,7 @@ import (
 type infoOptions struct {
 	inputs inputFlags
 	Files  []string
-	JSON  bool
+	JSON   bool
 }
 
 func newCmdInfo(s *streams) *cobra.Command {
