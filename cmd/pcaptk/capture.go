@@ -140,7 +140,7 @@ func (o *captureOptions) check(fs *pflag.FlagSet, s *streams) error {
 	}
 	o.expr = expr
 	if expr != "" && o.tf.dump == 0 {
-		if _, err := compileFilter(expr, o.args); err != nil {
+		if _, err := compileFilter(expr); err != nil {
 			return err
 		}
 	}
@@ -252,9 +252,6 @@ func runCaptureDump(o *captureOptions, s *streams) error {
 		l.Close()
 	}
 	if err != nil {
-		if herr := captureNameHint(o.args, true); herr != nil {
-			return herr
-		}
 		return &usageError{err}
 	}
 	_, err = s.Out.Write(filter.AppendDump(nil, prog, o.tf.dump))

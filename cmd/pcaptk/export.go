@@ -28,7 +28,6 @@ type exportOptions struct {
 	Quiet        bool
 	FilterFile   string
 	Expr         string
-	args         []string // the words the expression came from
 
 	// parsed
 	cols     []export.Column
@@ -66,7 +65,7 @@ tcp.stream, tcp.seq, tcp.ack and tcp.window_size.`,
 			if err != nil {
 				return err
 			}
-			opts.Expr, opts.args = expr, args
+			opts.Expr = expr
 			if !opts.inputs.given(nil) {
 				return usageErrorf("export: -r FILE is required (use -r - for standard input)")
 			}
@@ -166,7 +165,7 @@ func (o *exportOptions) dirMode() bool {
 }
 
 func runExport(o *exportOptions) error {
-	if _, err := compileFilter(o.Expr, o.args); err != nil {
+	if _, err := compileFilter(o.Expr); err != nil {
 		return err
 	}
 	guard := inputGuard(o.Files, &o.streams)

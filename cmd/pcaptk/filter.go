@@ -15,7 +15,6 @@ type filterOptions struct {
 	inputs  inputFlags
 	Out     string
 	Expr    string
-	args    []string // the words the expression came from
 	After   string
 	Before  string
 	Packets string
@@ -54,7 +53,6 @@ of one of the kept packets just before it; -s then truncates it.`,
 			if o.Expr, err = filterExpression("", args); err != nil {
 				return err
 			}
-			o.args = args
 			if c.Flags().Changed("dedup-window") {
 				o.Dedup = true
 			}
@@ -77,7 +75,7 @@ of one of the kept packets just before it; -s then truncates it.`,
 func runFilter(o *filterOptions, s *streams) error {
 	sel := filter.All
 	var err error
-	if sel.Match, err = compileFilter(o.Expr, o.args); err != nil {
+	if sel.Match, err = compileFilter(o.Expr); err != nil {
 		return err
 	}
 	if o.Packets != "" {

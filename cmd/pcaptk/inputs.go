@@ -105,14 +105,14 @@ func (f *inputFlags) resolve(positional []string, s *streams) ([]string, error) 
 
 // captureNameHint refuses an expression one of whose words names a capture
 // file: the shell expanded -r caps/*.pcap into -r caps/a.pcap caps/b.pcap, and
-// the names after the first became the "expression". Names with a capture
-// file's extension are caught before anything is compiled (libpcap would look
-// "b.pcap" up as a host name); with existing set, so are words that name an
-// existing capture file, for when libpcap has already refused the expression.
-func captureNameHint(args []string, existing bool) error {
+// the names after the first became the "expression". A word counts when it ends
+// as capture file names do (.pcap, .pcapng, .cap, .dmp, with or without .gz) or
+// names an existing file that starts as a capture does. It runs before libpcap
+// compiles anything: libpcap would look "b.pcap" up as a host name.
+func captureNameHint(args []string) error {
 	for _, a := range args {
 		for _, w := range strings.Fields(a) {
-			if reader.LooksLikeCaptureName(w) || existing && isCaptureFile(w) {
+			if reader.LooksLikeCaptureName(w) || isCaptureFile(w) {
 				return usageErrorf("%q looks like a capture file: give each input with -r", w)
 			}
 		}
@@ -132,7 +132,7 @@ func isCaptureFile(path string) bool {
 // filterExpression joins the trailing arguments into one expression, or reads
 // it from -F FILE (tcpdump ignores the arguments then; pcaptk refuses both).
 func filterExpression(file string, args []string) (string, error) {
-	if err := captureNameHint(args, false); err != nil {
+	if err := captureNameHint(args); err != nil {
 		return "", err
 	}
 	if file == "" {
@@ -155,17 +155,12 @@ func filterExpression(file string, args []string) (string, error) {
 	return strings.TrimSpace(strings.Join(lines, " ")), nil
 }
 
-// compileFilter compiles expr, turning libpcap's complaint into a usage error;
-// when args (the words the expression came from) name a capture file, the hint
-// to give it with -r replaces the complaint.
-func compileFilter(expr string, args []string) (*filter.Filter, error) {
+// compileFilter compiles expr, turning libpcap's complaint into a usage error.
+func compileFilter(expr string) (*filter.Filter, error) {
 	f, err := filter.Compile(expr)
 	if err != nil {
 		var se *filter.SyntaxError
 		if errors.As(err, &se) {
-			if herr := captureNameHint(args, true); herr != nil {
-				return nil, herr
-			}
 			return nil, &usageError{err}
 		}
 		return nil, err

@@ -115,7 +115,7 @@ func runRead(o *readOptions) error {
 	if len(inputs) == 0 {
 		return usageErrorf("read: -r FILE is required (use -r - for standard input)")
 	}
-	flt, err := compileFilter(o.expr, o.args)
+	flt, err := compileFilter(o.expr)
 	if err != nil {
 		return err
 	}
@@ -329,9 +329,6 @@ func runReadDump(o *readOptions, inputs []string) error {
 	}
 	prog, err := filter.Program(o.expr, t)
 	if err != nil {
-		if herr := captureNameHint(o.args, true); herr != nil {
-			return herr
-		}
 		return &usageError{err}
 	}
 	_, err = o.Out.Write(filter.AppendDump(nil, prog, o.tf.dump))

@@ -56,7 +56,7 @@ in time order, as merge reads them.`,
   pcaptk split -r day.pcapng -w hour.pcapng --seconds 3600
   pcaptk split -r trace.pcap -w conn.pcap --flows --max-open 500`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := captureNameHint(args, true); err != nil {
+			if err := captureNameHint(args); err != nil {
 				return err
 			}
 			if len(args) > 0 {
