@@ -173,13 +173,13 @@ func runCapture(o *captureOptions, s *streams) error {
 		if err != nil {
 			return err
 		}
-		return capture.ListTimestampTypes(s.Out, s.ErrOut, dev)
+		return capture.ListTimestampTypes(s.ErrOut, s.ErrOut, dev) // tcpdump 4.99 lists on stderr
 	case o.tf.listLinks:
 		dev, err := o.device()
 		if err != nil {
 			return err
 		}
-		return capture.ListLinkTypes(s.Out, dev, o.liveOptions())
+		return capture.ListLinkTypes(s.ErrOut, dev, o.liveOptions()) // tcpdump 4.99 lists on stderr
 	case o.tf.dump > 0:
 		return runCaptureDump(o, s)
 	}

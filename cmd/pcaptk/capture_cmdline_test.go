@@ -289,3 +289,36 @@ func testLiveAnyWritesCookedV2(t *testing.T, bin string) {
 		t.Errorf("banner:\n%s", p.err)
 	}
 }
+
+// TestCaptureListsAndDumpsMatchTcpdump compares -L, -J and -d/-dd/-ddd on
+// interfaces (opened with their link type, cooked v2 on "any") with tcpdump's.
+func TestCaptureListsAndDumpsMatchTcpdump(t *testing.T) {
+	needCaptureRoot(t, "tcpdump")
+	var cases [][]string
+	for _, iface := range []string{"lo", "any"} {
+		cases = append(cases, []string{"-L", "-i", iface}, []string{"-J", "-i", iface})
+		for _, d := range []string{"-d", "-dd", "-ddd"} {
+			cases = append(cases, []string{d, "-i", iface, "tcp", "port", "80"}, []string{d, "-i", iface, "vlan", "and", "tcp"})
+		}
+		cases = append(cases, []string{"-d", "-i", iface, "-s", "96", "-y", map[string]string{"lo": "EN10MB", "any": "LINUX_SLL"}[iface], "tcp"})
+	}
+	cases = append(cases, []string{"-d", "tcp"}, []string{"-dd", "-y", "RAW", "tcp"}, []string{"-ddd", "-s", "100", "udp"})
+	for _, args := range cases {
+		wcode, want, wantErr := tcpdumpRun(t, "", args...)
+		code, got, gotErr := pcaptkRun(t, nil, append([]string{"capture"}, args...)...)
+		wantErr = strings.ReplaceAll(wantErr, "tcpdump: ", "pcaptk: ")
+		if wcode != 0 && code == exitUsage {
+			// A filter libpcap refuses: pcaptk's usage error quotes the
+			// expression before libpcap's words, which tcpdump prints alone.
+			wl := strings.Split(strings.TrimSpace(wantErr), "\n")
+			gl := strings.Split(strings.TrimSpace(gotErr), "\n")
+			msg := strings.TrimPrefix(wl[len(wl)-1], "pcaptk: ")
+			if strings.HasSuffix(gl[len(gl)-1], ": "+msg) && len(gl) == len(wl) {
+				wcode, gotErr = exitUsage, wantErr
+			}
+		}
+		if code != wcode || got != want || gotErr != wantErr {
+			t.Errorf("capture %v: exit %d (tcpdump %d)\nstderr %q\nwant   %q\n%s", args, code, wcode, gotErr, wantErr, firstDiff(want, got))
+		}
+	}
+}

@@ -239,6 +239,7 @@ func (l *Live) Program(expr string) ([]filter.Instruction, error) {
 
 // ListLinkTypes prints the data link types of device, as tcpdump -L does: the
 // ones of the mode -I selects, each marked when pcaptk cannot print it.
+// (tcpdump 4.99 prints the list on standard error.)
 func ListLinkTypes(w io.Writer, device string, o LiveOptions) error {
 	o.Filter, o.LinkType = "", ""
 	if o.Snaplen <= 0 {
@@ -285,8 +286,9 @@ func ListLinkTypes(w io.Writer, device string, o LiveOptions) error {
 	return err
 }
 
-// ListTimestampTypes prints device's time stamp types as tcpdump -J does; when
-// libpcap cannot set them it says so on errOut.
+// ListTimestampTypes prints device's time stamp types as tcpdump -J does
+// (tcpdump 4.99 prints them on standard error); when libpcap cannot set them
+// it says so on errOut.
 func ListTimestampTypes(w, errOut io.Writer, device string) error {
 	in, err := pcap.NewInactiveHandle(device)
 	if err != nil {
