@@ -336,3 +336,76 @@ func TestReadWriteMatchesTcpdump(t *testing.T) {
 	}
 	t.Logf("%d files identical to tcpdump's", n+1)
 }
+
+// TestReadRelinquishPrivileges: as root, read -Z USER reads the first input
+// as root and the others as USER, as tcpdump -Z does: an input only root may
+// read, after the first, is refused.
+func TestReadRelinquishPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("-Z needs root; not root")
+	}
+	needTcpdump(t)
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	open, closed := filepath.Join(dir, "open"), filepath.Join(dir, "closed")
+	for _, d := range []string{open, closed} {
+		os.Mkdir(d, 0o755)
+	}
+	os.Chmod(closed, 0o700)
+	b, err := os.ReadFile(testcorpus.Pcap(t, "ssh.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := filepath.Join(closed, "first.pcap"), filepath.Join(closed, "second.pcap")
+	third := filepath.Join(open, "third.pcap")
+	for _, p := range []string{first, second, third} {
+		os.WriteFile(p, b, 0o644)
+	}
+	// The first input in the closed directory is read as root, then the third
+	// in the open one as nobody. (In a process of its own: -Z is for good.)
+	code, out, stderr := pcaptkProcess(t, "read", "-Z", "nobody", "-nn", "-c", "1", "-r", first, "-r", third)
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("-Z nobody first, third: exit %d, %d lines: %s", code, strings.Count(out, "\n"), stderr)
+	}
+	wcode, _, wantErr := tcpdumpRunList(t, []string{"-Z", "nobody", "-nn", "-c", "1"}, first, second)
+	code, _, stderr = pcaptkProcess(t, "read", "-Z", "nobody", "-nn", "-c", "1", "-r", first, "-r", second)
+	if wcode == 0 || code != exitFailure || !strings.Contains(stderr, "permission denied") || !strings.Contains(wantErr, "Permission denied") {
+		t.Errorf("-Z nobody first, second: exit %d: %s\ntcpdump exit %d: %s", code, stderr, wcode, wantErr)
+	}
+}
+
+// pcaptkProcess runs pcaptk in a process of its own, the test binary run again
+// as TestPcaptkProcess does: for what must not happen to the test process
+// (giving root up).
+func pcaptkProcess(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestPcaptkProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "PCAPTK_TEST_PROCESS=1")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+// TestPcaptkProcess is pcaptk's main when pcaptkProcess runs the test binary;
+// otherwise it does nothing.
+func TestPcaptkProcess(t *testing.T) {
+	if os.Getenv("PCAPTK_TEST_PROCESS") != "1" {
+		return
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Exit(run(args, &streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
+}
