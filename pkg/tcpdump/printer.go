@@ -34,7 +34,7 @@ type Options struct {
 	ASCII       int  // -A (1) / -AA (2): ASCII dump without / with the link header
 	Quiet       bool // -q
 	Verbose     int  // -v count
-	Number      bool // -#: the packet's number, from 1, before each line
+	Number      bool // -#: the packet's number, from 1, before each line (Print)
 	NoChecksums bool // -K: leave IP and TCP checksums unchecked under -v
 	// LineBuffered writes each packet's text out at once (-l, -U) instead of
 	// when the buffer fills.
@@ -59,6 +59,10 @@ type Printer struct {
 	refFrac   int64
 	services  *Services
 	n         uint64 // packets printed, for -#
+	// numbered is set when packets are numbered (-#) or written out one by
+	// one (-l, -U): Print takes printNumbered then, leaving the common path
+	// one test longer.
+	numbered bool
 	ifnames   map[uint32]string
 	ifnamesAt time.Time
 	err       error
@@ -76,7 +80,8 @@ func NewPrinter(w io.Writer, o Options) *Printer {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	t := &Printer{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096)}
+	t := &Printer{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096),
+		numbered: o.Number || o.LineBuffered}
 	if !o.NoPortNames {
 		t.services = LoadServices()
 	}
@@ -90,7 +95,25 @@ func (t *Printer) Print(p *reader.Packet, rec *decode.Record) error {
 	if t.err != nil {
 		return t.err
 	}
+	if t.numbered {
+		return t.printNumbered(p, rec)
+	}
 	t.buf = t.AppendPacket(t.buf[:0], p, rec)
+	if _, err := t.w.Write(t.buf); err != nil {
+		t.err = err
+	}
+	return t.err
+}
+
+// printNumbered is Print with -# (the packet's number first) or -l/-U (the
+// text written out at once).
+func (t *Printer) printNumbered(p *reader.Packet, rec *decode.Record) error {
+	b := t.buf[:0]
+	if t.o.Number {
+		t.n++
+		b = appendNumber(b, t.n)
+	}
+	t.buf = t.AppendPacket(b, p, rec)
 	if _, err := t.w.Write(t.buf); err != nil {
 		t.err = err
 	} else if t.o.LineBuffered {
@@ -108,12 +131,9 @@ func (t *Printer) Flush() error {
 	return t.err
 }
 
-// AppendPacket appends the full text of one packet, ending in a newline.
+// AppendPacket appends the full text of one packet, ending in a newline
+// (without -#'s number, which Print puts first).
 func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
-	t.n++
-	if t.o.Number {
-		b = appendNumber(b, t.n)
-	}
 	if bad := invalidHeader(b, p); len(bad) > len(b) {
 		return append(bad, '\n')
 	}
