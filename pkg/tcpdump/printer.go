@@ -51,18 +51,18 @@ type Options struct {
 // per-connection state for relative sequence numbers, so one Printer must see the
 // packets of a capture in order. Call Flush when done.
 type Printer struct {
-	w         *bufio.Writer
-	o         Options
-	buf       []byte
-	seq       decode.SeqTracker
-	refSec    int64 // -ttt/-ttttt reference time, as timeval returns it
-	refFrac   int64
-	services  *Services
-	n         uint64 // packets printed, for -#
+	w        *bufio.Writer
+	o        Options
+	buf      []byte
+	seq      decode.SeqTracker
+	refSec   int64 // -ttt/-ttttt reference time, as timeval returns it
+	refFrac  int64
+	services *Services
+	n        uint64 // packets printed, for -#
 	// numbered is set when packets are numbered (-#) or written out one by
 	// one (-l, -U): Print takes printNumbered then, leaving the common path
 	// one test longer.
-	numbered bool
+	numbered  bool
 	ifnames   map[uint32]string
 	ifnamesAt time.Time
 	err       error
