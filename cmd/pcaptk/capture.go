@@ -25,6 +25,7 @@ type captureOptions struct {
 	duration       float64
 	nanoPcap       bool
 	queueMB        int
+	backend        string
 	expr           string
 	args           []string // the words the expression came from
 	refused        []refusal
@@ -45,7 +46,11 @@ func newCmdCapture(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "capture [-i IFACE]... [-w FILE|-] [EXPRESSION]",
 		Short: "Capture packets from network interfaces, print them or write them to rotating files",
-		Long: `Capture packets from one or more network interfaces through libpcap, like tcpdump.
+		Long: `Capture packets from one or more network interfaces, like tcpdump. On Linux the packets
+come through an AF_PACKET memory-mapped ring (whole blocks of packets per wake-up, the
+filter compiled by libpcap and run in the kernel); elsewhere, for interfaces the ring
+does not handle, and for libpcap's own settings (-y, -I, -j), through libpcap
+(--backend chooses).
 
 Without -w each packet is printed as 'pcaptk read' prints it; every tcpdump option
 that means something for a capture is taken with tcpdump's meaning, combined short
@@ -95,6 +100,8 @@ interfaces and the first file are open. Without root:
 	f.BoolVar(&o.nanoPcap, "nano-pcap", false, "write nanosecond timestamps in pcap files without printing them (--nano does both)")
 	f.Float64Var(&o.duration, "duration", 0, "stop after `SECONDS`")
 	f.IntVar(&o.queueMB, "queue-size", 64, "memory in `MiB` for packets waiting to be written")
+	f.StringVar(&o.backend, "backend", os.Getenv("PCAPTK_CAPTURE_BACKEND"),
+		"capture `BACKEND`: afpacket (Linux's memory-mapped ring) or libpcap; default: $PCAPTK_CAPTURE_BACKEND, else afpacket where it can, else libpcap")
 	o.refused = addRefused(f, captureRefusals)
 	return c
 }
@@ -133,6 +140,11 @@ func (o *captureOptions) check(fs *pflag.FlagSet, s *streams) error {
 	case "", "pcap", "pcapng":
 	default:
 		return usageErrorf("capture: unknown --format %q (pcap or pcapng)", o.format)
+	}
+	switch o.backend {
+	case capture.BackendAuto, capture.BackendLibpcap, capture.BackendAFPacket:
+	default:
+		return usageErrorf("capture: unknown --backend %q (afpacket or libpcap)", o.backend)
 	}
 	expr, err := filterExpression(o.tf.filterFile, o.args)
 	if err != nil {
@@ -188,7 +200,8 @@ func runCapture(o *captureOptions, s *streams) error {
 		NoPromisc: o.tf.noPromisc, Immediate: o.tf.immediate, Count: uint64(o.tf.count),
 		Duration: time.Duration(o.duration * float64(time.Second)), QueueBytes: o.queueMB << 20,
 		LinkType: o.tf.linkType, Direction: o.tf.direction, Monitor: o.tf.monitor, TimestampType: o.tf.tstampType,
-		Quiet: o.tf.text.q, Verbose: o.tf.text.v > 0,
+		Backend: o.backend,
+		Quiet:   o.tf.text.q, Verbose: o.tf.text.v > 0,
 		Write: o.tf.write, Format: o.format, Nano: o.nanoPcap || o.tf.text.precision == "nano",
 		FileBytes: int64(o.fileMB * 1e6), RotateEvery: time.Duration(o.seconds) * time.Second,
 		PacketsPerFile: o.packetsPerFile, Ring: o.ring, PostRotate: o.postRotate, AppName: "pcaptk " + version,

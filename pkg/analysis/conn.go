@@ -143,9 +143,9 @@ type ConnRow struct {
 func (r *ConnRow) HistoryString() string { return string(r.History[:r.HistoryLen]) }
 
 // ConnAnalysis holds the sums of the packet analyzer's results for one
-// connection, by tracker direction (decode.Conn.Dir). The analyzer's driver adds
-// to them packet by packet; Row maps them to originator and responder. RTT
-// percentiles need a sketch the analyzer keeps: it fills RTTP50/RTTP99 itself.
+// connection, by tracker direction (decode.Conn.Dir). The Engine adds to them
+// packet by packet; Row maps them to originator and responder and computes the
+// RTT percentiles from a bounded sketch (rttSketch).
 type ConnAnalysis struct {
 	RetransPkts  [2]uint32 // retransmission, fast or spurious retransmission
 	RetransBytes [2]uint64 // their payload
@@ -157,8 +157,7 @@ type ConnAnalysis struct {
 	RTTSamples   uint32
 	RTTMin       int64
 	RTTMax       int64
-	RTTP50       int64
-	RTTP99       int64
+	rtt          rttSketch
 }
 
 // AddRTT counts one ack_rtt sample.
@@ -169,6 +168,7 @@ func (a *ConnAnalysis) AddRTT(ns int64) {
 	if a.RTTSamples == 0 || ns > a.RTTMax {
 		a.RTTMax = ns
 	}
+	a.rtt.add(ns, a.RTTSamples)
 	a.RTTSamples++
 }
 
@@ -454,8 +454,8 @@ func (a *ConnAcc) Row(stream uint64, why decode.ForgetReason, row *ConnRow) {
 
 		RTTSamples:       a.An.RTTSamples,
 		RTTMin:           a.An.RTTMin,
-		RTTP50:           a.An.RTTP50,
-		RTTP99:           a.An.RTTP99,
+		RTTP50:           a.An.rtt.quantile(0.50, a.An.RTTSamples, a.An.RTTMin, a.An.RTTMax),
+		RTTP99:           a.An.rtt.quantile(0.99, a.An.RTTSamples, a.An.RTTMin, a.An.RTTMax),
 		RTTMax:           a.An.RTTMax,
 		HasRTT:           a.An.RTTSamples > 0,
 		OrigRetransPkts:  a.An.RetransPkts[o],

@@ -44,8 +44,8 @@ type LiveOptions struct {
 	// except on "any", which is captured as LINUX_SLL2 (Linux cooked v2, with
 	// the interface index) where libpcap offers it, as tcpdump 4.99 does.
 	LinkType string
-	// Direction is "in" or "out" to capture only the packets the interface
-	// receives or sends (tcpdump -Q); "" or "inout" takes both.
+	// Direction is tcpdump's -Q: "in", "out", or "" for both (the packets the
+	// interface receives, sends, or both).
 	Direction string
 	// Monitor puts a Wi-Fi interface in monitor mode (tcpdump -I).
 	Monitor bool
@@ -99,16 +99,14 @@ func OpenLive(device string, o LiveOptions) (*Live, error) {
 	}
 	// In tcpdump's order: direction, data link type, then the filter, which
 	// is compiled for the link type.
-	switch strings.ToLower(o.Direction) {
-	case "in":
-		err = h.SetDirection(pcap.DirectionIn)
-	case "out":
-		err = h.SetDirection(pcap.DirectionOut)
-	case "inout":
-		err = h.SetDirection(pcap.DirectionInOut)
-	}
-	if err != nil {
-		return fail("direction "+o.Direction, err)
+	if d, err := parseDirection(o.Direction); err != nil || d != dirBoth {
+		pd := map[direction]pcap.Direction{dirIn: pcap.DirectionIn, dirOut: pcap.DirectionOut}[d]
+		if err == nil {
+			err = h.SetDirection(pd)
+		}
+		if err != nil {
+			return fail("direction", err)
+		}
 	}
 	l := &Live{h: h}
 	if o.LinkType != "" {
@@ -310,13 +308,14 @@ func ListTimestampTypes(w, errOut io.Writer, device string) error {
 }
 
 // printBanner writes what tcpdump writes on stderr as a capture starts: the
-// data link type it chose, then "listening on" each interface, after the line
-// that suggests -v when packets are printed without it.
-func printBanner(w io.Writer, o *Options, lives []*Live) {
+// data link type it chose (-y, or cooked v2 on "any"), then "listening on"
+// each interface, after the line that suggests -v when packets are printed
+// without it. It reads the interfaces as the backends describe them.
+func printBanner(w io.Writer, o *Options, ifaces []reader.Interface) {
 	var b strings.Builder
-	for _, l := range lives {
-		if l.setLink != "" {
-			fmt.Fprintf(&b, "pcaptk: data link type %s\n", l.setLink)
+	for _, ifc := range ifaces {
+		if o.LinkType != "" || ifc.Name == "any" && ifc.LinkType == decode.LinkLinuxSLL2 {
+			fmt.Fprintf(&b, "pcaptk: data link type %s\n", pcap.DatalinkValToName(linkTypeToDLT(ifc.LinkType)))
 		}
 	}
 	prefix := "pcaptk: "
@@ -324,12 +323,20 @@ func printBanner(w io.Writer, o *Options, lives []*Live) {
 		b.WriteString("pcaptk: verbose output suppressed, use -v[v]... for full protocol decode\n")
 		prefix = ""
 	}
-	for _, l := range lives {
-		dlt := int(l.h.LinkType())
-		fmt.Fprintf(&b, "%slistening on %s, link-type %s (%s), snapshot length %d bytes\n", prefix, l.iface.Name,
-			pcap.DatalinkValToName(dlt), pcap.DatalinkValToDescription(dlt), l.iface.Snaplen)
+	for _, ifc := range ifaces {
+		dlt := linkTypeToDLT(ifc.LinkType)
+		fmt.Fprintf(&b, "%slistening on %s, link-type %s (%s), snapshot length %d bytes\n", prefix, ifc.Name,
+			pcap.DatalinkValToName(dlt), pcap.DatalinkValToDescription(dlt), ifc.Snaplen)
 	}
 	io.WriteString(w, b.String())
+}
+
+// linkTypeToDLT undoes dltToLinkType, for libpcap's names.
+func linkTypeToDLT(lt uint16) int {
+	if lt == decode.LinkRaw {
+		return 12 // DLT_RAW on Linux
+	}
+	return int(lt)
 }
 
 // activateError turns pcap_activate's failures into messages that say what to do.

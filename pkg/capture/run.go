@@ -19,13 +19,14 @@ type Options struct {
 	Snaplen    int      // 0: 262144
 	BufferSize int      // kernel buffer in bytes; 0: libpcap's default
 	NoPromisc  bool
+	Direction  string        // -Q: "in", "out" or "" for both
+	Backend    string        // "libpcap", "afpacket" or "" (the ring where it can, else libpcap)
 	Immediate  bool          // deliver each packet at once
 	Count      uint64        // stop after this many packets (0: no limit)
 	Duration   time.Duration // stop after this long (0: no limit)
 	QueueBytes int           // memory for packets waiting to be written; 0: 64 MiB
-	// LinkType, Direction, Monitor and TimestampType are LiveOptions' (-y, -Q, -I, -j).
+	// LinkType, Monitor and TimestampType are LiveOptions' (-y, -I, -j).
 	LinkType      string
-	Direction     string // "in", "out" or "" for both
 	Monitor       bool
 	TimestampType string
 	// Quiet leaves out tcpdump's "listening on" lines (-q); Verbose (-v) drops
@@ -114,7 +115,7 @@ func Run(o Options, env Env) error {
 		}
 	}
 	if !o.Quiet {
-		printBanner(env.ErrOut, &o, lives)
+		printBanner(env.ErrOut, &o, ifaces)
 	}
 
 	q := StartQueue(lives, QueueOptions{QueueBytes: o.QueueBytes})
@@ -234,13 +235,13 @@ func plural(n uint64) string {
 	return "packets"
 }
 
-func openInterfaces(o *Options) ([]*Live, error) {
+func openInterfaces(o *Options) ([]Source, error) {
 	lo := LiveOptions{Snaplen: o.Snaplen, NoPromisc: o.NoPromisc, BufferSize: o.BufferSize,
-		Immediate: o.Immediate, Filter: o.Filter, LinkType: o.LinkType, Direction: o.Direction,
+		Immediate: o.Immediate, Filter: o.Filter, Direction: o.Direction, LinkType: o.LinkType,
 		Monitor: o.Monitor, TimestampType: o.TimestampType}
-	var lives []*Live
+	var lives []Source
 	for _, name := range o.Interfaces {
-		l, err := OpenLive(name, lo)
+		l, err := OpenSource(name, lo, o.Backend)
 		if err != nil {
 			for _, l := range lives {
 				l.Close()
