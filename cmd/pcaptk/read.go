@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,95 +130,26 @@ func runRead(o *readOptions) error {
 }
 
 // runReadPrint prints (or with --count counts) the packets of each input in
-// turn, as tcpdump -V does: one printer for all, so that -#, -ttt and relative
-// sequence numbers run on across inputs; -c counts each input's packets. An
-// input damaged part way is reported and the next one read; one that cannot be
-// opened stops the command, as it stops tcpdump.
+// turn, as tcpdump -V does (tcpdump.ReadFiles).
 func runReadPrint(o *readOptions, inputs []string, flt *filter.Filter, account *capture.Account) error {
-	pr := tcpdump.NewPrinter(o.Out, o.tf.text.options())
-	var damaged error
-	var total uint64
-	for i, in := range inputs {
-		r, err := openInput(in, &o.streams)
-		if err != nil {
-			if ferr := pr.Flush(); ferr != nil {
-				return ferr
-			}
-			return err
-		}
-		if !o.tf.text.q {
-			fmt.Fprint(o.ErrOut, tcpdump.Banner(in, r.Interfaces(), i == 0))
-		}
-		if i == 0 && account != nil {
+	rf := tcpdump.ReadFiles{
+		Inputs: inputs, Open: func(in string) (*reader.Reader, error) { return openInput(in, &o.streams) },
+		Out: o.Out, ErrOut: o.ErrOut, Options: o.tf.text.options(), Filter: flt,
+		Count: int64(o.tf.count), CountOnly: o.tf.countOnly, Quiet: o.tf.text.q,
+	}
+	if account != nil {
+		rf.AfterOpen = func() error {
 			if err := account.Become(); err != nil {
-				r.Close()
 				return fmt.Errorf("read: %w", err)
 			}
-		}
-		if o.tf.countOnly {
-			var n uint64
-			n, err = countMatches(r, flt, int64(o.tf.count))
-			total += n
-		} else {
-			err = tcpdump.PrintAll(r, flt, int64(o.tf.count), pr)
-		}
-		r.Close()
-		if err == nil && flt.Err() != nil {
-			err = fmt.Errorf("%s: %w", in, flt.Err())
-		}
-		if err == nil {
-			continue
-		}
-		var pe *reader.PacketError
-		if !errors.As(err, &pe) || i == len(inputs)-1 {
-			if ferr := pr.Flush(); ferr != nil && damaged == nil {
-				return ferr
-			}
-			return err
-		}
-		// Print what came before the damage first, then say where it is.
-		if err := pr.Flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.ErrOut, "pcaptk: %v\n", err)
-		if damaged == nil {
-			damaged = &reportedError{err}
+			return nil
 		}
 	}
-	if err := pr.Flush(); err != nil {
-		return err
+	damaged, err := rf.Run()
+	if err == nil && damaged != nil {
+		return &reportedError{damaged}
 	}
-	if o.tf.countOnly {
-		if _, err := fmt.Fprintf(o.Out, "%d %s\n", total, plural(total)); err != nil {
-			return err
-		}
-	}
-	return damaged
-}
-
-func plural(n uint64) string {
-	if n == 1 {
-		return "packet"
-	}
-	return "packets"
-}
-
-// countMatches counts the packets of r that flt matches, at most limit (0: all).
-func countMatches(r *reader.Reader, flt *filter.Filter, limit int64) (uint64, error) {
-	var n uint64
-	for limit <= 0 || int64(n) < limit {
-		p, err := r.Next()
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		if flt.Match(p) {
-			n++
-		}
-	}
-	return n, nil
+	return err
 }
 
 // runReadWrite is tcpdump -r IN -w OUT: the packets that match, written to
@@ -298,7 +227,7 @@ func runReadWrite(o *readOptions, inputs []string, flt *filter.Filter, account *
 		err = flt.Err()
 	}
 	if err == nil && o.tf.countOnly {
-		_, err = fmt.Fprintf(o.Out, "%d %s\n", written, plural(written))
+		_, err = fmt.Fprintf(o.Out, "%d %s\n", written, map[bool]string{true: "packet", false: "packets"}[written == 1])
 	}
 	return stop.finish(err)
 }
