@@ -56,8 +56,15 @@ const (
 	// Beyond SCHEMA.md: cheap IP fields users ask for.
 	ColTTL
 	ColIPID
-	numColumns
+	numColumns // the default columns, above
 )
+
+// ColInput is the input a row comes from, its name as given ("-" for standard
+// input). It stands apart from the default columns, which describe a packet
+// whatever file held it: export puts it first when it reads several inputs
+// into one output, and --columns can name it. (numColumns itself is taken by
+// the line encoders' fused flag columns.)
+const ColInput Column = numColumns + 1
 
 var columnNames = [numColumns]string{
 	"frame", "ts", "iface", "caplen", "wirelen", "ip_version", "src_ip", "dst_ip", "src_port", "dst_port",
@@ -69,6 +76,9 @@ var columnNames = [numColumns]string{
 func (c Column) String() string {
 	if c < numColumns {
 		return columnNames[c]
+	}
+	if c == ColInput {
+		return "input"
 	}
 	return fmt.Sprintf("column(%d)", c)
 }
@@ -82,7 +92,7 @@ func AllColumns() []Column {
 	return cols
 }
 
-// ColumnNames lists the names of every column, for help texts.
+// ColumnNames lists the names of the default columns, in their order.
 func ColumnNames() []string { return columnNames[:] }
 
 // ParseColumns parses a comma-separated list of column names ("" means all).
@@ -96,7 +106,7 @@ func ParseColumns(s string) ([]Column, error) {
 		name = strings.TrimSpace(name)
 		c, ok := columnByName(name)
 		if !ok {
-			return nil, fmt.Errorf("unknown column %q (known: %s)", name, strings.Join(columnNames[:], ","))
+			return nil, fmt.Errorf("unknown column %q (known: %s,%s)", name, strings.Join(columnNames[:], ","), ColInput)
 		}
 		if seen[c] {
 			return nil, fmt.Errorf("column %q listed twice", name)
@@ -108,6 +118,9 @@ func ParseColumns(s string) ([]Column, error) {
 }
 
 func columnByName(name string) (Column, bool) {
+	if name == ColInput.String() {
+		return ColInput, true
+	}
 	for i, n := range columnNames {
 		if n == name {
 			return Column(i), true
@@ -137,6 +150,7 @@ type Row struct {
 	TS           int64 // ns since the epoch, UTC
 	Stream       uint64
 	Iface        uint32
+	Input        uint32 // index of the input in the encoder's list of input names
 	CapLen       uint32
 	WireLen      uint32
 	Seq, Ack     uint32

@@ -24,6 +24,9 @@ type ParquetOptions struct {
 	// statistics of a file whose created_by it cannot parse).
 	CreatedBy string
 
+	// Inputs names the inputs for the input column: Row.Input indexes it.
+	Inputs []string
+
 	pageRows int // rows per data page; 0: parquet.DefaultPageRows (tests set less)
 }
 
@@ -62,10 +65,10 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	}
 	schema := make([]parquet.Column[Row], len(cols))
 	for i, c := range cols {
-		if c >= numColumns {
+		if c >= numColumns && c != ColInput {
 			return nil, fmt.Errorf("parquet: unknown column %d", c)
 		}
-		schema[i] = parquetColumn(c, o.TSMicro)
+		schema[i] = parquetColumn(c, o.TSMicro, o.Inputs)
 	}
 	pw, err := parquet.NewWriter(w, schema, parquet.Options{
 		RowGroupSize: o.RowGroupSize,
@@ -110,14 +113,22 @@ func (p *Parquet) flushRowGroup() error { return p.w.FlushRowGroup() }
 // saves nothing, so their pages are PLAIN and stored as they are. The address
 // columns are keyed by the raw address and its version, and flags by the flag
 // bits, so their text is formatted once per distinct value; the options text
-// is read from the batch's text, and is its own key.
-func parquetColumn(c Column, micro bool) parquet.Column[Row] {
+// is read from the batch's text, and is its own key. The input column is keyed
+// by the input's index, so each name is written once per dictionary.
+func parquetColumn(c Column, micro bool, inputs []string) parquet.Column[Row] {
 	name := c.String()
 	has := func(bit uint16) parquet.Bit[Row] { return parquet.Mask(func(r *Row) *uint16 { return &r.Has }, bit) }
 	flag := func(bit uint16) parquet.Column[Row] {
 		return parquet.Bool(name, parquet.Mask(func(r *Row) *uint16 { return &r.Flags }, bit))
 	}
 	switch c {
+	case ColInput:
+		return parquet.String(name, func(dst []byte, r *Row, _ []byte) []byte {
+			if int(r.Input) < len(inputs) {
+				return append(dst, inputs[r.Input]...)
+			}
+			return dst
+		}).Key(parquet.KeyOf(func(r *Row) *uint32 { return &r.Input }))
 	case ColFrame:
 		return parquet.Uint64(name, func(r *Row) *uint64 { return &r.Frame })
 	case ColTS:

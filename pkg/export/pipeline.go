@@ -21,6 +21,18 @@ type RunOptions struct {
 	Progress func(packets uint64)
 	// Sync runs decoding and encoding in the calling goroutine only.
 	Sync bool
+	// Origin, when src merges several inputs (a *reader.MergeReader), says
+	// where each packet comes from: rows then number frames and interfaces
+	// within their own input and carry the input's index (the input column).
+	Origin Origin
+}
+
+// Origin says which input the packet a source handed out last comes from,
+// its number and its interface's index there, as *reader.MergeReader does.
+type Origin interface {
+	LastInput() int
+	LastNumber() uint64
+	LastIface() int
 }
 
 // BatchRows is the number of rows handed at once from the decoding goroutine to
@@ -49,7 +61,8 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 	if conn == (decode.ConnOptions{}) {
 		conn = decode.DefaultConnOptions
 	}
-	p := producer{src: src, match: o.Match, options: opts, ct: decode.NewConnTracker(conn), progress: o.Progress}
+	p := producer{src: src, match: o.Match, options: opts, ct: decode.NewConnTracker(conn), progress: o.Progress,
+		origin: o.Origin}
 	if o.Sync {
 		return runSync(&p, enc)
 	}
@@ -167,6 +180,7 @@ type producer struct {
 	ct       *decode.ConnTracker
 	rec      decode.Record
 	progress func(uint64)
+	origin   Origin
 	packets  uint64
 	rows     uint64
 }
@@ -195,6 +209,11 @@ func (p *producer) fill(b *Batch) error {
 		}
 		c, _ := p.ct.Track(&p.rec, pkt.Timestamp)
 		b.Add(pkt, &p.rec, c, p.options)
+		if p.origin != nil {
+			r := &b.Rows[len(b.Rows)-1]
+			r.Frame, r.Input = p.origin.LastNumber(), uint32(p.origin.LastInput())
+			r.Iface = uint32(p.origin.LastIface())
+		}
 		p.rows++
 	}
 	return nil

@@ -66,7 +66,7 @@ func (t *Printer) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []by
 	if hlen > length {
 		return appendBadHdrLen(b, hlen, length)
 	}
-	if t.o.Verbose > 0 && !rec.LaterFragment && len(data) >= off+length {
+	if t.o.Verbose > 0 && !t.o.NoChecksums && !rec.LaterFragment && len(data) >= off+length {
 		b = t.appendTCPChecksum(b, data, rec, length)
 	}
 	length -= hlen
@@ -297,7 +297,13 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		case failBad:
 			return bad(b)
 		case failTrunc:
-			return append(b, " [|tcp]"...), true, false
+			// tcpdump's truncation exit adds a '>' (not the ']' its bad
+			// option exit adds) once an option has been printed.
+			b = append(b, " [|tcp]"...)
+			if sep {
+				b = append(b, '>')
+			}
+			return b, true, false
 		}
 		w.i += datalen
 		w.hlen -= datalen
