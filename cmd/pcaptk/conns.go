@@ -15,7 +15,8 @@ import (
 
 type connsOptions struct {
 	streams
-	Files      []string
+	inputs     inputFlags
+	Files      []string // the inputs, expanded
 	Format     string
 	Output     string
 	Columns    string
@@ -42,7 +43,7 @@ type connsOptions struct {
 func newCmdConns(s *streams) *cobra.Command {
 	opts := &connsOptions{streams: *s}
 	cmd := &cobra.Command{
-		Use:   "conns -r FILE [-r FILE ...] [--format table|csv|json|parquet] [-o PATH|-|DIR/] [EXPRESSION]",
+		Use:   "conns -r FILE|DIR|'GLOB' [-r ...] [-V LIST] [--format table|csv|json|parquet] [-o PATH|-|DIR/] [EXPRESSION]",
 		Short: "One row per TCP connection: how it opened and ended, bytes each way, RTT, retransmissions",
 		Long: `Write one row per TCP connection: its ends, Zeek's conn_state and history, how
 it closed, packets and bytes each way, handshake and RTT figures, and the packet
@@ -59,9 +60,10 @@ colour only on a terminal (--color).
 csv, json and parquet write every column of the connection table (--columns
 chooses) as export writes its rows (Parquet: typed columns, durations as int64
 nanoseconds, zstd, row groups of 131,072 rows), one row as each connection
-ends, so memory is bounded by the connections open at once. With -o DIR/, one
-file per input (--jobs at once), optionally in date=/hour= partitions by
-first_ts (--partition).
+ends, so memory is bounded by the connections open at once. Several inputs (-r
+repeated, a directory, a quoted glob pattern, -V LIST) are read as one
+chronological stream, or, with -o DIR/, written to one file per input (--jobs at
+once), optionally in date=/hour= partitions by first_ts (--partition).
 
 --sort KEY orders the rows by a column or by bytes, pkts or retrans (both ways
 together), ascending, or descending with a leading "-". --top N keeps the first
@@ -80,7 +82,8 @@ tcptrace.`,
   pcaptk conns -r cap.pcap --format csv --columns stream,orig_ip,resp_ip,conn_state,duration -o conns.csv
   pcaptk conns -r cap.pcap --format json | jq -c 'select(.conn_state == "REJ")'
   pcaptk conns -r cap.pcap -o conns.parquet
-  pcaptk conns --format parquet --partition hour -o conns/ -r day1.pcap -r day2.pcap`,
+  pcaptk conns --format parquet --partition hour -o conns/ -r day1.pcap -r day2.pcap
+  pcaptk conns --format parquet -o conns/ -r 'caps/*.pcap'     # pcaptk expands the pattern`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			expr, err := filterExpression(opts.FilterFile, args)
@@ -88,6 +91,12 @@ tcptrace.`,
 				return err
 			}
 			opts.Expr = expr
+			if !opts.inputs.given(nil) {
+				return usageErrorf("conns: -r FILE is required (use -r - for standard input)")
+			}
+			if opts.Files, err = opts.inputs.resolve(nil, &opts.streams); err != nil {
+				return err
+			}
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -96,7 +105,7 @@ tcptrace.`,
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringArrayVarP(&opts.Files, "read", "r", nil, "capture file to read (- for standard input); repeat for several")
+	opts.inputs.register(fs)
 	fs.StringVarP(&opts.Format, "format", "f", "", "output format: table, csv, json or parquet (default: table, or the -o file's extension)")
 	fs.StringVarP(&opts.Output, "output", "o", "-", "output file, - for standard output, or DIR/ for one file per input")
 	fs.StringVar(&opts.Columns, "columns", "", "comma-separated columns of csv, json and parquet (default: all)")

@@ -64,13 +64,19 @@ func TestConnsUsageErrors(t *testing.T) {
 	}
 }
 
-// TestConnsStreamsMatchExport: conns' stream numbers are export's, and each
-// connection's packets are its rows in export (less the packets whose TCP
-// header the capture cut, which export has rows for and the counts leave out).
+// TestConnsStreamsMatchExport: conns' stream numbers are export's, of one input
+// or of several read as one stream, and each connection's packets are its rows
+// in export (less the packets whose TCP header the capture cut, which export
+// has rows for and the counts leave out).
 func TestConnsStreamsMatchExport(t *testing.T) {
-	for _, name := range []string{"pcpp-many-protocols.pcap", "filesamples-200722_tcp_anon.pcapng", "pcpp-four_ipv6_http_streams.pcap"} {
-		in := testcorpus.Pcap(t, name)
-		code, ex, stderr := exportCmd(t, nil, "-r", in, "--format", "csv", "--columns", "stream,truncated")
+	for _, names := range [][]string{{"pcpp-many-protocols.pcap"}, {"filesamples-200722_tcp_anon.pcapng"},
+		{"pcpp-four_ipv6_http_streams.pcap"}, {"pcpp-four_ipv6_http_streams.pcap", "filesamples-200722_tcp_anon.pcapng"}} {
+		var ins []string
+		for _, n := range names {
+			ins = append(ins, "-r", testcorpus.Pcap(t, n))
+		}
+		name := strings.Join(names, "+")
+		code, ex, stderr := exportCmd(t, nil, append(ins, "--format", "csv", "--columns", "stream,truncated")...)
 		if code != 0 {
 			t.Fatalf("export: %s", stderr)
 		}
@@ -80,7 +86,7 @@ func TestConnsStreamsMatchExport(t *testing.T) {
 			perStream[r[0]]++
 			cut[r[0]] = cut[r[0]] || r[1] == "true"
 		}
-		code, cs, stderr := connsCmd(t, nil, "-r", in, "--format", "csv", "--columns", "stream,orig_pkts,resp_pkts", "--sort", "stream")
+		code, cs, stderr := connsCmd(t, nil, append(ins, "--format", "csv", "--columns", "stream,orig_pkts,resp_pkts", "--sort", "stream")...)
 		if code != 0 {
 			t.Fatalf("conns: %s", stderr)
 		}
