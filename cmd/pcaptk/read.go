@@ -60,6 +60,7 @@ type readOptions struct {
 	Expr       string
 	Count      int64
 	Text       textFlags
+	Analysis   analysisMode
 }
 
 func newCmdRead(s *streams) *cobra.Command {
@@ -73,9 +74,15 @@ options and length. The filter EXPRESSION uses tcpdump's syntax (pcap-filter(7))
 and is compiled by libpcap for each packet's link type.
 
 pcaptk never looks host names up in DNS. Without -n (or -nn), ports are
-named from /etc/services, as tcpdump does.`,
+named from /etc/services, as tcpdump does.
+
+--analysis adds Wireshark's TCP analysis to the lines of the packets it flags,
+as its Info column words it, after "length N": [TCP Retransmission],
+[TCP Dup ACK 12#3], [TCP ZeroWindow], ... The analysis sees every packet of the
+capture, also those the EXPRESSION does not print.`,
 		Example: `  pcaptk read -nn -r cap.pcapng 'tcp[tcpflags] & tcp-syn != 0'
   pcaptk read -r cap.pcap -c 10 -tttt tcp port 80
+  pcaptk read -nn --analysis -r cap.pcap | grep -F '[TCP'
   pcaptk capture -i lo -w - | pcaptk read -nn -r -`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -96,6 +103,7 @@ named from /etc/services, as tcpdump does.`,
 	fs.Int64VarP(&opts.Count, "count", "c", 0, "stop after printing this many packets")
 	fs.StringVarP(&opts.FilterFile, "filter-file", "F", "", "read the filter expression from this file")
 	addTextFlags(fs, &opts.Text)
+	addAnalysisFlag(fs, &opts.Analysis, "add Wireshark's TCP analysis words ([TCP Retransmission], ...) after the length")
 	return cmd
 }
 
@@ -112,7 +120,11 @@ func runRead(opts *readOptions) error {
 	fmt.Fprintf(opts.ErrOut, "reading from file %s, %s\n", opts.File, tcpdump.DescribeInput(r.Interfaces()))
 
 	enc := tcpdump.NewPrinter(opts.Out, opts.Text.options())
-	err = tcpdump.PrintAll(r, flt, opts.Count, enc)
+	if opts.Analysis.on() {
+		err = tcpdump.PrintAllNotes(r, flt, opts.Count, enc, infoNotes())
+	} else {
+		err = tcpdump.PrintAll(r, flt, opts.Count, enc)
+	}
 	if ferr := enc.Flush(); err == nil {
 		err = ferr
 	}

@@ -63,6 +63,10 @@ type Printer struct {
 	// been aborted by reading past the captured bytes; its dumps then start at
 	// the packet's first byte, link header included.
 	jumped bool
+	// note is what PrintNote puts after the TCP line's "length N"; noteDone
+	// is set once it is placed.
+	note     []byte
+	noteDone bool
 }
 
 // NewPrinter returns a printer writing to w.
@@ -91,6 +95,17 @@ func (t *Printer) Print(p *reader.Packet, rec *decode.Record) error {
 	return t.err
 }
 
+// PrintNote is Print with note (when not empty) put after the TCP length, as
+// read --analysis puts Wireshark's words there: " " and note follow "length N"
+// (-q: "tcp N"), before an application summary and the dumps; on a packet
+// whose TCP line has no length (a header too short or cut), they end its line.
+func (t *Printer) PrintNote(p *reader.Packet, rec *decode.Record, note []byte) error {
+	t.note = note
+	err := t.Print(p, rec)
+	t.note = nil
+	return err
+}
+
 // Flush writes any buffered lines.
 func (t *Printer) Flush() error {
 	if t.err != nil {
@@ -106,9 +121,11 @@ func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) [
 		return append(bad, '\n')
 	}
 	t.jumped = false
+	t.noteDone = false
 	b = t.appendTime(b, p)
 	b = t.appendLink(b, p, rec)
 	b = t.appendNetwork(b, p, rec)
+	b = t.appendNote(b)
 	linkLen := rec.NetOff
 	if t.jumped {
 		linkLen = 0
@@ -132,6 +149,16 @@ func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) [
 		}
 	}
 	return append(b, '\n')
+}
+
+// appendNote appends the packet's note, unless it is empty or placed already.
+func (t *Printer) appendNote(b []byte) []byte {
+	if len(t.note) == 0 || t.noteDone {
+		return b
+	}
+	t.noteDone = true
+	b = append(b, ' ')
+	return append(b, t.note...)
 }
 
 // invalidHeader appends tcpdump's complaint about a record header that cannot
