@@ -50,3 +50,17 @@ func infoNotes() func(dst []byte, p *reader.Packet, rec *decode.Record) []byte {
 		return analysis.AppendInfo(dst, &res)
 	}
 }
+
+// flaggedBy returns filter --analysis's selection: whether a packet has one of
+// the flags want, from one analysis Engine that sees every packet in order.
+// The packet is decoded whole, before any truncation (-s) of what is written.
+func flaggedBy(want analysis.Flags) func(*reader.Packet) bool {
+	e := analysis.NewEngine(analysis.EngineOptions{})
+	var rec decode.Record
+	var c decode.Conn
+	var res analysis.Result
+	return func(p *reader.Packet) bool {
+		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		return e.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res) && res.Flags&want != 0
+	}
+}
