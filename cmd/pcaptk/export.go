@@ -27,6 +27,7 @@ type exportOptions struct {
 	Quiet        bool
 	FilterFile   string
 	Expr         string
+	Analysis     analysisMode
 
 	// parsed
 	cols     []export.Column
@@ -48,10 +49,17 @@ with one glob. The filter EXPRESSION uses tcpdump's syntax, as in read.
 
 Columns: ` + strings.Join(export.ColumnNames(), ",") + `
 Per-connection columns (stream, seq_rel, ack_rel, window_scaled) follow tshark's
-tcp.stream, tcp.seq, tcp.ack and tcp.window_size.`,
+tcp.stream, tcp.seq, tcp.ack and tcp.window_size.
+
+--analysis adds Wireshark's TCP analysis (tshark's tcp.analysis.* and tcp.time_*
+fields), as the columns ` + strings.Join(export.AnalysisColumnNames(), ",") + `
+(naming one in --columns turns it on too; durations in seconds in JSON and CSV).
+The analysis sees every packet, also those the EXPRESSION drops, and then
+numbers streams over the whole capture, as tshark -Y does.`,
 		Example: `  pcaptk export -r cap.pcap --format parquet -o cap.parquet
   pcaptk export -r cap.pcap --format csv --columns ts,src_ip,dst_ip,flags,payload_len 'port 443'
   pcaptk export -r cap.pcap --format json | jq -c 'select(.syn and .ack_flag)'
+  pcaptk export -r cap.pcap --format csv --columns frame,stream,ts,analysis,ack_rtt,bytes_in_flight
   pcaptk export --format parquet --partition hour -o dataset/ -r day1.pcap -r day2.pcap`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -80,6 +88,7 @@ tcp.stream, tcp.seq, tcp.ack and tcp.window_size.`,
 	fs.StringVar(&opts.Partition, "partition", "", "with -o DIR/: split rows into date=YYYY-MM-DD[/hour=HH] directories: date or hour")
 	fs.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar")
 	fs.StringVarP(&opts.FilterFile, "filter-file", "F", "", "read the filter expression from this file")
+	addAnalysisFlag(fs, &opts.Analysis, "add the TCP analysis columns (Wireshark's tcp.analysis.*, tcp.time_*)")
 	return cmd
 }
 
@@ -106,6 +115,9 @@ func (o *exportOptions) validate() error {
 	var err error
 	if o.cols, err = export.ParseColumns(o.Columns); err != nil {
 		return usageErrorf("export: --columns: %v", err)
+	}
+	if o.Analysis.on() {
+		o.cols = export.WithAnalysis(o.cols)
 	}
 	if o.tsFormat, err = export.ParseTSFormat(o.TimeFormat); err != nil {
 		return usageErrorf("export: --time-format: %v", err)

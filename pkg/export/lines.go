@@ -45,7 +45,7 @@ type lineEncoder struct {
 	// helpers format parts of each batch in other goroutines, in copies of this
 	// encoder with their own buffer and time cache.
 	helpers []*lineEncoder
-	jobs    chan []Row // a helper's part of the batch
+	jobs    chan [2]int // a helper's part of the batch: rows [lo, hi)
 	batch   *Batch     // the batch the helpers are working on
 	done    chan struct{}
 	// When the eight flag columns come together in their usual order (syn at
@@ -129,21 +129,23 @@ func (e *lineEncoder) startHelpers() {
 	for range n {
 		h := &lineEncoder{cols: e.cols, time: e.time, json: e.json, keys: e.keys,
 			flagsAt: e.flagsAt, flagText: e.flagText,
-			buf: make([]byte, 0, flushAt), jobs: make(chan []Row)}
+			buf: make([]byte, 0, flushAt), jobs: make(chan [2]int)}
 		e.helpers = append(e.helpers, h)
 		go func() {
-			for rows := range h.jobs {
-				h.buf = h.formatRows(h.buf[:0], e.batch, rows)
+			for part := range h.jobs {
+				h.buf = h.formatRows(h.buf[:0], e.batch, part[0], part[1])
 				e.done <- struct{}{}
 			}
 		}()
 	}
 }
 
-func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
+// formatRows appends rows [lo, hi) of bt to b.
+func (e *lineEncoder) formatRows(b []byte, bt *Batch, lo, hi int) []byte {
 	if e.ops == nil {
 		e.compile()
 	}
+	rows := bt.Rows[lo:hi]
 	for i := range rows {
 		r := &rows[i]
 		need := e.rowMax
@@ -155,9 +157,9 @@ func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
 		}
 		w := b[:cap(b)]
 		if e.allCols {
-			b = w[:e.putRowAll(w, len(b), bt, r)]
+			b = w[:e.putRowAll(w, len(b), bt, r, lo+i)]
 		} else {
-			b = w[:e.putRow(w, len(b), bt, r)]
+			b = w[:e.putRow(w, len(b), bt, r, lo+i)]
 		}
 	}
 	return b
@@ -165,14 +167,15 @@ func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
 
 // writeSplit formats rows in parts, the first here and the others in the
 // helpers, and writes the parts in order.
-func (e *lineEncoder) writeSplit(bt *Batch, rows []Row) {
+func (e *lineEncoder) writeSplit(bt *Batch) {
+	n := len(bt.Rows)
 	parts := len(e.helpers) + 1
-	size := (len(rows) + parts - 1) / parts
+	size := (n + parts - 1) / parts
 	e.batch = bt
 	for i, h := range e.helpers {
-		h.jobs <- rows[min((i+1)*size, len(rows)):min((i+2)*size, len(rows))]
+		h.jobs <- [2]int{min((i+1)*size, n), min((i+2)*size, n)}
 	}
-	e.buf = e.formatRows(e.buf, bt, rows[:size])
+	e.buf = e.formatRows(e.buf, bt, 0, size)
 	for range e.helpers {
 		<-e.done
 	}
@@ -199,10 +202,10 @@ func (e *lineEncoder) WriteBatch(bt *Batch) error {
 		e.header = false
 	}
 	if len(e.helpers) > 0 && len(bt.Rows) >= minSplit {
-		e.writeSplit(bt, bt.Rows)
+		e.writeSplit(bt)
 		return e.err
 	}
-	e.buf = e.formatRows(e.buf, bt, bt.Rows)
+	e.buf = e.formatRows(e.buf, bt, 0, len(bt.Rows))
 	if len(e.buf) >= flushAt {
 		e.flush()
 	}
@@ -290,7 +293,7 @@ type op struct {
 }
 
 const (
-	preMax        = 24 // longest constant text: `,"window_scaled":` is 17 bytes
+	preMax        = 32 // longest constant text: `,"spurious_retransmission":` is 27 bytes
 	colFlagsFused = numColumns
 	// valueMax bounds what putRow writes for one value, stores' spill included,
 	// except the options text (counted per row) and SACK blocks (sackMax).
@@ -324,6 +327,9 @@ func (e *lineEncoder) compile() {
 		ops = append(ops, o)
 	}
 	e.rowMax = 64 + sackMax + len(ops)*(preMax+valueMax)
+	if slices.Contains(e.cols, ColAnalysis) {
+		e.rowMax += analysisTextMax
+	}
 	if e.flagText != nil {
 		longest := 0 // all false in CSV, all true in JSON
 		for _, t := range e.flagText {
@@ -333,13 +339,16 @@ func (e *lineEncoder) compile() {
 	}
 	e.flagsFmt = newFlagsTable(e.json)
 	e.ops = ops
-	e.allCols = len(e.cols) == int(numColumns) && e.flagsAt == int(ColSYN)
-	for i, c := range e.cols {
+	e.allCols = len(e.cols) >= int(numPacketColumns) && e.flagsAt == int(ColSYN)
+	for i, c := range e.cols[:min(len(e.cols), int(numPacketColumns))] {
 		if c != Column(i) {
 			e.allCols = false
 		}
 	}
 }
+
+// allOps is the number of ops of the default columns (the flags fused).
+const allOps = int(numPacketColumns) - len(flagColumns) + 1
 
 // flagsTable holds the flags column's text ("[S.]" style letters, "none") for
 // each value of the flag byte, quoted for JSON.
@@ -366,14 +375,37 @@ func newFlagsTable(json bool) *flagsTable {
 
 var le = binary.LittleEndian
 
-// putRow writes row r at w[n:] and returns the index after it; w has room for
-// rowMax bytes plus the options text escaped.
-func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row) int {
+// putRow writes row r, row i of bt, at w[n:] and returns the index after it; w
+// has room for rowMax bytes plus the options text escaped.
+func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row, i int) int {
+	return e.endRow(w, e.putOps(w, n, bt, r, i, e.ops))
+}
+
+// endRow ends a row: a JSON object's brace, the line end.
+func (e *lineEncoder) endRow(w []byte, n int) int {
+	if e.json {
+		if len(e.ops) == 0 {
+			w[n] = '{'
+			n++
+		}
+		w[n] = '}'
+		n++
+	}
+	w[n] = '\n'
+	return n + 1
+}
+
+// putOps writes the columns of ops of row r, row i of bt.
+func (e *lineEncoder) putOps(w []byte, n int, bt *Batch, r *Row, i int, ops []op) int {
 	json := e.json
-	for k := range e.ops {
-		o := &e.ops[k]
+	for k := range ops {
+		o := &ops[k]
 		*(*[preMax]byte)(w[n:]) = o.pre
 		n += int(o.preLen)
+		if o.col.IsAnalysis() {
+			n = e.putAnalysis(w, n, o.col, bt.analysisOf(i))
+			continue
+		}
 		switch o.col {
 		case ColFrame:
 			n = putU64(w, n, r.Frame)
@@ -470,23 +502,15 @@ func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row) int {
 			n = putU32(w, n, uint32(r.IPID))
 		}
 	}
-	if json {
-		if len(e.ops) == 0 {
-			w[n] = '{'
-			n++
-		}
-		w[n] = '}'
-		n++
-	}
-	w[n] = '\n'
-	return n + 1
+	return n
 }
 
 // putRowAll is putRow for the default columns, the common case, as straight-line
-// code: no switch per column.
-func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
+// code: no switch per column; columns after them (the analysis ones) follow
+// through putOps.
+func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row, i int) int {
 	json := e.json
-	o := e.ops[:int(numColumns)-len(flagColumns)+1]
+	o := e.ops[:allOps]
 	n = putPre(w, n, &o[0])
 	n = putU64(w, n, r.Frame)
 	n = putSep(w, n, &o[1], json)
@@ -563,6 +587,9 @@ func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
 	n = putU32(w, n, uint32(r.TTL))
 	n = putSep(w, n, &o[31], json)
 	n = putU32(w, n, uint32(r.IPID))
+	if len(e.ops) > allOps {
+		n = e.putOps(w, n, bt, r, i, e.ops[allOps:])
+	}
 	if json {
 		w[n] = '}'
 		n++

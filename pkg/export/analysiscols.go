@@ -1,0 +1,84 @@
+package export
+
+import (
+	"strings"
+
+	"github.com/pcaptk/pcaptk/pkg/analysis"
+)
+
+// analysisTextMax bounds what the analysis column writes: every flag's name,
+// the commas between them and two quotes.
+var analysisTextMax = len(strings.Join(columnNames[ColRetransmission:ColAnalysis], ",")) + 2
+
+// putAnalysis writes analysis column c of a row whose analysis is a. Flags are
+// booleans; values are null where tshark shows no field; durations are
+// seconds with nine fractional digits, as tshark writes them.
+func (e *lineEncoder) putAnalysis(w []byte, n int, c Column, a *analysis.Result) int {
+	json := e.json
+	if c < ColAnalysis {
+		return putBool(w, n, a.Flags&(1<<(c-ColRetransmission)) != 0)
+	}
+	switch c {
+	case ColAnalysis:
+		if a.Flags == 0 {
+			return putNull(w, n, json)
+		}
+		// Two flags or more hold a comma, which CSV quotes.
+		quote := json || a.Flags&(a.Flags-1) != 0
+		if quote {
+			w[n] = '"'
+			n++
+		}
+		n = len(analysis.AppendFlags(w[:n], a.Flags))
+		if quote {
+			w[n] = '"'
+			n++
+		}
+		return n
+	case ColDupAckNum:
+		return putOptU32(w, n, a.Present&analysis.HasDupAck != 0, a.DupAckNum, json)
+	case ColDupAckFrame:
+		return putOptU64(w, n, a.Present&analysis.HasDupAck != 0, a.DupAckFrame, json)
+	case ColAcksFrame:
+		return putOptU64(w, n, a.Present&analysis.HasAcksFrame != 0, a.AcksFrame, json)
+	case ColAckRTT:
+		return putOptDuration(w, n, a.Present&analysis.HasAckRTT != 0, a.AckRTT, json)
+	case ColIRTT:
+		return putOptDuration(w, n, a.Present&analysis.HasIRTT != 0, a.IRTT, json)
+	case ColBytesInFlight:
+		return putOptU32(w, n, a.Present&analysis.HasBytesInFlight != 0, a.BytesInFlight, json)
+	case ColPushBytesSent:
+		return putOptU32(w, n, a.Present&analysis.HasBytesInFlight != 0, a.PushBytesSent, json)
+	case ColRTO:
+		return putOptDuration(w, n, a.Present&analysis.HasRTO != 0, a.RTO, json)
+	case ColRTOFrame:
+		return putOptU64(w, n, a.Present&analysis.HasRTO != 0, a.RTOFrame, json)
+	case ColTimeRelative:
+		return putOptDuration(w, n, a.Present&analysis.HasTime != 0, a.TimeRelative, json)
+	case ColTimeDelta:
+		return putOptDuration(w, n, a.Present&analysis.HasTime != 0, a.TimeDelta, json)
+	}
+	return n
+}
+
+func putOptU64(w []byte, n int, ok bool, v uint64, json bool) int {
+	if !ok {
+		return putNull(w, n, json)
+	}
+	return putU64(w, n, v)
+}
+
+// putOptDuration writes d ns as seconds with nine fractional digits
+// ("0.000512000", "-0.000001000"), or null.
+func putOptDuration(w []byte, n int, ok bool, d int64, json bool) int {
+	if !ok {
+		return putNull(w, n, json)
+	}
+	if d < 0 {
+		return len(appendEpoch(w[:n], d))
+	}
+	sec := uint64(d) / 1e9
+	n = putU64(w, n, sec)
+	w[n] = '.'
+	return putNine(w, n+1, uint32(uint64(d)-sec*1e9))
+}
