@@ -46,7 +46,7 @@ type lineEncoder struct {
 	// encoder with their own buffer and time cache.
 	helpers []*lineEncoder
 	jobs    chan [2]int // a helper's part of the batch: rows [lo, hi)
-	batch   *Batch     // the batch the helpers are working on
+	batch   *Batch      // the batch the helpers are working on
 	done    chan struct{}
 	// When the eight flag columns come together in their usual order (syn at
 	// flagsAt), flagText holds their whole text, keys and separators included,
