@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pcaptk/pcaptk/internal/analysisref"
+	"github.com/pcaptk/pcaptk/internal/testcorpus"
+)
+
+// analysisColumns are the columns analysisref compares, after frame: what
+// ../shared/tools/analysis-diff.sh asks export for.
+func analysisColumns() string {
+	cols := []string{"frame"}
+	for _, f := range analysisref.Fields {
+		cols = append(cols, f.Column)
+	}
+	return strings.Join(cols, ",")
+}
+
+// exportAgainstRefs runs export --format csv --analysis on every capture of a
+// corpus and compares the analysis columns with tshark's references, as
+// analysis-diff.sh does, holding the targets of issue 10 (analysisref.Report).
+func exportAgainstRefs(t *testing.T, what, dir string) {
+	pcaps, _ := filepath.Glob(filepath.Join(dir, "pcap", "*.pcap*"))
+	sort.Strings(pcaps)
+	if len(pcaps) == 0 {
+		t.Fatalf("no captures in %s", dir)
+	}
+	shown := 0
+	if testing.Verbose() {
+		shown = 3
+	}
+	total := analysisref.NewTally(shown, t.Logf)
+	for _, p := range pcaps {
+		base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		refs, err := analysisref.ReadRef(filepath.Join(dir, "expected", base+".tshark-analysis.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, stderr := exportCmd(t, nil, "-r", p, "--format", "csv", "--analysis", "--time-format", "epoch",
+			"--columns", analysisColumns())
+		if code != 0 {
+			// A capture cut short still has its rows before the cut.
+			t.Logf("%s: export exited %d: %s", base, code, strings.TrimSpace(stderr))
+		}
+		ours, err := analysisref.ReadExport(strings.NewReader(out))
+		if err != nil {
+			t.Fatalf("%s: export's CSV: %v", base, err)
+		}
+		total.Compare(filepath.Base(p), refs, ours)
+	}
+	total.Report(t, what)
+}
+
+// TestExportAnalysisTCPCorpus: export --analysis's CSV agrees with tshark on
+// the corpus-tcp captures (the wiring of Engine, rows and encoder, which
+// pkg/analysis's fidelity tests do not see).
+func TestExportAnalysisTCPCorpus(t *testing.T) {
+	exportAgainstRefs(t, "export corpus-tcp", testcorpus.TCPDir(t))
+}
+
+// TestExportAnalysisCorpus: the same on the general corpus.
+func TestExportAnalysisCorpus(t *testing.T) {
+	exportAgainstRefs(t, "export corpus", testcorpus.Dir(t))
+}
+
+// TestExportAnalysisFormats: JSON has the same analysis as CSV (durations as
+// numbers of seconds, null where CSV is empty); --analysis adds the columns
+// after the chosen ones, and naming one in --columns is enough; a filter
+// expression narrows the rows but not the analysis; dataset mode carries the
+// columns.
+func TestExportAnalysisFormats(t *testing.T) {
+	in := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")
+	cols := analysisColumns()
+	_, csvOut, _ := exportCmd(t, nil, "-r", in, "--format", "csv", "--columns", cols)
+	fromCSV, err := analysisref.ReadExport(strings.NewReader(csvOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, jsonOut, stderr := exportCmd(t, nil, "-r", in, "--format", "json", "--columns", cols)
+	if code != 0 {
+		t.Fatalf("json: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(jsonOut, "\n"), "\n")
+	if len(lines) != len(fromCSV) || len(lines) < 8000 {
+		t.Fatalf("%d JSON rows, %d CSV rows", len(lines), len(fromCSV))
+	}
+	flagged := 0
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		row := fromCSV[uint64(m["frame"].(float64))]
+		for i, f := range analysisref.Fields {
+			v, ok := m[f.Column]
+			if !ok {
+				t.Fatalf("no %s in %s", f.Column, l)
+			}
+			var got analysisref.Value
+			switch x := v.(type) {
+			case bool:
+				got = analysisref.Value{V: 1, OK: x}
+			case float64:
+				got = analysisref.Some(x)
+			case nil:
+			default:
+				t.Fatalf("%s: %T in %s", f.Column, v, l)
+			}
+			if f.Flag && got.OK {
+				flagged++
+			}
+			if got != row[i] && !(f.Duration && got.OK && row[i].OK && abs(got.V-row[i].V) < 1e-9) {
+				t.Fatalf("frame %v %s: JSON %v, CSV %v", m["frame"], f.Column, got, row[i])
+			}
+		}
+	}
+	if flagged < 1000 {
+		t.Errorf("only %d flags set in a capture with loss", flagged)
+	}
+
+	// --analysis appends every analysis column to the chosen ones; a listed
+	// one alone turns the analysis on.
+	_, out, _ := exportCmd(t, nil, "-r", in, "--format", "csv", "--analysis", "--columns", "frame,ts")
+	head, _, _ := strings.Cut(out, "\n")
+	if want := "frame,ts,retransmission,"; !strings.HasPrefix(head, want) || !strings.HasSuffix(head, ",time_relative,time_delta") {
+		t.Errorf("--analysis --columns frame,ts: header %q", head)
+	}
+	// The analysis text names the flags set in the flag columns, in their
+	// order, comma-separated (quoted in CSV when there are several).
+	_, out, _ = exportCmd(t, nil, "-r", in, "--format", "csv", "--columns", "frame,analysis")
+	texts, several := 0, 0
+	for _, rec := range csvRows(t, out)[1:] {
+		frame, _ := strconv.ParseUint(rec[0], 10, 64)
+		var want []string
+		for i, f := range analysisref.Fields {
+			if f.Flag && fromCSV[frame][i].OK {
+				want = append(want, f.Column)
+			}
+		}
+		if rec[1] != strings.Join(want, ",") {
+			t.Fatalf("frame %d: analysis %q, flags %v", frame, rec[1], want)
+		}
+		if rec[1] != "" {
+			texts++
+		}
+		if len(want) > 1 {
+			several++
+		}
+	}
+	if texts < 1000 || several == 0 {
+		t.Errorf("%d rows with analysis text, %d with several flags", texts, several)
+	}
+	_, out, _ = exportCmd(t, nil, "-r", in, "--format", "csv")
+	if strings.Contains(out, "retransmission") {
+		t.Error("the default columns hold analysis columns")
+	}
+
+	// A filter expression selects rows; their analysis is the whole capture's.
+	_, filtered, _ := exportCmd(t, nil, "-r", in, "--format", "csv", "--columns", cols, "src port 9001")
+	sub, err := analysisref.ReadExport(strings.NewReader(filtered))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub) == 0 || len(sub) >= len(fromCSV) {
+		t.Fatalf("the filter kept %d of %d rows", len(sub), len(fromCSV))
+	}
+	for frame, row := range sub {
+		for i := range row {
+			if row[i] != fromCSV[frame][i] {
+				t.Fatalf("frame %d %s: %v with the filter, %v without", frame, analysisref.Fields[i].Column, row[i], fromCSV[frame][i])
+			}
+		}
+	}
+
+	// Dataset mode: one CSV per input, with the columns.
+	dir := t.TempDir() + "/"
+	if code, _, stderr := exportCmd(t, nil, "-r", in, "--format", "csv", "--analysis", "-o", dir); code != 0 {
+		t.Fatalf("dataset: exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(filepath.Join(dir, "local-problems-v4.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ds, err := analysisref.ReadExport(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != len(fromCSV) {
+		t.Fatalf("dataset: %d rows, want %d", len(ds), len(fromCSV))
+	}
+	for frame, row := range ds {
+		for i := range row {
+			if row[i] != fromCSV[frame][i] {
+				t.Fatalf("dataset frame %d %s: %v, want %v", frame, analysisref.Fields[i].Column, row[i], fromCSV[frame][i])
+			}
+		}
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
