@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin TZ=UTC LC_ALL=C
 unset PCAPTK_CORPUS PCAPTK_CORPUS_TCP
-extra="TestInfoMatchesCapinfos TestReadMixedLinkTypes"
+extra="TestInfoMatchesCapinfos TestReadMixedLinkTypes TestFidelityRecorded TestFidelityTCPCorpus TestConnZeek TestConnTcptrace TestConnTsharkConv TestScenarios"
 
 head=$(git rev-parse HEAD)
 [ -z "$(git status --porcelain)" ] || echo "test-clone: uncommitted changes are not in the clone; testing commit $head"

@@ -134,22 +134,6 @@ func (o *offlineStop) finish(err error) error {
 }
 
 // source wraps a packet source so that it ends once a signal has asked to stop.
-func (o *offlineStop) source(src packetSource) packetSource {
-	return &stoppableSource{src: src, stopped: &o.stopped}
-}
-
-type packetSource interface {
-	Next() (*reader.Packet, error)
-}
-
-type stoppableSource struct {
-	src     packetSource
-	stopped *atomic.Bool
-}
-
-func (s *stoppableSource) Next() (*reader.Packet, error) {
-	if s.stopped.Load() {
-		return nil, io.EOF
-	}
-	return s.src.Next()
+func (o *offlineStop) source(src reader.Source) reader.Source {
+	return reader.Stoppable(src, &o.stopped)
 }

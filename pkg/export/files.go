@@ -120,26 +120,6 @@ func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
 	return reader.OpenWith(path, o)
 }
 
-// stoppable ends src when f.Stop is set.
-func (f *Files) stoppable(src Source) Source {
-	if f.Stop == nil {
-		return src
-	}
-	return &stoppableSource{src, f.Stop}
-}
-
-type stoppableSource struct {
-	src  Source
-	stop *atomic.Bool
-}
-
-func (s *stoppableSource) Next() (*reader.Packet, error) {
-	if s.stop.Load() {
-		return nil, io.EOF
-	}
-	return s.src.Next()
-}
-
 // stream reads every input as one chronological stream into one output.
 func (f *Files) stream() error {
 	flt, err := filter.Compile(f.Filter)
@@ -167,7 +147,7 @@ func (f *Files) stream() error {
 	if len(rs) > 1 {
 		src = reader.Merge(rs, false)
 	}
-	src = f.stoppable(src)
+	src = reader.Stoppable(src, f.Stop)
 	offset := func() int64 {
 		var n int64
 		for _, r := range rs {
@@ -354,7 +334,7 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 			return e, func() error { return done(nil) }, nil
 		})
 	}
-	_, err = Run(f.stoppable(r), enc, RunOptions{
+	_, err = Run(reader.Stoppable(r, f.Stop), enc, RunOptions{
 		Columns:  f.Columns,
 		Match:    flt.Match,
 		Progress: func(n uint64) { f.Progress.Update(job, n, r.Offset()) },

@@ -9,11 +9,8 @@ import (
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-// Source hands out packets in order; *reader.Reader and *reader.MergeReader are
-// sources. A packet is valid until the next call.
-type Source interface {
-	Next() (*reader.Packet, error)
-}
+// Source is reader.Source: packets in order, each valid until the next call.
+type Source = reader.Source
 
 // RunOptions configure Run.
 type RunOptions struct {

@@ -27,10 +27,8 @@ const (
 	batchBytes   = 512 << 10
 )
 
-// Source hands out packets in order, as *reader.Reader does.
-type Source interface {
-	Next() (*reader.Packet, error)
-}
+// Source is reader.Source: packets in order, each valid until the next call.
+type Source = reader.Source
 
 // PrintAll prints every packet of r that flt matches with pr, at most limit
 // packets (0: all), and returns r's error, if not EOF, or pr's. Reading,

@@ -185,10 +185,8 @@ func (o *File) Close() error {
 	return fmt.Errorf("%s: %w: it holds the first %d packets, cut back to the last whole one", o.name, err, kept)
 }
 
-// Source hands out packets in order, as *reader.Reader and *reader.MergeReader do.
-type Source interface {
-	Next() (*reader.Packet, error)
-}
+// Source is reader.Source: packets in order, each valid until the next call.
+type Source = reader.Source
 
 // Copy writes the packets of src that keep selects to f and closes f. keep may
 // say done (no later packet will be kept) or fail. A read error (bad input) or a

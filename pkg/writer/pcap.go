@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 
+	"github.com/pcaptk/pcaptk/internal/numfmt"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -78,7 +79,7 @@ func (w *Pcap) WritePacket(p *reader.Packet) error {
 	if w.err != nil {
 		return w.err
 	}
-	sec, frac := splitTime(p.Timestamp)
+	sec, frac := numfmt.SplitNS(p.Timestamp)
 	if !w.nano {
 		frac /= 1000
 	}
@@ -112,13 +113,3 @@ func (w *Pcap) Close() error { return w.Flush() }
 
 // Error returns the first error met while writing, if any.
 func (w *Pcap) Error() error { return w.err }
-
-// splitTime splits nanoseconds since the epoch into seconds and a non-negative fraction.
-func splitTime(ns int64) (sec, frac int64) {
-	sec, frac = ns/1e9, ns%1e9
-	if frac < 0 {
-		sec--
-		frac += 1e9
-	}
-	return sec, frac
-}
