@@ -180,6 +180,13 @@ func TestExportAnalysisFormats(t *testing.T) {
 		}
 	}
 
+	// --format text writes read --analysis's lines (this capture is all TCP).
+	_, text, _ := exportCmd(t, nil, "-r", in, "--format", "text", "--analysis")
+	_, lines2, _ := pcaptkRun(t, nil, "read", "-nn", "--analysis", "-r", in)
+	if text != lines2 || !strings.Contains(text, "[TCP Dup ACK ") {
+		t.Error("export --format text --analysis differs from read -nn --analysis")
+	}
+
 	// Dataset mode: one CSV per input, with the columns.
 	dir := t.TempDir() + "/"
 	if code, _, stderr := exportCmd(t, nil, "-r", in, "--format", "csv", "--analysis", "-o", dir); code != 0 {

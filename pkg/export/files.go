@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pcaptk/pcaptk/internal/outfile"
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
@@ -161,7 +162,7 @@ func (f *Files) stream() error {
 		return err
 	}
 	if f.Format == "text" {
-		err = writeText(src, out, flt, func(n uint64) { f.Progress.Update(0, n, offset()) })
+		err = writeText(src, out, flt, WantsAnalysis(f.Columns), func(n uint64) { f.Progress.Update(0, n, offset()) })
 	} else {
 		var enc Encoder
 		if enc, err = f.encoder(out); err == nil {
@@ -181,11 +182,19 @@ func (f *Files) stream() error {
 	return err
 }
 
-// writeText prints the TCP packets as read does.
-func writeText(src Source, w io.Writer, flt *filter.Filter, progress func(uint64)) error {
+// writeText prints the TCP packets as read does; with the analysis, as read
+// --analysis does.
+func writeText(src Source, w io.Writer, flt *filter.Filter, withAnalysis bool, progress func(uint64)) error {
 	enc := tcpdump.NewPrinter(w, tcpdump.Options{NoPortNames: true})
 	var rec decode.Record
 	var n uint64
+	var an *analysis.Engine
+	var c decode.Conn
+	var res analysis.Result
+	var note []byte
+	if withAnalysis {
+		an = analysis.NewEngine(analysis.EngineOptions{})
+	}
 	for {
 		p, err := src.Next()
 		if err != nil {
@@ -198,14 +207,24 @@ func writeText(src Source, w io.Writer, flt *filter.Filter, progress func(uint64
 		if n++; n%BatchRows == 0 {
 			progress(n)
 		}
+		note = note[:0]
+		if an != nil {
+			// The analysis sees every packet, matched or not.
+			decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+			if an.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res) {
+				note = analysis.AppendInfo(note, &res)
+			}
+		}
 		if !flt.Match(p) {
 			continue
 		}
-		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		if an == nil {
+			decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		}
 		if !Exportable(&rec) {
 			continue
 		}
-		if err := enc.Print(p, &rec); err != nil {
+		if err := enc.PrintNote(p, &rec, note); err != nil {
 			return err
 		}
 	}
