@@ -133,6 +133,9 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	if len(cols) == 0 {
 		return nil, errors.New("parquet: no columns")
 	}
+	if WantsAnalysis(cols) {
+		return nil, errors.New("parquet: the TCP analysis columns are written in CSV and JSON only for now")
+	}
 	codec, err := ParseCompression(o.Compression)
 	if err != nil {
 		return nil, err
