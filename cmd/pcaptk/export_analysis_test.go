@@ -192,22 +192,46 @@ func TestExportAnalysisFormats(t *testing.T) {
 	if code, _, stderr := exportCmd(t, nil, "-r", in, "--format", "csv", "--analysis", "-o", dir); code != 0 {
 		t.Fatalf("dataset: exit %d: %s", code, stderr)
 	}
-	f, err := os.Open(filepath.Join(dir, "local-problems-v4.csv"))
-	if err != nil {
-		t.Fatal(err)
+	sameRows(t, "dataset", readExportFiles(t, filepath.Join(dir, "local-problems-v4.csv")), fromCSV)
+	// With partitions, whose rows are staged apart from the batches they came in.
+	pdir := t.TempDir() + "/"
+	if code, _, stderr := exportCmd(t, nil, "-r", in, "--format", "csv", "--columns", cols, "--partition", "hour", "-o", pdir); code != 0 {
+		t.Fatalf("partitioned dataset: exit %d: %s", code, stderr)
 	}
-	defer f.Close()
-	ds, err := analysisref.ReadExport(bufio.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
+	parts, _ := filepath.Glob(filepath.Join(pdir, "*", "*", "*.csv"))
+	sameRows(t, "partitioned dataset", readExportFiles(t, parts...), fromCSV)
+}
+
+// readExportFiles reads the analysis columns of export CSV files, by frame.
+func readExportFiles(t *testing.T, paths ...string) map[uint64]analysisref.Row {
+	t.Helper()
+	all := map[uint64]analysisref.Row{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := analysisref.ReadExport(bufio.NewReader(f))
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for k, v := range rows {
+			all[k] = v
+		}
 	}
-	if len(ds) != len(fromCSV) {
-		t.Fatalf("dataset: %d rows, want %d", len(ds), len(fromCSV))
+	return all
+}
+
+func sameRows(t *testing.T, what string, got, want map[uint64]analysisref.Row) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d rows, want %d", what, len(got), len(want))
 	}
-	for frame, row := range ds {
+	for frame, row := range got {
 		for i := range row {
-			if row[i] != fromCSV[frame][i] {
-				t.Fatalf("dataset frame %d %s: %v, want %v", frame, analysisref.Fields[i].Column, row[i], fromCSV[frame][i])
+			if row[i] != want[frame][i] {
+				t.Fatalf("%s frame %d %s: %v, want %v", what, frame, analysisref.Fields[i].Column, row[i], want[frame][i])
 			}
 		}
 	}
