@@ -33,6 +33,8 @@ type captureOptions struct {
 	list           bool
 	nano           bool
 	queueMB        int
+	backend        string
+	direction      string
 	expr           string
 	print          textFlags
 }
@@ -46,7 +48,10 @@ func newCmdCapture(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "capture [-i IFACE]... [-w FILE|-] [EXPRESSION]",
 		Short: "Capture packets from network interfaces, print them or write them to rotating files",
-		Long: `Capture packets from one or more network interfaces through libpcap, like tcpdump.
+		Long: `Capture packets from one or more network interfaces, like tcpdump. On Linux the packets
+come through an AF_PACKET memory-mapped ring (whole blocks of packets per wake-up, the
+filter compiled by libpcap and run in the kernel); elsewhere, and for interfaces the ring
+does not handle, through libpcap (--backend chooses).
 
 Without -w each packet is printed as 'pcaptk read' prints it. With -w the packets go to a
 pcap or pcapng file (-w - streams to standard output); -C, -G and --packets-per-file cut
@@ -97,6 +102,9 @@ interfaces and the first file are open. Without root:
 	f.Float64Var(&o.duration, "duration", 0, "stop after `SECONDS`")
 	f.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces available for capture and exit")
 	f.IntVar(&o.queueMB, "queue-size", 64, "memory in `MiB` for packets waiting to be written")
+	f.StringVarP(&o.direction, "direction", "Q", "", "capture packets sent (`out`), received (in), or both (inout, the default)")
+	f.StringVar(&o.backend, "backend", os.Getenv("PCAPTK_CAPTURE_BACKEND"),
+		"capture `BACKEND`: afpacket (Linux's memory-mapped ring) or libpcap; default: $PCAPTK_CAPTURE_BACKEND, else afpacket where it can, else libpcap")
 	addTextFlags(f, &o.print)
 	return c
 }
@@ -124,6 +132,16 @@ func (o *captureOptions) check() error {
 	default:
 		return usageErrorf("capture: unknown --format %q (pcap or pcapng)", o.format)
 	}
+	switch o.backend {
+	case capture.BackendAuto, capture.BackendLibpcap, capture.BackendAFPacket:
+	default:
+		return usageErrorf("capture: unknown --backend %q (afpacket or libpcap)", o.backend)
+	}
+	switch strings.ToLower(o.direction) {
+	case "", "in", "out", "inout":
+	default:
+		return usageErrorf("capture: unknown -Q direction %q (in, out or inout)", o.direction)
+	}
 	if o.expr != "" {
 		if _, err := filter.Compile(o.expr); err != nil {
 			var se *filter.SyntaxError
@@ -143,6 +161,7 @@ func runCapture(o *captureOptions, s *streams) error {
 	co := capture.Options{
 		Interfaces: o.ifaces, Filter: o.expr, Snaplen: o.snaplen, BufferSize: o.bufferKiB << 10,
 		NoPromisc: o.noPromisc, Immediate: o.immediate, Count: o.count,
+		Direction: o.direction, Backend: o.backend,
 		Duration: time.Duration(o.duration * float64(time.Second)), QueueBytes: o.queueMB << 20,
 		Write: o.write, Format: o.format, Nano: o.nano, FileBytes: int64(o.fileMB * 1e6),
 		RotateEvery: time.Duration(o.seconds) * time.Second, PacketsPerFile: o.packetsPerFile,

@@ -1,5 +1,7 @@
-// Package capture is live capture: libpcap handles on network interfaces
-// (OpenLive, Devices), the bounded queue that lets one goroutine per interface
+// Package capture is live capture: sources on network interfaces — on Linux an
+// AF_PACKET TPACKET_V3 ring read a block at a time (OpenRing), libpcap handles
+// elsewhere and where the ring cannot do the capture (OpenLive, Devices);
+// OpenSource chooses — the bounded queue that lets one goroutine per interface
 // read while the consumer writes (StartQueue), and Run, which is all of
 // `pcaptk capture`: the output (printer, one file or standard output, or a
 // rotating series with -C/-G/-W and -z post-rotate commands), dropping root for

@@ -30,6 +30,8 @@ type LiveOptions struct {
 	Timeout time.Duration
 	// Filter is a tcpdump filter expression run in the kernel; empty keeps everything.
 	Filter string
+	// Direction is tcpdump's -Q: "in", "out", or "" for both.
+	Direction string
 }
 
 // DefaultSnaplen is tcpdump's default snapshot length.
@@ -96,6 +98,16 @@ func OpenLive(device string, o LiveOptions) (*Live, error) {
 	h, err := in.Activate()
 	if err != nil {
 		return nil, activateError(device, err)
+	}
+	if d, err := parseDirection(o.Direction); err != nil || d != dirBoth {
+		pd := map[direction]pcap.Direction{dirIn: pcap.DirectionIn, dirOut: pcap.DirectionOut}[d]
+		if err == nil {
+			err = h.SetDirection(pd)
+		}
+		if err != nil {
+			h.Close()
+			return fail("direction", err)
+		}
 	}
 	if o.Filter != "" {
 		if err := h.SetBPFFilter(o.Filter); err != nil {

@@ -57,7 +57,7 @@ func TestLiveLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := StartQueue([]*Live{l}, QueueOptions{})
+	c := StartQueue([]Source{l}, QueueOptions{})
 	if got := c.Interfaces()[0]; got.Name != "lo" || got.LinkType != 1 || got.Snaplen != DefaultSnaplen ||
 		got.Filter == "" || got.TSResol != 1e9 {
 		t.Errorf("interface = %+v", got)
@@ -98,7 +98,7 @@ func TestLiveQueueFullCountsDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := StartQueue([]*Live{l}, QueueOptions{QueuePackets: 50})
+	c := StartQueue([]Source{l}, QueueOptions{QueuePackets: 50})
 	udpBurst(t, port, n)
 	time.Sleep(300 * time.Millisecond) // let the reader drain libpcap into the full queue
 	st := c.Wait()

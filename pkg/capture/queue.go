@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -9,52 +10,78 @@ import (
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
-// QueueOptions size the queue between the libpcap readers and the consumer.
+// QueueOptions size the queue between the readers and the consumer.
 type QueueOptions struct {
 	// QueueBytes is the memory for packet bytes waiting for the consumer; 0 means 64 MiB.
 	QueueBytes int
-	// QueuePackets is the most packets waiting for the consumer; 0 means 131072.
+	// QueuePackets is the most entries waiting for the consumer: a packet read
+	// through libpcap, or the packets one AF_PACKET block left in the queue; 0 means 131072.
 	QueuePackets int
+	// NoZeroCopy makes ring readers copy every block into the queue instead of
+	// handing an idle consumer the block itself (to measure what that saves).
+	NoZeroCopy bool
 }
 
 // Stats are the counts of one interface of a Capture.
 type Stats struct {
 	LiveStats
-	Queued      uint64 // packets read from libpcap and queued
-	QueueDrops  uint64 // packets read from libpcap but dropped because the queue was full
+	Queued      uint64 // packets read and queued (or handed to the consumer in place)
+	QueueDrops  uint64 // packets read but dropped because the queue was full
 	StatsFailed error  // why LiveStats are missing, if they are
 }
 
-// Queue reads several live handles at once, each in its own goroutine, into one
+// Queue reads several sources at once, each in its own goroutine, into one
 // bounded queue that the consumer empties with Next or Poll: a slow consumer (a disk,
 // a file rotation) never stalls the reads. When the queue is full a packet is dropped
 // and counted (Stats.QueueDrops). Packets come out in the order they were read.
 //
-//	l, err := capture.OpenLive("eth0", capture.LiveOptions{Filter: "tcp port 80"})
-//	c := capture.StartQueue([]*capture.Live{l}, capture.QueueOptions{})
+// An AF_PACKET ring (see OpenRing) is read a block at a time. While the consumer
+// is idle the block itself goes to it, and returns to the kernel once the
+// consumer has taken its last packet: no copy. Otherwise the reader copies the
+// block's packets into the queue as one entry and returns the block at once.
+//
+//	l, err := capture.OpenSource("eth0", capture.LiveOptions{Filter: "tcp port 80"}, "")
+//	c := capture.StartQueue([]capture.Source{l}, capture.QueueOptions{})
 //	// on SIGINT: c.Stop()
 //	for {
 //		p, err := c.Poll(ticker.C) // nil, nil when the ticker fires first
 //		if err != nil { break }    // io.EOF after Stop, or a read error
 //		if p != nil { sink.WritePacket(p) } // p and p.Data valid until the next Poll
 //	}
-//	stats := c.Wait() // per interface: libpcap's counts and the queue's
+//	stats := c.Wait() // per interface: the kernel's counts and the queue's
 //
-// The Queue owns the Live handles and closes them; a single goroutine consumes.
+// The Queue owns the sources and closes them; a single goroutine consumes, and
+// calls Wait once it has stopped consuming.
 type Queue struct {
-	lives   []*Live
-	ifaces  []reader.Interface
-	q       queue
-	stopAt  atomic.Int64 // when Stop was called (ns), 0 before
-	abort   atomic.Bool  // stop reading at once
-	wg      sync.WaitGroup
-	errMu   sync.Mutex
-	err     error
-	stats   []Stats
-	pkt     reader.Packet
-	held    bool
-	heldEnd uint64
-	n       uint64
+	srcs     []Source
+	ifaces   []reader.Interface
+	q        queue
+	stopAt   atomic.Int64 // when Stop was called (ns), 0 before
+	abort    atomic.Bool  // stop reading at once
+	idle     atomic.Bool  // the consumer waits for an entry
+	zeroCopy bool
+	wg       sync.WaitGroup
+	errMu    sync.Mutex
+	err      error
+	stats    []Stats
+	pkt      reader.Packet
+	held     bool
+	heldEnd  uint64
+	n        uint64
+	cur      entry    // the batch or block being consumed
+	handed   []uint64 // per source: packets the consumer took from ring blocks in place
+	closed   bool
+}
+
+// entry is a batch or a ring block that Poll is walking through.
+type entry struct {
+	kind     uint8
+	iface    int
+	pos, lim uint64 // batch: the next packet's record, the batch's end in q.buf
+	end      uint64 // batch: tail once it is consumed
+	blk      int    // block: its index in the ring
+	src      blockSource
+	it       blockIter
 }
 
 // queue is a byte ring that the readers fill (under mu, in the order they send on ch)
@@ -68,30 +95,43 @@ type queue struct {
 }
 
 type slot struct {
-	start   uint32
-	caplen  uint32
+	start   uint32 // packet and batch: offset in buf; block: index in the ring
+	caplen  uint32 // packet: its length; batch: the bytes of its records
 	wirelen uint32
 	iface   uint32
+	kind    uint8
 	ts      int64
-	end     uint64 // head after this packet: freeing it sets tail to end
+	end     uint64 // head after this entry: freeing it sets tail to end
 }
 
-// StartQueue starts reading every handle. The Queue owns them from then on and
-// closes them when reading stops. Interface i of the packets is lives[i].
-func StartQueue(lives []*Live, o QueueOptions) *Queue {
+// Kinds of slot: one packet; a batch of records (batchHdrLen bytes of time
+// stamp and lengths, then the bytes) copied from a ring block; a ring block
+// itself, handed over in place.
+const (
+	slotPacket = iota
+	slotBatch
+	slotBlock
+)
+
+const batchHdrLen = 16
+
+// StartQueue starts reading every source. The Queue owns them from then on and
+// closes them when reading stops. Interface i of the packets is srcs[i].
+func StartQueue(srcs []Source, o QueueOptions) *Queue {
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = 64 << 20
 	}
 	if o.QueuePackets <= 0 {
 		o.QueuePackets = 128 << 10
 	}
-	c := &Queue{lives: lives, stats: make([]Stats, len(lives))}
+	c := &Queue{srcs: srcs, stats: make([]Stats, len(srcs)), handed: make([]uint64, len(srcs)),
+		zeroCopy: !o.NoZeroCopy}
 	c.q.buf = make([]byte, o.QueueBytes)
 	c.q.ch = make(chan slot, o.QueuePackets)
-	for i, l := range lives {
-		c.ifaces = append(c.ifaces, l.iface)
+	for i, s := range srcs {
+		c.ifaces = append(c.ifaces, s.Interface())
 		c.wg.Add(1)
-		go c.read(i, l)
+		go c.read(i, s)
 	}
 	go func() {
 		c.wg.Wait()
@@ -103,9 +143,16 @@ func StartQueue(lives []*Live, o QueueOptions) *Queue {
 // Interfaces lists the interfaces, in the order given to StartQueue.
 func (c *Queue) Interfaces() []reader.Interface { return c.ifaces }
 
-func (c *Queue) read(i int, l *Live) {
+func (c *Queue) read(i int, s Source) {
 	defer c.wg.Done()
 	st := &c.stats[i]
+	if b, ok := s.(blockSource); ok {
+		// The ring stays mapped until Wait: the consumer may still walk a block.
+		st.Queued, st.QueueDrops = c.readBlocks(i, b)
+		st.LiveStats, st.StatsFailed = b.Stats()
+		return
+	}
+	l := s.(*Live)
 	var queued, drops uint64
 	for !c.abort.Load() {
 		stopAt := c.stopAt.Load()
@@ -181,39 +228,102 @@ func (c *Queue) Poll(wake <-chan time.Time) (*reader.Packet, error) {
 		c.q.tail.Store(c.heldEnd)
 		c.held = false
 	}
-	var s slot
-	var ok bool
-	select {
-	case s, ok = <-c.q.ch:
-	default:
+	for {
+		if c.cur.kind != slotPacket {
+			if c.nextInEntry() {
+				return &c.pkt, nil
+			}
+			c.finishEntry()
+		}
+		var s slot
+		var ok bool
 		select {
 		case s, ok = <-c.q.ch:
-		case <-wake:
-			return nil, nil
+		default:
+			c.idle.Store(true)
+			select {
+			case s, ok = <-c.q.ch:
+			case <-wake:
+				c.idle.Store(false)
+				return nil, nil
+			}
+			c.idle.Store(false)
 		}
-	}
-	if !ok {
-		c.errMu.Lock()
-		defer c.errMu.Unlock()
-		if c.err != nil {
-			return nil, c.err
+		if !ok {
+			c.errMu.Lock()
+			defer c.errMu.Unlock()
+			if c.err != nil {
+				return nil, c.err
+			}
+			return nil, io.EOF
 		}
-		return nil, io.EOF
+		switch s.kind {
+		case slotBatch:
+			c.cur = entry{kind: slotBatch, iface: int(s.iface), pos: uint64(s.start),
+				lim: uint64(s.start) + uint64(s.caplen), end: s.end}
+			continue
+		case slotBlock:
+			b := c.srcs[s.iface].(blockSource)
+			c.cur = entry{kind: slotBlock, iface: int(s.iface), blk: int(s.start), src: b}
+			c.cur.it.reset(b.block(int(s.start)), b.format())
+			continue
+		}
+		c.held, c.heldEnd = true, s.end
+		c.setPacket(int(s.iface), c.q.buf[s.start:s.start+s.caplen:s.start+s.caplen], s.ts, s.wirelen)
+		return &c.pkt, nil
 	}
-	c.held, c.heldEnd = true, s.end
+}
+
+func (c *Queue) setPacket(iface int, data []byte, ts int64, wirelen uint32) {
 	c.n++
-	ifc := &c.ifaces[s.iface]
+	ifc := &c.ifaces[iface]
 	c.pkt = reader.Packet{
-		Data:      c.q.buf[s.start : s.start+s.caplen : s.start+s.caplen],
-		Timestamp: s.ts,
-		CapLen:    s.caplen,
-		WireLen:   s.wirelen,
-		Iface:     int(s.iface),
+		Data:      data,
+		Timestamp: ts,
+		CapLen:    uint32(len(data)),
+		WireLen:   wirelen,
+		Iface:     iface,
 		LinkType:  ifc.LinkType,
 		Snaplen:   ifc.Snaplen,
 		Number:    c.n,
 	}
-	return &c.pkt, nil
+}
+
+// nextInEntry sets c.pkt to the next packet of the batch or block being consumed.
+func (c *Queue) nextInEntry() bool {
+	e := &c.cur
+	if e.kind == slotBlock {
+		var p reader.Packet
+		if !e.it.next(&p) {
+			return false
+		}
+		c.handed[e.iface]++
+		c.setPacket(e.iface, p.Data, p.Timestamp, p.WireLen)
+		return true
+	}
+	if e.pos+batchHdrLen > e.lim {
+		return false
+	}
+	h := c.q.buf[e.pos : e.pos+batchHdrLen]
+	ts := int64(binary.LittleEndian.Uint64(h))
+	caplen := uint64(binary.LittleEndian.Uint32(h[8:]))
+	wirelen := binary.LittleEndian.Uint32(h[12:])
+	start := e.pos + batchHdrLen
+	e.pos = start + caplen
+	c.setPacket(e.iface, c.q.buf[start:e.pos:e.pos], ts, wirelen)
+	return true
+}
+
+// finishEntry frees the batch's room in the queue or returns the block to the kernel.
+func (c *Queue) finishEntry() {
+	e := &c.cur
+	if e.kind == slotBlock {
+		e.src.release(e.blk)
+		e.src.unhold()
+	} else {
+		c.q.tail.Store(e.end)
+	}
+	*e = entry{}
 }
 
 // drainTime bounds how long readers go on after Stop collecting the packets captured
@@ -226,9 +336,22 @@ const drainTime = 300 * time.Millisecond
 func (c *Queue) Stop() { c.stopAt.CompareAndSwap(0, time.Now().UnixNano()) }
 
 // Wait waits until every reader has stopped (after Stop) and returns their counts,
-// one per interface. Packets left in the queue are discarded.
+// one per interface. Packets left in the queue are discarded. The consumer calls it
+// once it no longer calls Next or Poll: it unmaps the AF_PACKET rings.
 func (c *Queue) Wait() []Stats {
 	c.Stop()
 	c.wg.Wait()
+	if !c.closed {
+		c.closed = true
+		if c.cur.kind == slotBlock {
+			c.finishEntry()
+		}
+		for i, s := range c.srcs {
+			if _, ok := s.(blockSource); ok {
+				c.stats[i].Queued += c.handed[i]
+				s.Close()
+			}
+		}
+	}
 	return c.stats
 }

@@ -20,6 +20,8 @@ type Options struct {
 	Snaplen    int      // 0: 262144
 	BufferSize int      // kernel buffer in bytes; 0: libpcap's default
 	NoPromisc  bool
+	Direction  string        // -Q: "in", "out" or "" for both
+	Backend    string        // "libpcap", "afpacket" or "" (the ring where it can, else libpcap)
 	Immediate  bool          // deliver each packet at once
 	Count      uint64        // stop after this many packets (0: no limit)
 	Duration   time.Duration // stop after this long (0: no limit)
@@ -218,12 +220,12 @@ func plural(n uint64) string {
 	return "packets"
 }
 
-func openInterfaces(o *Options) ([]*Live, error) {
+func openInterfaces(o *Options) ([]Source, error) {
 	lo := LiveOptions{Snaplen: o.Snaplen, NoPromisc: o.NoPromisc, BufferSize: o.BufferSize,
-		Immediate: o.Immediate, Filter: o.Filter}
-	var lives []*Live
+		Immediate: o.Immediate, Filter: o.Filter, Direction: o.Direction}
+	var lives []Source
 	for _, name := range o.Interfaces {
-		l, err := OpenLive(name, lo)
+		l, err := OpenSource(name, lo, o.Backend)
 		if err != nil {
 			for _, l := range lives {
 				l.Close()
