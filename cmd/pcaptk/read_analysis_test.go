@@ -185,3 +185,34 @@ func TestReadAnalysisOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAnalysisFilter: the words do not depend on the filter expression:
+// read --analysis EXPR prints the lines of read --analysis that EXPR selects,
+// words included, and -c stops the lines, not the analysis before them.
+func TestReadAnalysisFilter(t *testing.T) {
+	in := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")
+	_, all, _ := pcaptkRun(t, nil, "read", "-nn", "--analysis", "-r", in)
+	_, sub, _ := pcaptkRun(t, nil, "read", "-nn", "--analysis", "-r", in, "src port 9001")
+	_, plainSub, _ := pcaptkRun(t, nil, "read", "-nn", "-r", in, "src port 9001")
+	want := map[string]bool{}
+	for _, l := range strings.Split(all, "\n") {
+		want[l] = true
+	}
+	lines := strings.Split(strings.TrimSuffix(sub, "\n"), "\n")
+	words := 0
+	for _, l := range lines {
+		if !want[l] {
+			t.Fatalf("filtered line %q is not a line of the whole capture's output", l)
+		}
+		if strings.Contains(l, "[TCP ") {
+			words++
+		}
+	}
+	if n := strings.Count(plainSub, "\n"); n != len(lines) || words < 100 {
+		t.Errorf("%d lines (%d without --analysis), %d with words", len(lines), n, words)
+	}
+	_, head, _ := pcaptkRun(t, nil, "read", "-nn", "--analysis", "-c", "500", "-r", in)
+	if !strings.HasPrefix(all, head) || strings.Count(head, "\n") != 500 {
+		t.Error("-c 500 does not print the first 500 lines of the whole output")
+	}
+}
