@@ -10,6 +10,49 @@ import (
 // the commas between them and two quotes.
 var analysisTextMax = len(strings.Join(columnNames[ColRetransmission:ColAnalysis], ",")) + 2
 
+// prepareAnalysisFlags fills anFlagText when the fifteen analysis flag
+// columns come together in their order, as --analysis writes them: each row
+// then appends two texts for them instead of fifteen values (the CSV and JSON
+// formatting of the analysis columns took about as long as all the others).
+func (e *lineEncoder) prepareAnalysisFlags() {
+	e.anFlagsAt = -1
+	const n = analysis.NumFlags
+	for i := 0; i+n <= len(e.cols); i++ {
+		match := true
+		for j := range n {
+			if e.cols[i+j] != ColRetransmission+Column(j) {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		e.anFlagsAt = i
+		e.anFlagText = new([2][256][]byte)
+		for half := range 2 {
+			for v := range 256 {
+				var t []byte
+				for j := range 8 {
+					k := i + half*8 + j
+					if half*8+j >= n {
+						break
+					}
+					switch {
+					case e.json:
+						t = append(t, e.keys[k]...)
+					case k > 0:
+						t = append(t, ',')
+					}
+					t = appendBool(t, v&(1<<j) != 0)
+				}
+				e.anFlagText[half][v] = t
+			}
+		}
+		return
+	}
+}
+
 // putAnalysis writes analysis column c of a row whose analysis is a. Flags are
 // booleans; values are null where tshark shows no field; durations are
 // seconds with nine fractional digits, as tshark writes them.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/pcaptk/pcaptk/internal/numfmt"
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
@@ -54,6 +55,10 @@ type lineEncoder struct {
 	// JSON export of the benchmark capture 0.79 s -> 0.74 s).
 	flagsAt  int
 	flagText *[256][]byte
+	// Likewise for the fifteen analysis flag columns (anFlagsAt: the first),
+	// their text for each byte of analysis.Flags (prepareAnalysisFlags).
+	anFlagsAt  int
+	anFlagText *[2][256][]byte
 	// ops, rowMax and flagsFmt drive putRow; compile sets them at the first row.
 	ops      []op
 	rowMax   int
@@ -70,8 +75,10 @@ var flagColumns = [8]struct {
 }{{ColSYN, decode.SYN}, {ColACKFlag, decode.ACK}, {ColFIN, decode.FIN}, {ColRST, decode.RST},
 	{ColPSH, decode.PSH}, {ColURG, decode.URG}, {ColECE, decode.ECE}, {ColCWR, decode.CWR}}
 
-// prepareFlags fills flagText when the columns hold the eight flags together.
+// prepareFlags fills flagText when the columns hold the eight flags together,
+// and anFlagText when they hold the analysis flags together.
 func (e *lineEncoder) prepareFlags() {
+	e.prepareAnalysisFlags()
 	e.flagsAt = -1
 	for i := 0; i+8 <= len(e.cols); i++ {
 		match := true
@@ -108,7 +115,7 @@ func newLineEncoder(w io.Writer, o LineOptions) *lineEncoder {
 	if cols == nil {
 		cols = AllColumns()
 	}
-	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096), flagsAt: -1}
+	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096), flagsAt: -1, anFlagsAt: -1}
 }
 
 // minSplit is the fewest rows worth sharing among goroutines.
@@ -128,7 +135,7 @@ func (e *lineEncoder) startHelpers() {
 	e.done = make(chan struct{}, n)
 	for range n {
 		h := &lineEncoder{cols: e.cols, time: e.time, json: e.json, keys: e.keys,
-			flagsAt: e.flagsAt, flagText: e.flagText,
+			flagsAt: e.flagsAt, flagText: e.flagText, anFlagsAt: e.anFlagsAt, anFlagText: e.anFlagText,
 			buf: make([]byte, 0, flushAt), jobs: make(chan [2]int)}
 		e.helpers = append(e.helpers, h)
 		go func() {
@@ -289,12 +296,13 @@ func (e *lineEncoder) appendSACK(b []byte, r *Row) []byte {
 type op struct {
 	pre    [preMax]byte
 	preLen uint8
-	col    Column // colFlagsFused: the eight flag columns from flagText
+	col    Column // colFlagsFused: the eight flag columns from flagText; colAnFlagsFused: the analysis flags
 }
 
 const (
-	preMax        = 32 // longest constant text: `,"spurious_retransmission":` is 27 bytes
-	colFlagsFused = numColumns
+	preMax          = 32 // longest constant text: `,"spurious_retransmission":` is 27 bytes
+	colFlagsFused   = numColumns
+	colAnFlagsFused = numColumns + 1
 	// valueMax bounds what putRow writes for one value, stores' spill included,
 	// except the options text (counted per row) and SACK blocks (sackMax).
 	valueMax = 64
@@ -320,6 +328,11 @@ func (e *lineEncoder) compile() {
 			o.col = colFlagsFused
 			i += len(flagColumns) - 1
 		}
+		if i == e.anFlagsAt {
+			pre = nil
+			o.col = colAnFlagsFused
+			i += analysis.NumFlags - 1
+		}
 		o.preLen = uint8(copy(o.pre[:], pre))
 		if int(o.preLen) != len(pre) {
 			panic("export: column key too long") // column names are constants
@@ -336,6 +349,15 @@ func (e *lineEncoder) compile() {
 			longest = max(longest, len(t))
 		}
 		e.rowMax += longest
+	}
+	if e.anFlagText != nil {
+		for _, half := range e.anFlagText {
+			longest := 0
+			for _, t := range half {
+				longest = max(longest, len(t))
+			}
+			e.rowMax += longest
+		}
 	}
 	e.flagsFmt = newFlagsTable(e.json)
 	e.ops = ops
@@ -437,6 +459,10 @@ func (e *lineEncoder) putOps(w []byte, n int, bt *Batch, r *Row, i int, ops []op
 			n = putU32(w, n, uint32(r.FlagsRaw))
 		case colFlagsFused:
 			n += copy(w[n:], e.flagText[uint8(r.Flags)])
+		case colAnFlagsFused:
+			f := bt.analysisOf(i).Flags
+			n += copy(w[n:], e.anFlagText[0][uint8(f)])
+			n += copy(w[n:], e.anFlagText[1][uint8(f>>8)])
 		case ColSYN:
 			n = putBool(w, n, r.Flags&decode.SYN != 0)
 		case ColACKFlag:
