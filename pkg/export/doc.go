@@ -15,12 +15,13 @@
 // encodes in another, handing over Batches of flat Rows that own no memory of
 // the reader. Encoders reuse their buffers: NewCSV and NewJSON append each row
 // to one buffer written in 256 KiB pieces, allocate nothing per row, and format
-// large batches in parts on every CPU. The Parquet encoder is pcaptk's own
-// writer for this fixed schema (parquet.go, pq*.go: Thrift footer, PLAIN,
-// DELTA_BINARY_PACKED, dictionary and RLE/bit-packed encodings, zstd, snappy or
-// gzip pages); its columns are shared among worker goroutines that take batches
-// at their own pace (Run hands them over with WriteBatchAsync), and it holds at
-// most one row group, compressed, in memory. Encoders are not safe for
-// concurrent use; Close must be called (it stops their goroutines) and does not
-// close the writer.
+// large batches in parts on every CPU. The Parquet encoder declares the
+// columns (parquet.go: each Column's type, Row field, presence bit and
+// encoding, the address and flags dictionaries keyed by their raw bits, the
+// options text read from the batch's Text) for the writer of package
+// export/parquet, whose workers share the columns and take batches at their
+// own pace (Run hands them over with WriteBatchAsync); it holds at most one
+// row group, compressed, in memory. Encoders are not safe for concurrent use;
+// Close must be called (it stops their goroutines) and does not close the
+// writer.
 package export

@@ -2,7 +2,6 @@ package export
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -19,12 +18,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
@@ -137,39 +134,20 @@ func jsonCell(v any) string {
 // parseParquet reads a file back with arrow-go's own Parquet reader.
 func parseParquet(t *testing.T, b []byte) (table, *arrow.Schema, *schema.Schema) {
 	t.Helper()
-	pf, err := file.NewParquetReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("parquet: %v", err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatalf("parquet read: %v", err)
-	}
-	defer tbl.Release()
-	out := table{}
-	n := int(tbl.NumRows())
-	out.rows = make([]map[string]string, n)
-	for i := range out.rows {
-		out.rows[i] = map[string]string{}
-	}
-	for ci := 0; ci < int(tbl.NumCols()); ci++ {
-		col := tbl.Column(ci)
-		name := col.Name()
-		out.cols = append(out.cols, name)
-		row := 0
-		for _, chunk := range col.Data().Chunks() {
-			for k := 0; k < chunk.Len(); k++ {
-				out.rows[row][name] = arrowCell(chunk, k)
-				row++
+	names, cells, as, ps := parquettest.ReadCells(t, b, arrowCell)
+	out := table{cols: names}
+	for _, name := range names {
+		if out.rows == nil {
+			out.rows = make([]map[string]string, len(cells[name]))
+			for i := range out.rows {
+				out.rows[i] = map[string]string{}
 			}
 		}
+		for i, v := range cells[name] {
+			out.rows[i][name] = v
+		}
 	}
-	return out, tbl.Schema(), pf.MetaData().Schema
+	return out, as, ps
 }
 
 func arrowCell(a arrow.Array, i int) string {

@@ -2,14 +2,11 @@ package export
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	"github.com/apache/arrow-go/v18/parquet/schema"
+
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 )
 
 // arrowSchema is SCHEMA.md's contract as an Arrow schema: the types pandas,
@@ -67,10 +64,6 @@ func TestParquetSchemaMatchesPqarrow(t *testing.T) {
 		cols    []Column
 		tsMicro bool
 	}{{AllColumns(), false}, {AllColumns(), true}, {subset, false}} {
-		want, err := pqarrow.ToParquet(arrowSchema(tc.cols, tc.tsMicro), parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
-		if err != nil {
-			t.Fatal(err)
-		}
 		var buf bytes.Buffer
 		enc, err := NewParquet(&buf, ParquetOptions{Columns: tc.cols, TSMicro: tc.tsMicro})
 		if err != nil {
@@ -79,49 +72,6 @@ func TestParquetSchemaMatchesPqarrow(t *testing.T) {
 		if err := enc.Close(); err != nil {
 			t.Fatal(err)
 		}
-		pf, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := pf.MetaData().Schema
-		var w, g bytes.Buffer
-		schema.PrintSchema(want.Root(), &w, 2)
-		schema.PrintSchema(got.Root(), &g, 2)
-		if normSchema(w.String()) != normSchema(g.String()) {
-			t.Errorf("tsMicro=%v: schema differs from pqarrow's\n got:\n%s\nwant:\n%s", tc.tsMicro, g.String(), w.String())
-		}
-		as, err := pqarrow.FromParquet(got, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if wantA := arrowSchema(tc.cols, tc.tsMicro); normArrow(as) != normArrow(wantA) {
-			t.Errorf("tsMicro=%v: arrow reads the schema as\n%s\nwant\n%s", tc.tsMicro, as, wantA)
-		}
+		parquettest.CheckSchema(t, buf.Bytes(), arrowSchema(tc.cols, tc.tsMicro))
 	}
-}
-
-// normSchema drops what differs between pqarrow's in-memory schema and the one
-// read from a footer without changing the file: the root's repetition (a footer
-// gives the root none) and pqarrow's flag to force a converted type (timestamps
-// in ns have none to force).
-func normSchema(s string) string {
-	first, rest, _ := strings.Cut(s, "\n")
-	first = strings.Replace(strings.Replace(first, "repeated group", "group", 1), "required group", "group", 1)
-	rest = strings.ReplaceAll(rest, ", force_set_converted_type=true", ", force_set_converted_type=false")
-	return first + "\n" + rest
-}
-
-// normArrow prints the field names and types only: arrow-go adds field-id
-// metadata when it reads a footer, and names a list's elements "element", as
-// Parquet's LIST convention does, where arrow.ListOf says "item".
-func normArrow(s *arrow.Schema) string {
-	var b strings.Builder
-	for _, f := range s.Fields() {
-		b.WriteString(f.Name + " " + strings.ReplaceAll(f.Type.String(), "element:", "item:"))
-		if f.Nullable {
-			b.WriteString(" nullable")
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }

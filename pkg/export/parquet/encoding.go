@@ -1,11 +1,11 @@
-package export
+package parquet
 
 import (
 	"encoding/binary"
 	"math/bits"
 )
 
-// The Parquet value encodings pcaptk writes: PLAIN, DELTA_BINARY_PACKED, the
+// The Parquet value encodings this package writes: PLAIN, DELTA_BINARY_PACKED, the
 // RLE/bit-packed hybrid (levels and dictionary indexes) and bit-packed booleans.
 // Each appends to dst and allocates only when dst must grow.
 
@@ -44,7 +44,7 @@ func (p *bitPacker) flush(dst []byte) []byte {
 	return dst
 }
 
-// Block layout of DELTA_BINARY_PACKED as pcaptk writes it: blocks of 128 values
+// Block layout of DELTA_BINARY_PACKED as written here: blocks of 128 values
 // in 4 miniblocks of 32, the layout parquet-mr and arrow use.
 const (
 	deltaBlock     = 128

@@ -1,9 +1,9 @@
-package export
+package parquet
 
 import "encoding/binary"
 
 // thriftWriter appends Thrift compact-protocol structs, the encoding of Parquet's
-// page headers and footer. Only what pcaptk writes is here: structs, i32/i64,
+// page headers and footer. Only what this package writes is here: structs, i32/i64,
 // bool, binary and lists. Field ids are written as deltas from the previous field
 // of the same struct, so a struct is opened with begin and closed with end.
 type thriftWriter struct {

@@ -1,16 +1,16 @@
-package export
+package parquet
 
 import (
 	"bytes"
 	"hash/maphash"
 )
 
-// pqDict is the dictionary of one byte-array column chunk: an open-addressing
-// hash table from a key (raw bytes: an address, the flag bits, or the text
-// itself) to the index of its entry. Keys and values live in two arenas, so
+// dict is the dictionary of one byte-array column chunk: an open-addressing
+// hash table from a key (the raw bytes of the row fields the text is made
+// from, or the text itself) to the index of its entry. Keys and values live in two arenas, so
 // adding an entry allocates only while the arenas grow to their working size,
 // and a reset keeps the memory for the next row group.
-type pqDict struct {
+type dict struct {
 	seed    maphash.Seed
 	slots   []int32 // entry index + 1; 0 is empty
 	keys    []byte
@@ -22,19 +22,19 @@ type pqDict struct {
 	lastKey []byte
 }
 
-func newPQDict() *pqDict {
-	return &pqDict{seed: maphash.MakeSeed(), slots: make([]int32, 1024), last: -1}
+func newDict() *dict {
+	return &dict{seed: maphash.MakeSeed(), slots: make([]int32, 1024), last: -1}
 }
 
-func (d *pqDict) reset() {
+func (d *dict) reset() {
 	clear(d.slots)
 	d.keys, d.keyEnd, d.vals, d.valEnd = d.keys[:0], d.keyEnd[:0], d.vals[:0], d.valEnd[:0]
 	d.valSize, d.last = 0, -1
 }
 
-func (d *pqDict) len() int { return len(d.keyEnd) }
+func (d *dict) len() int { return len(d.keyEnd) }
 
-func (d *pqDict) key(i int32) []byte {
+func (d *dict) key(i int32) []byte {
 	start := int32(0)
 	if i > 0 {
 		start = d.keyEnd[i-1]
@@ -43,7 +43,7 @@ func (d *pqDict) key(i int32) []byte {
 }
 
 // value returns entry i's value without its length prefix.
-func (d *pqDict) value(i int32) []byte {
+func (d *dict) value(i int32) []byte {
 	start := int32(0)
 	if i > 0 {
 		start = d.valEnd[i-1]
@@ -53,7 +53,7 @@ func (d *pqDict) value(i int32) []byte {
 
 // index returns the entry of key, adding it with the value that text appends
 // (called only for a new key) when it is not there yet.
-func (d *pqDict) index(key []byte, text func([]byte) []byte) int32 {
+func (d *dict) index(key []byte, text func([]byte) []byte) int32 {
 	if d.last >= 0 && bytes.Equal(key, d.lastKey) {
 		return d.last
 	}
@@ -77,7 +77,7 @@ func (d *pqDict) index(key []byte, text func([]byte) []byte) int32 {
 	}
 }
 
-func (d *pqDict) add(key []byte, text func([]byte) []byte) int32 {
+func (d *dict) add(key []byte, text func([]byte) []byte) int32 {
 	d.keys = append(d.keys, key...)
 	d.keyEnd = append(d.keyEnd, int32(len(d.keys)))
 	at := len(d.vals)
@@ -90,7 +90,7 @@ func (d *pqDict) add(key []byte, text func([]byte) []byte) int32 {
 	return int32(d.len() - 1)
 }
 
-func (d *pqDict) rehash() {
+func (d *dict) rehash() {
 	d.slots = make([]int32, 2*len(d.slots))
 	mask := uint64(len(d.slots) - 1)
 	for e := range int32(d.len()) {
@@ -104,7 +104,7 @@ func (d *pqDict) rehash() {
 
 // minMax returns the smallest and largest values in byte order, the order
 // Parquet's statistics use for strings.
-func (d *pqDict) minMax() (lo, hi []byte) {
+func (d *dict) minMax() (lo, hi []byte) {
 	for e := range int32(d.len()) {
 		v := d.value(e)
 		if e == 0 || bytes.Compare(v, lo) < 0 {
