@@ -119,9 +119,6 @@ func (o *exportOptions) validate() error {
 	if o.Analysis.on() {
 		o.cols = export.WithAnalysis(o.cols)
 	}
-	if o.Format == "parquet" && export.WantsAnalysis(o.cols) {
-		return usageErrorf("export: the TCP analysis columns are written in csv and json only for now, not parquet")
-	}
 	if o.tsFormat, err = export.ParseTSFormat(o.TimeFormat); err != nil {
 		return usageErrorf("export: --time-format: %v", err)
 	}

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/pcaptk/pcaptk/internal/analysisref"
+	"github.com/pcaptk/pcaptk/internal/parquettest"
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 )
 
@@ -242,4 +245,111 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestExportAnalysisParquet: the Parquet file of export --analysis holds the
+// analysis columns with the values of the CSV export (durations as int64
+// nanoseconds), and the types SCHEMA.md gives them; arrow-go reads it.
+func TestExportAnalysisParquet(t *testing.T) {
+	for _, name := range []string{"local-problems-v4.pcap", "zeek-tcp_retransmit-fast009.pcap", "zeek-ftp_cwd-navigation.pcap"} {
+		in := filepath.Join(testcorpus.TCPDir(t), "pcap", name)
+		cols := analysisColumns()
+		_, csvOut, _ := exportCmd(t, nil, "-r", in, "--format", "csv", "--columns", cols)
+		want, err := analysisref.ReadExport(strings.NewReader(csvOut))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"--analysis"}, {"--columns", cols}, {"--analysis", "--row-group-size", "16384", "--compression", "snappy"}} {
+			out := filepath.Join(t.TempDir(), "a.parquet")
+			if code, _, stderr := exportCmd(t, nil, append([]string{"-r", in, "--format", "parquet", "-o", out}, args...)...); code != 0 {
+				t.Fatalf("%s %v: exit %d: %s", name, args, code, stderr)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, cells, as, _ := parquettest.ReadCells(t, b, parquetCell)
+			// The types: flags bool, frames uint64, counts uint32, durations int64.
+			for _, f := range as.Fields() {
+				var wantType string
+				switch c := f.Name; {
+				case c == "stream" || strings.HasSuffix(c, "frame"):
+					wantType = "uint64"
+				case c == "dup_ack_num" || c == "bytes_in_flight" || c == "push_bytes_sent":
+					wantType = "uint32"
+				case c == "ack_rtt" || c == "irtt" || c == "rto" || strings.HasPrefix(c, "time_"):
+					wantType = "int64"
+				case c == "analysis":
+					wantType = "utf8"
+				default:
+					if _, ok := flagColumn(c); ok {
+						wantType = "bool"
+					}
+				}
+				if wantType != "" && f.Type.String() != wantType {
+					t.Errorf("%s: column %s is %s, want %s", name, f.Name, f.Type, wantType)
+				}
+			}
+			frames := cells["frame"]
+			if len(frames) != len(want) {
+				t.Fatalf("%s %v: %d Parquet rows, %d CSV rows", name, args, len(frames), len(want))
+			}
+			for i, fr := range frames {
+				frame, _ := strconv.ParseUint(fr, 10, 64)
+				w := want[frame]
+				for k, f := range analysisref.Fields {
+					col, ok := cells[f.Column]
+					if !ok {
+						t.Fatalf("%s: no column %s", name, f.Column)
+					}
+					var got analysisref.Value
+					switch v := col[i]; {
+					case v == "null":
+					case f.Flag:
+						got = analysisref.Value{V: 1, OK: v == "true"}
+					case f.Duration:
+						ns, _ := strconv.ParseInt(v, 10, 64)
+						got = analysisref.Some(float64(ns) / 1e9)
+					default:
+						x, _ := strconv.ParseFloat(v, 64)
+						got = analysisref.Some(x)
+					}
+					if got.OK != w[k].OK || (got.OK && abs(got.V-w[k].V) > 1e-12) {
+						t.Fatalf("%s %v frame %d %s: Parquet %q, CSV %v", name, args, frame, f.Column, col[i], w[k])
+					}
+				}
+			}
+			// The analysis text is null without flags, else the CSV's.
+			for i, v := range cells["analysis"] {
+				frame, _ := strconv.ParseUint(frames[i], 10, 64)
+				var flags []string
+				for k, f := range analysisref.Fields {
+					if f.Flag && want[frame][k].OK {
+						flags = append(flags, f.Column)
+					}
+				}
+				if (v == "null") != (len(flags) == 0) || (v != "null" && v != strings.Join(flags, ",")) {
+					t.Fatalf("%s frame %d: analysis %q, flags %v", name, frame, v, flags)
+				}
+			}
+		}
+	}
+}
+
+// flagColumn reports whether c is an analysis flag column.
+func flagColumn(c string) (analysisref.Field, bool) {
+	for _, f := range analysisref.Fields {
+		if f.Flag && f.Column == c {
+			return f, true
+		}
+	}
+	return analysisref.Field{}, false
+}
+
+// parquetCell writes a cell as text: null, true/false, integers in decimal.
+func parquetCell(a arrow.Array, i int) string {
+	if a.IsNull(i) {
+		return "null"
+	}
+	return a.ValueStr(i)
 }

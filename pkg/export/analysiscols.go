@@ -1,9 +1,11 @@
 package export
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/pcaptk/pcaptk/pkg/analysis"
+	"github.com/pcaptk/pcaptk/pkg/export/parquet"
 )
 
 // analysisTextMax bounds what the analysis column writes: every flag's name,
@@ -124,4 +126,74 @@ func putOptDuration(w []byte, n int, ok bool, d int64, json bool) int {
 	n = putU64(w, n, sec)
 	w[n] = '.'
 	return putNine(w, n+1, uint32(uint64(d)-sec*1e9))
+}
+
+// analysisRow is a row joined with its analysis, as the Parquet writer takes
+// the rows of an export with analysis columns.
+type analysisRow struct {
+	Row
+	An      analysis.Result
+	flagged uint8 // 1 when An.Flags is not 0: the analysis text is not null
+}
+
+// joinAnalysis returns the rows of b joined with their analysis, in a buffer
+// of b's (valid until b is reset and joined again).
+func (b *Batch) joinAnalysis() []analysisRow {
+	b.joined = slices.Grow(b.joined[:0], len(b.Rows))[:len(b.Rows)]
+	for i := range b.Rows {
+		j := &b.joined[i]
+		j.Row = b.Rows[i]
+		j.An = *b.analysisOf(i)
+		j.flagged = 0
+		if j.An.Flags != 0 {
+			j.flagged = 1
+		}
+	}
+	return b.joined
+}
+
+// analysisColumn declares analysis column c for Parquet: the flags as
+// BOOLEAN, the analysis text as a dictionary STRING keyed by the flags (made
+// once per combination), frame numbers as UINT64, counts as UINT32, and the
+// durations as signed INT64 nanoseconds (Parquet has no duration type; the
+// docs give the unit). A value is null where tshark shows no field.
+func analysisColumn(c Column) parquet.Column[analysisRow] {
+	name := c.String()
+	present := func(p analysis.Present) parquet.Bit[analysisRow] {
+		return parquet.Mask(func(r *analysisRow) *analysis.Present { return &r.An.Present }, p)
+	}
+	if c < ColAnalysis {
+		f := analysis.Flags(1) << (c - ColRetransmission)
+		return parquet.Bool(name, parquet.Mask(func(r *analysisRow) *analysis.Flags { return &r.An.Flags }, f))
+	}
+	switch c {
+	case ColAnalysis:
+		return parquet.String(name, func(dst []byte, r *analysisRow, _ []byte) []byte {
+			return analysis.AppendFlags(dst, r.An.Flags)
+		}).Key(parquet.KeyOf(func(r *analysisRow) *analysis.Flags { return &r.An.Flags })).
+			Optional(parquet.Mask(func(r *analysisRow) *uint8 { return &r.flagged }, 1))
+	case ColDupAckNum:
+		return parquet.Uint32(name, func(r *analysisRow) *uint32 { return &r.An.DupAckNum }).Optional(present(analysis.HasDupAck))
+	case ColDupAckFrame:
+		return parquet.Uint64(name, func(r *analysisRow) *uint64 { return &r.An.DupAckFrame }).Optional(present(analysis.HasDupAck))
+	case ColAcksFrame:
+		return parquet.Uint64(name, func(r *analysisRow) *uint64 { return &r.An.AcksFrame }).Optional(present(analysis.HasAcksFrame))
+	case ColAckRTT:
+		return parquet.Duration(name, func(r *analysisRow) *int64 { return &r.An.AckRTT }).Optional(present(analysis.HasAckRTT))
+	case ColIRTT:
+		return parquet.Duration(name, func(r *analysisRow) *int64 { return &r.An.IRTT }).Optional(present(analysis.HasIRTT))
+	case ColBytesInFlight:
+		return parquet.Uint32(name, func(r *analysisRow) *uint32 { return &r.An.BytesInFlight }).Optional(present(analysis.HasBytesInFlight))
+	case ColPushBytesSent:
+		return parquet.Uint32(name, func(r *analysisRow) *uint32 { return &r.An.PushBytesSent }).Optional(present(analysis.HasBytesInFlight))
+	case ColRTO:
+		return parquet.Duration(name, func(r *analysisRow) *int64 { return &r.An.RTO }).Optional(present(analysis.HasRTO))
+	case ColRTOFrame:
+		return parquet.Uint64(name, func(r *analysisRow) *uint64 { return &r.An.RTOFrame }).Optional(present(analysis.HasRTO))
+	case ColTimeRelative:
+		return parquet.Duration(name, func(r *analysisRow) *int64 { return &r.An.TimeRelative }).Optional(present(analysis.HasTime))
+	case ColTimeDelta:
+		return parquet.Duration(name, func(r *analysisRow) *int64 { return &r.An.TimeDelta }).Optional(present(analysis.HasTime))
+	}
+	return parquet.Column[analysisRow]{} // not reached: c is an analysis column
 }

@@ -249,6 +249,8 @@ type Batch struct {
 	// so that exports without them move no more bytes per row.
 	An []analysis.Result
 
+	joined []analysisRow // the rows with their analysis, for Parquet (joinAnalysis)
+
 	release func() // Run's: gives the batch back to the reading goroutine
 }
 
