@@ -353,3 +353,20 @@ func parquetCell(a arrow.Array, i int) string {
 	}
 	return a.ValueStr(i)
 }
+
+// TestAnalysisFlagValues: --analysis and --analysis=wireshark (SCHEMA.md's
+// name) are the same; another value is a usage error, in read and export.
+func TestAnalysisFlagValues(t *testing.T) {
+	in := filepath.Join(testcorpus.TCPDir(t), "pcap", "zeek-tcp_retransmit-fast009.pcap")
+	for _, cmd := range [][]string{{"export", "--format", "csv"}, {"read", "-nn"}} {
+		args := append(cmd, "-r", in)
+		_, plain, _ := pcaptkRun(t, nil, append(args, "--analysis")...)
+		code, named, stderr := pcaptkRun(t, nil, append(args, "--analysis=wireshark")...)
+		if code != 0 || named != plain || !strings.Contains(plain, "etransmission") {
+			t.Errorf("%s --analysis=wireshark: exit %d, %q; output differs from --analysis: %v", cmd[0], code, stderr, named != plain)
+		}
+		if code, _, stderr := pcaptkRun(t, nil, append(args, "--analysis=zeek")...); code != 2 || !strings.Contains(stderr, "unknown analysis") {
+			t.Errorf("%s --analysis=zeek: exit %d, %q; want a usage error", cmd[0], code, stderr)
+		}
+	}
+}
