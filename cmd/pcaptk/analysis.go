@@ -6,6 +6,7 @@ import (
 	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
 
 // analysisMode is the value of read's and export's --analysis: "" (off) or
@@ -39,7 +40,7 @@ func addAnalysisFlag(fs *pflag.FlagSet, m *analysisMode, usage string) {
 // infoNotes returns read --analysis's annotation: Wireshark's Info words for
 // the flags of each TCP packet, from one analysis Engine that sees every
 // packet of the capture in order.
-func infoNotes() func(dst []byte, p *reader.Packet, rec *decode.Record) []byte {
+func infoNotes() tcpdump.Annotate {
 	e := analysis.NewEngine(analysis.EngineOptions{})
 	var c decode.Conn
 	var res analysis.Result

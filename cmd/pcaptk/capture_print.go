@@ -16,7 +16,13 @@ type textPrinter struct {
 	rec decode.Record
 }
 
-func newCapturePrinter(w io.Writer, f *textFlags) capture.Printer {
+// newCapturePrinter returns the printer of capture's packets; with countOnly
+// (--count) one that prints nothing, as tcpdump --count prints no packet
+// (the count is in the "packets captured" line).
+func newCapturePrinter(w io.Writer, f *textFlags, countOnly bool) capture.Printer {
+	if countOnly {
+		return silentPrinter{}
+	}
 	return &textPrinter{enc: tcpdump.NewPrinter(w, f.options())}
 }
 
@@ -26,3 +32,8 @@ func (p *textPrinter) Print(pk *reader.Packet) error {
 }
 
 func (p *textPrinter) Flush() error { return p.enc.Flush() }
+
+type silentPrinter struct{}
+
+func (silentPrinter) Print(*reader.Packet) error { return nil }
+func (silentPrinter) Flush() error               { return nil }

@@ -98,6 +98,8 @@ func TestCaptureLive(t *testing.T) {
 	t.Run("planted-names", func(t *testing.T) { testLivePlantedNames(t, bin) })
 	t.Run("errors", func(t *testing.T) { testLiveErrors(t, bin) })
 	t.Run("walkthrough", func(t *testing.T) { testLiveWalkthrough(t, bin) })
+	t.Run("tcpdump-side-by-side", func(t *testing.T) { testLiveMatchesTcpdump(t, bin) })
+	t.Run("any-writes-cooked-v2", func(t *testing.T) { testLiveAnyWritesCookedV2(t, bin) })
 }
 
 // liveProc is a capture running in the background.

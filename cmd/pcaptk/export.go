@@ -14,7 +14,8 @@ import (
 
 type exportOptions struct {
 	streams
-	Files        []string
+	inputs       inputFlags
+	Files        []string // the inputs, expanded
 	Format       string
 	Output       string
 	Columns      string
@@ -38,16 +39,20 @@ type exportOptions struct {
 func newCmdExport(s *streams) *cobra.Command {
 	opts := &exportOptions{streams: *s}
 	cmd := &cobra.Command{
-		Use:   "export -r FILE [-r FILE ...] --format text|json|csv|parquet [-o PATH|-] [EXPRESSION]",
+		Use:   "export -r FILE|DIR|'GLOB' [-r ...] [-V LIST] --format text|json|csv|parquet [-o PATH|-] [EXPRESSION]",
 		Short: "Write TCP packets as JSON, CSV or Parquet rows",
 		Long: `Write one row per TCP packet (with a complete TCP header) as JSON (one object
 a line), CSV (header row, RFC 4180 quoting), Parquet (typed columns, zstd) or
-tcpdump's text. Several -r inputs are read as one chronological stream, or, with
--o DIR/, written to one file per input in parallel (--jobs), optionally in
-hive-style partitions (--partition date|hour) that DuckDB, Spark or Trino read
-with one glob. The filter EXPRESSION uses tcpdump's syntax, as in read.
+tcpdump's text. Several inputs (-r repeated, a directory, a quoted glob pattern,
+-V LIST) are read as one chronological stream, frame numbers counted in each
+input and an input column naming it, or, with -o DIR/, written to one file per
+input in parallel (--jobs), optionally in hive-style partitions (--partition
+date|hour) that DuckDB, Spark or Trino read with one glob. The filter
+EXPRESSION uses tcpdump's syntax, as in read.
 
 Columns: ` + strings.Join(export.ColumnNames(), ",") + `
+and input, the name of the input a row comes from: it comes first when several
+inputs go to one output (frame and iface then count within each input).
 Per-connection columns (stream, seq_rel, ack_rel, window_scaled) follow tshark's
 tcp.stream, tcp.seq, tcp.ack and tcp.window_size.
 
@@ -60,7 +65,8 @@ numbers streams over the whole capture, as tshark -Y does.`,
   pcaptk export -r cap.pcap --format csv --columns ts,src_ip,dst_ip,flags,payload_len 'port 443'
   pcaptk export -r cap.pcap --format json | jq -c 'select(.syn and .ack_flag)'
   pcaptk export -r cap.pcap --format csv --columns frame,stream,ts,analysis,ack_rtt,bytes_in_flight
-  pcaptk export --format parquet --partition hour -o dataset/ -r day1.pcap -r day2.pcap`,
+  pcaptk export --format parquet --partition hour -o dataset/ -r day1.pcap -r day2.pcap
+  pcaptk export --format parquet -o all.parquet -r 'caps/*.pcap'     # pcaptk expands the pattern`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			expr, err := filterExpression(opts.FilterFile, args)
@@ -68,6 +74,12 @@ numbers streams over the whole capture, as tshark -Y does.`,
 				return err
 			}
 			opts.Expr = expr
+			if !opts.inputs.given(nil) {
+				return usageErrorf("export: -r FILE is required (use -r - for standard input)")
+			}
+			if opts.Files, err = opts.inputs.resolve(nil, &opts.streams); err != nil {
+				return err
+			}
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -76,7 +88,7 @@ numbers streams over the whole capture, as tshark -Y does.`,
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringArrayVarP(&opts.Files, "read", "r", nil, "capture file to read (- for standard input); repeat for several")
+	opts.inputs.register(fs)
 	fs.StringVarP(&opts.Format, "format", "f", "", "output format: text, json, csv or parquet (required)")
 	fs.StringVarP(&opts.Output, "output", "o", "-", "output file, - for standard output, or DIR/ for one file per input")
 	fs.StringVar(&opts.Columns, "columns", "", "comma-separated columns to write (default: all)")
@@ -115,6 +127,10 @@ func (o *exportOptions) validate() error {
 	var err error
 	if o.cols, err = export.ParseColumns(o.Columns); err != nil {
 		return usageErrorf("export: --columns: %v", err)
+	}
+	if o.Columns == "" && len(o.Files) > 1 && !o.dirMode() {
+		// Rows of several inputs in one output say which input they are from.
+		o.cols = append([]export.Column{export.ColInput}, o.cols...)
 	}
 	if o.Analysis.on() {
 		o.cols = export.WithAnalysis(o.cols)

@@ -369,4 +369,8 @@ func TestAnalysisFlagValues(t *testing.T) {
 			t.Errorf("%s --analysis=zeek: exit %d, %q; want a usage error", cmd[0], code, stderr)
 		}
 	}
+	out := filepath.Join(t.TempDir(), "w.pcap")
+	if code, _, stderr := pcaptkRun(t, nil, "read", "--analysis", "-r", in, "-w", out); code != 2 || !strings.Contains(stderr, "--analysis") {
+		t.Errorf("read --analysis -w: exit %d, %q; want a usage error", code, stderr)
+	}
 }

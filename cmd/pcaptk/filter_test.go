@@ -376,7 +376,7 @@ func BenchmarkFilterWrite(b *testing.B) {
 	s := &streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
 	b.SetBytes(st.Size())
 	for b.Loop() {
-		if err := runFilter(&filterOptions{In: in, Out: out, Expr: "tcp or udp", Window: 5}, s); err != nil {
+		if err := runFilter(&filterOptions{inputs: inputFlags{reads: []string{in}}, Out: out, Expr: "tcp or udp", Window: 5}, s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,14 +11,15 @@ import (
 )
 
 type infoOptions struct {
-	Files []string
-	JSON  bool
+	inputs inputFlags
+	Files  []string
+	JSON   bool
 }
 
 func newCmdInfo(s *streams) *cobra.Command {
 	o := &infoOptions{}
 	c := &cobra.Command{
-		Use:   "info FILE... [--json]",
+		Use:   "info FILE... [-r FILE]... [-V LIST] [--json]",
 		Short: "Summarise captures: format, interfaces, counts, times, rates, SHA-256",
 		Long: `Summarise each capture like capinfos -M: format, encapsulation(s) and
 interfaces, packet count, TCP packets and connections, data size, capture
@@ -34,19 +35,28 @@ direction. --json prints one object per file and line.
 
 A file that is damaged part way is summarised up to the damage, the error is
 reported once, and the exit status is 1. So is a summary that cannot be written
-to standard output.`,
+to standard output.
+
+Inputs are named as arguments, with -r (repeated), or in -V LIST (one a line);
+a directory stands for every capture file under it, a quoted glob pattern for
+its matches.`,
 		Example: `  pcaptk info trace.pcap
   pcaptk info --json *.pcapng | jq .packets
-  tcpdump -w - -c 100 | pcaptk info -`,
+  tcpdump -w - -c 100 | pcaptk info -
+  pcaptk info --json caps/ | jq -r '[.file, .packets] | @tsv'`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if !o.inputs.given(args) {
 				return usageErrorf("info needs at least one FILE")
 			}
-			o.Files = args
+			var err error
+			if o.Files, err = o.inputs.resolve(args, s); err != nil {
+				return err
+			}
 			return runInfo(o, s)
 		},
 	}
 	c.Flags().BoolVar(&o.JSON, "json", false, "one JSON object per file and line")
+	o.inputs.register(c.Flags())
 	return c
 }
 

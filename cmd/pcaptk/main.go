@@ -93,9 +93,12 @@ func newRootCmd(s *streams) *cobra.Command {
 // run executes pcaptk with args and returns the exit code.
 func run(args []string, s *streams) int {
 	root := newRootCmd(s)
+	args, err := expandArgs(root, args)
+	if err != nil {
+		return exitCode(err, s.ErrOut)
+	}
 	root.SetArgs(args)
-	err := root.Execute()
-	return exitCode(err, s.ErrOut)
+	return exitCode(root.Execute(), s.ErrOut)
 }
 
 func exitCode(err error, errOut io.Writer) int {

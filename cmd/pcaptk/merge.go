@@ -16,6 +16,7 @@ import (
 )
 
 type mergeOptions struct {
+	inputs inputFlags
 	Out    string
 	Inputs []string
 	Concat bool
@@ -25,7 +26,7 @@ type mergeOptions struct {
 func newCmdMerge(s *streams) *cobra.Command {
 	o := &mergeOptions{}
 	c := &cobra.Command{
-		Use:   "merge -w OUT IN...",
+		Use:   "merge -w OUT IN... [-r IN]... [-V LIST]",
 		Short: "Merge captures into one, in time order",
 		Long: `Merge captures into one, like mergecap: packets in time order, equal times
 in input order (-a: each input after the other). Memory stays bounded whatever
@@ -43,20 +44,30 @@ anything. An input that turns out damaged further on (cut short, corrupt
 record) is reported at once on stderr with its name, packet number and byte
 offset; the merge goes on with the other inputs, skipping the rest of the
 damaged one. The output is a valid file holding every valid packet, and pcaptk
-exits 1 to say something was skipped.`,
+exits 1 to say something was skipped.
+
+Inputs are named as arguments, with -r (repeated), or in -V LIST (one a line);
+a directory stands for every capture file under it, a quoted glob pattern for
+its matches (beyond the shell's argument limit).`,
 		Example: `  pcaptk merge -w all.pcap eth0.pcap eth1.pcap
   pcaptk merge -a -w day.pcapng part-*.pcapng
-  pcaptk merge -w - a.pcap b.pcap | pcaptk read -r -`,
+  pcaptk merge -w - a.pcap b.pcap | pcaptk read -r -
+  pcaptk merge -w all.pcapng 'caps/*.pcap'      # pcaptk expands the pattern
+  pcaptk merge -w all.pcapng caps/              # every capture file under caps/`,
 		RunE: func(c *cobra.Command, args []string) error {
-			o.Inputs = args
-			if o.Out == "" || len(args) == 0 {
+			if o.Out == "" || !o.inputs.given(args) {
 				return usageErrorf("merge needs -w OUT and at least one input")
+			}
+			var err error
+			if o.Inputs, err = o.inputs.resolve(args, s); err != nil {
+				return err
 			}
 			return runMerge(o, s)
 		},
 	}
 	f := c.Flags()
 	f.StringVarP(&o.Out, "write", "w", "", "output capture (`FILE`, - for standard output)")
+	o.inputs.register(f)
 	f.BoolVarP(&o.Concat, "append", "a", false, "concatenate the inputs in order instead of merging by time")
 	f.StringVar(&o.Format, "format", "", "output `FORMAT`, pcap or pcapng (default: from the -w name, else pcap if every input is pcap)")
 	return c

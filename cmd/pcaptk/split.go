@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 )
 
 type splitOptions struct {
-	In      string
+	inputs  inputFlags
 	Out     string
 	Packets uint64
 	SizeMB  float64
@@ -28,7 +29,7 @@ type splitOptions struct {
 func newCmdSplit(s *streams) *cobra.Command {
 	o := &splitOptions{}
 	c := &cobra.Command{
-		Use:   "split -r IN -w OUT.pcap (--packets N | --size MB | --seconds S | --flows)",
+		Use:   "split -r IN [-r IN...] [-V LIST] -w OUT.pcap (--packets N | --size MB | --seconds S | --flows)",
 		Short: "Split a capture into files by packet count, size, time or connection",
 		Long: `Split a capture into several files, like editcap -c / -i or a per-connection
 splitter. Files are named OUT_NNNNN_YYYYmmddHHMMSS.pcap: a sequence number from
@@ -48,15 +49,20 @@ by time.
                 when its connection sends again. No packet is lost.
 
 The output format is the input's unless --format says otherwise. Every file
-name that was written is printed on standard output.`,
+name that was written is printed on standard output. Several inputs (-r
+repeated, a directory, a quoted glob pattern, -V LIST) are split as one stream
+in time order, as merge reads them.`,
 		Example: `  pcaptk split -r big.pcap -w part.pcap --packets 100000
   pcaptk split -r day.pcapng -w hour.pcapng --seconds 3600
   pcaptk split -r trace.pcap -w conn.pcap --flows --max-open 500`,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := captureNameHint(args); err != nil {
+				return err
+			}
 			if len(args) > 0 {
 				return usageErrorf("split takes no arguments (got %q)", args[0])
 			}
-			if o.In == "" || o.Out == "" {
+			if !o.inputs.given(nil) || o.Out == "" {
 				return usageErrorf("split needs -r IN and -w OUT")
 			}
 			if o.Out == "-" {
@@ -82,7 +88,7 @@ name that was written is printed on standard output.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&o.In, "read", "r", "", "input capture (`FILE`, - for standard input)")
+	o.inputs.register(f)
 	f.StringVarP(&o.Out, "write", "w", "", "output name pattern (`FILE`)")
 	f.Uint64Var(&o.Packets, "packets", 0, "`N` packets per file")
 	f.Float64Var(&o.SizeMB, "size", 0, "at most `MB` megabytes (10^6 bytes) per file")
@@ -105,16 +111,36 @@ func runSplit(o *splitOptions, s *streams) error {
 	if err != nil {
 		return err
 	}
-	guard := inputGuard([]string{o.In}, s)
-	r, err := openInput(o.In, s)
+	inputs, err := o.inputs.resolve(nil, s)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	if format == 0 {
-		format = r.Format()
+	guard := inputGuard(inputs, s)
+	if err := checkStdinOnce(inputs); err != nil {
+		return err
 	}
-	if lts := writer.LinkTypes(r.Interfaces()); format == reader.FormatPcap && len(lts) > 1 {
+	rs, err := openInputs(inputs, s)
+	if err != nil {
+		return err
+	}
+	defer closeAll(rs)
+	var src writer.Source = rs[0]
+	interfaces := rs[0].Interfaces()
+	nano := false
+	if format == 0 {
+		format = reader.FormatPcap
+	}
+	for _, r := range rs {
+		nano = nano || r.Nanosecond()
+		if o.Format == "" && r.Format() == reader.FormatPcapNG {
+			format = reader.FormatPcapNG // the inputs' format; pcapng when one is
+		}
+	}
+	if len(rs) > 1 {
+		m := reader.Merge(rs, false)
+		src, interfaces = m, m.Interfaces()
+	}
+	if lts := writer.LinkTypes(interfaces); format == reader.FormatPcap && len(lts) > 1 {
 		if o.Format != "" {
 			return writer.MixedLinkTypesError(lts)
 		}
@@ -130,11 +156,11 @@ func runSplit(o *splitOptions, s *streams) error {
 		if maxOpen < 1 {
 			return errors.New("split --flows: no file descriptor left to open output files (raise ulimit -n)")
 		}
-		sink, err = writer.NewFlows(writer.FlowOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
-			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, MaxOpen: maxOpen, Mode: mode, Guard: guard})
+		sink, err = writer.NewFlows(writer.FlowOptions{Path: o.Out, Format: format, Nano: nano,
+			Interfaces: interfaces, AppName: "pcaptk " + version, MaxOpen: maxOpen, Mode: mode, Guard: guard})
 	} else {
-		sink, err = writer.NewRotating(writer.RotateOptions{Path: o.Out, Format: format, Nano: r.Nanosecond(),
-			Interfaces: r.Interfaces(), AppName: "pcaptk " + version, Mode: mode,
+		sink, err = writer.NewRotating(writer.RotateOptions{Path: o.Out, Format: format, Nano: nano,
+			Interfaces: interfaces, AppName: "pcaptk " + version, Mode: mode,
 			MaxPackets: o.Packets, MaxBytes: int64(o.SizeMB * 1e6),
 			Interval: time.Duration(o.Seconds * float64(time.Second)), IntervalFromFirst: true,
 			Atomic: true, Guard: guard})
@@ -143,11 +169,11 @@ func runSplit(o *splitOptions, s *streams) error {
 		return usageErrorf("%w", err)
 	}
 	stop := newOfflineStop(s.ErrOut)
-	src := stop.source(r)
+	src = stop.source(src)
 	var readErr error
 	pcapLink := int(-1)
-	if format == reader.FormatPcap && len(r.Interfaces()) > 0 {
-		pcapLink = int(r.Interfaces()[0].LinkType)
+	if format == reader.FormatPcap && len(interfaces) > 0 {
+		pcapLink = int(interfaces[0].LinkType)
 	}
 	for {
 		p, err := src.Next()
@@ -158,7 +184,7 @@ func runSplit(o *splitOptions, s *streams) error {
 			break
 		}
 		if pcapLink >= 0 && int(p.LinkType) != pcapLink {
-			readErr = fmt.Errorf("%s: packet %d has link type %d but the pcap output holds link type %d: write pcapng (--format pcapng)", o.In, p.Number, p.LinkType, pcapLink)
+			readErr = fmt.Errorf("%s: packet %d has link type %d but the pcap output holds link type %d: write pcapng (--format pcapng)", strings.Join(inputs, ", "), p.Number, p.LinkType, pcapLink)
 			break
 		}
 		if err := sink.WritePacket(p); err != nil {

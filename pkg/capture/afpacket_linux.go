@@ -82,6 +82,10 @@ func OpenRing(device string, o LiveOptions) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.LinkType != "" || o.Monitor || o.TimestampType != "" {
+		// -y, -I and -j are libpcap's settings.
+		return nil, fmt.Errorf("interface %q: data link type, monitor mode or time stamp type: %w", device, errRingUnsupported)
+	}
 	if strings.Contains(strings.ToLower(o.Filter), "vlan") {
 		// libpcap compiles "vlan" for a live Linux socket with the kernel's VLAN
 		// extensions (the kernel strips tags before the filter); a filter compiled

@@ -19,4 +19,10 @@
 // file it cut is truncated to its last whole packet. Files are created afresh
 // (internal/outfile): a symbolic link or another user's file planted at a name
 // is replaced, never followed or written into.
+//
+// tcpdump's live options map to Options and LiveOptions: LinkType (-y; "any"
+// is opened as Linux cooked v2 when it is empty, as tcpdump 4.99 does),
+// Direction (-Q), Monitor (-I), TimestampType (-j), Print (--print),
+// PacketBuffered (-U); ListLinkTypes, ListTimestampTypes and Live.Program are
+// -L, -J and -d.
 package capture

@@ -27,6 +27,10 @@ func LookupAccount(name string) (*Account, error) {
 	return &Account{name: name, uid: uid, gid: gid}, nil
 }
 
+// Become drops root for good, as -Z does once the interfaces (or, for pcaptk
+// read, the first input) are open.
+func (a *Account) Become() error { return a.become() }
+
 // become drops root for good: supplementary groups, then group, then user (Go applies
 // these to every thread of the process).
 func (a *Account) become() error {

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/gopacket/gopacket/pcap"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
@@ -26,6 +25,13 @@ type Options struct {
 	Count      uint64        // stop after this many packets (0: no limit)
 	Duration   time.Duration // stop after this long (0: no limit)
 	QueueBytes int           // memory for packets waiting to be written; 0: 64 MiB
+	// LinkType, Monitor and TimestampType are LiveOptions' (-y, -I, -j).
+	LinkType      string
+	Monitor       bool
+	TimestampType string
+	// Quiet leaves out tcpdump's "listening on" lines (-q); Verbose (-v) drops
+	// the line that suggests it.
+	Quiet, Verbose bool
 
 	// Write is "" to print each packet with Env.Printer, "-" to write a capture to
 	// Env.Out, else a file name (a pattern with strftime fields when rotating).
@@ -39,6 +45,10 @@ type Options struct {
 	PostRotate     string // -z: shell command run on each completed file
 	User           *Account
 	AppName        string // pcapng shb_userappl
+	// Print prints the packets with Env.Printer while writing them (--print).
+	Print bool
+	// PacketBuffered writes each packet to the file at once (-U).
+	PacketBuffered bool
 }
 
 func (o *Options) rotating() bool {
@@ -48,7 +58,7 @@ func (o *Options) rotating() bool {
 // Env is what a capture runs against.
 type Env struct {
 	Out, ErrOut io.Writer
-	Printer     Printer // prints packets when Options.Write is ""
+	Printer     Printer // prints packets when Options.Write is "" (or Options.Print is set)
 	// Stop is closed to end the capture (the first Ctrl-C): the packets captured
 	// before it are still written and the files completed.
 	Stop <-chan struct{}
@@ -70,7 +80,7 @@ func (e usageError) UsageError() bool { return true }
 // tcpdump's "listening on" lines and, at the end, its counts on Env.ErrOut.
 func Run(o Options, env Env) error {
 	if len(o.Interfaces) == 0 {
-		d, err := defaultInterface()
+		d, err := DefaultInterface()
 		if err != nil {
 			return err
 		}
@@ -104,14 +114,14 @@ func Run(o Options, env Env) error {
 			return fmt.Errorf("capture: %w", err)
 		}
 	}
-	for _, ifc := range ifaces {
-		fmt.Fprintf(env.ErrOut, "listening on %s, link-type %s (%s), snapshot length %d bytes\n", ifc.Name,
-			pcap.DatalinkValToName(int(ifc.LinkType)), pcap.DatalinkValToDescription(int(ifc.LinkType)), ifc.Snaplen)
+	if !o.Quiet {
+		printBanner(env.ErrOut, &o, ifaces)
 	}
 
 	q := StartQueue(lives, QueueOptions{QueueBytes: o.QueueBytes})
 	done := make(chan struct{})
 	defer close(done)
+	var interrupted atomic.Bool
 	go func() {
 		var timeout <-chan time.Time
 		if o.Duration > 0 {
@@ -119,6 +129,7 @@ func Run(o Options, env Env) error {
 		}
 		select {
 		case <-env.Stop:
+			interrupted.Store(true)
 		case <-timeout:
 		case <-done:
 		}
@@ -142,6 +153,10 @@ func Run(o Options, env Env) error {
 	}
 	if err := k.close(); err != nil && runErr == nil {
 		runErr = err
+	}
+	if o.Write == "" && interrupted.Load() {
+		// As tcpdump: an interrupt may have cut a line short; end it.
+		io.WriteString(env.Out, "\n")
 	}
 	printCounts(env.ErrOut, captured-k.lost, stats)
 	k.wait()
@@ -222,7 +237,8 @@ func plural(n uint64) string {
 
 func openInterfaces(o *Options) ([]Source, error) {
 	lo := LiveOptions{Snaplen: o.Snaplen, NoPromisc: o.NoPromisc, BufferSize: o.BufferSize,
-		Immediate: o.Immediate, Filter: o.Filter, Direction: o.Direction}
+		Immediate: o.Immediate, Filter: o.Filter, Direction: o.Direction, LinkType: o.LinkType,
+		Monitor: o.Monitor, TimestampType: o.TimestampType}
 	var lives []Source
 	for _, name := range o.Interfaces {
 		l, err := OpenSource(name, lo, o.Backend)
@@ -237,8 +253,8 @@ func openInterfaces(o *Options) ([]Source, error) {
 	return lives, nil
 }
 
-// defaultInterface is tcpdump's choice: the first interface that is up and not loopback.
-func defaultInterface() (string, error) {
+// DefaultInterface is tcpdump's choice: the first interface that is up and not loopback.
+func DefaultInterface() (string, error) {
 	devs, err := Devices()
 	if err != nil {
 		return "", fmt.Errorf("capture: %w", err)

@@ -62,6 +62,8 @@ type sink struct {
 	damage  []writer.Damage
 	lost    uint64 // packets counted as written that a write error kept off the disk
 	err     error
+	// flushEach writes each packet through to the file at once (-U).
+	flushEach bool
 }
 
 // Printer prints captured packets (capture without -w): pkg/tcpdump's lines.
@@ -71,12 +73,14 @@ type Printer interface {
 }
 
 func newSink(o *Options, env *Env, ifaces []reader.Interface) (*sink, error) {
-	k := &sink{}
-	if o.Write == "" {
+	k := &sink{flushEach: o.PacketBuffered}
+	if o.Write == "" || o.Print {
 		if env.Printer == nil {
-			return nil, errors.New("no -w and no printer")
+			return nil, errors.New("no printer to print the packets")
 		}
 		k.printer = env.Printer
+	}
+	if o.Write == "" {
 		return k, nil
 	}
 	format, err := outputFormat(o, ifaces)
@@ -187,10 +191,14 @@ func (k *sink) reportFiles(w io.Writer) {
 
 func (k *sink) write(p *reader.Packet) error {
 	var err error
-	if k.printer != nil {
-		err = k.printer.Print(p)
-	} else {
+	if k.single != nil {
 		err = k.single.WritePacket(p)
+		if err == nil && k.flushEach {
+			err = k.flusher.Flush()
+		}
+	}
+	if err == nil && k.printer != nil {
+		err = k.printer.Print(p)
 	}
 	if err != nil {
 		k.fail(err)
@@ -218,9 +226,12 @@ func (k *sink) tick(now time.Time) error {
 		return k.err
 	}
 	var err error
-	switch {
-	case k.printer != nil:
+	if k.printer != nil {
 		err = k.printer.Flush()
+	}
+	switch {
+	case err != nil:
+	case k.single == nil:
 	case k.rot != nil:
 		// Packets reach the queue up to a packet buffer timeout (100 ms) after their
 		// timestamp: a late one must still find its interval's file open.
@@ -270,11 +281,13 @@ func (k *sink) chown(a *Account) error {
 func (k *sink) close() error {
 	k.closing = true
 	var err error
-	switch {
-	case k.printer != nil:
+	if k.printer != nil {
 		err = k.printer.Flush()
-	case k.single != nil:
-		err = k.single.Close()
+	}
+	if k.single != nil {
+		if cerr := k.single.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		k.fail(err)

@@ -18,6 +18,16 @@ const (
 	LinkLinuxSLL2  = 276 // Linux cooked capture v2
 )
 
+// Decodes reports whether Decode knows the link type's header (LINKTYPE_).
+func Decodes(linkType uint16) bool {
+	switch linkType {
+	case LinkNull, LinkEthernet, LinkRawOld, LinkRawOld2, LinkRaw, LinkCHDLC, LinkLoop,
+		LinkLinuxSLL, LinkArcnetLinx, LinkIPv4, LinkIPv6, LinkLinuxSLL2:
+		return true
+	}
+	return false
+}
+
 // Ethertypes.
 const (
 	EtherTypeIPv4  = 0x0800

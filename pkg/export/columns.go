@@ -93,6 +93,13 @@ const (
 	numColumns
 )
 
+// ColInput is the input a row comes from, its name as given ("-" for standard
+// input). It stands apart from the default columns, which describe a packet
+// whatever file held it: export puts it first when it reads several inputs
+// into one output, and --columns can name it. (numColumns and numColumns+1
+// are taken by the line encoders' fused flag columns.)
+const ColInput Column = numColumns + 2
+
 var columnNames = [numColumns]string{
 	"frame", "ts", "iface", "caplen", "wirelen", "ip_version", "src_ip", "dst_ip", "src_port", "dst_port",
 	"stream", "flags", "flags_raw", "syn", "ack_flag", "fin", "rst", "psh", "urg", "ece", "cwr",
@@ -109,6 +116,9 @@ var columnNames = [numColumns]string{
 func (c Column) String() string {
 	if c < numColumns {
 		return columnNames[c]
+	}
+	if c == ColInput {
+		return "input"
 	}
 	return fmt.Sprintf("column(%d)", c)
 }
@@ -171,7 +181,7 @@ func ParseColumns(s string) ([]Column, error) {
 		name = strings.TrimSpace(name)
 		c, ok := columnByName(name)
 		if !ok {
-			return nil, fmt.Errorf("unknown column %q (known: %s)", name, strings.Join(columnNames[:], ","))
+			return nil, fmt.Errorf("unknown column %q (known: %s,%s)", name, strings.Join(columnNames[:], ","), ColInput)
 		}
 		if seen[c] {
 			return nil, fmt.Errorf("column %q listed twice", name)
@@ -183,6 +193,9 @@ func ParseColumns(s string) ([]Column, error) {
 }
 
 func columnByName(name string) (Column, bool) {
+	if name == ColInput.String() {
+		return ColInput, true
+	}
 	for i, n := range columnNames {
 		if n == name {
 			return Column(i), true
@@ -212,6 +225,7 @@ type Row struct {
 	TS           int64 // ns since the epoch, UTC
 	Stream       uint64
 	Iface        uint32
+	Input        uint32 // index of the input in the encoder's list of input names
 	CapLen       uint32
 	WireLen      uint32
 	Seq, Ack     uint32

@@ -163,8 +163,10 @@ func (f *Files) stream() error {
 		rs = append(rs, r)
 	}
 	var src Source = rs[0]
+	var origin Origin
 	if len(rs) > 1 {
-		src = reader.Merge(rs, false)
+		m := reader.Merge(rs, false)
+		src, origin = m, m
 	}
 	src = reader.Stoppable(src, f.Stop)
 	offset := func() int64 {
@@ -183,11 +185,12 @@ func (f *Files) stream() error {
 		err = writeText(src, out, flt, WantsAnalysis(f.Columns), func(n uint64) { f.Progress.Update(0, n, offset()) })
 	} else {
 		var enc Encoder
-		if enc, err = f.encoder(out); err == nil {
+		if enc, err = f.encoder(out, f.Inputs); err == nil {
 			_, err = Run(src, enc, RunOptions{
 				Columns:  f.Columns,
 				Match:    flt.Match,
 				Progress: func(n uint64) { f.Progress.Update(0, n, offset()) },
+				Origin:   origin,
 			})
 		}
 	}
@@ -248,16 +251,17 @@ func writeText(src Source, w io.Writer, flt *filter.Filter, withAnalysis bool, p
 	}
 }
 
-// encoder makes the table encoder of f.Format on w.
-func (f *Files) encoder(w io.Writer) (Encoder, error) {
+// encoder makes the table encoder of f.Format on w; inputs name the input
+// column's values.
+func (f *Files) encoder(w io.Writer, inputs []string) (Encoder, error) {
 	switch f.Format {
 	case "json":
-		return NewJSON(w, LineOptions{Columns: f.Columns, Time: f.Time}), nil
+		return NewJSON(w, LineOptions{Columns: f.Columns, Time: f.Time, Inputs: inputs}), nil
 	case "csv":
-		return NewCSV(w, LineOptions{Columns: f.Columns, Time: f.Time}), nil
+		return NewCSV(w, LineOptions{Columns: f.Columns, Time: f.Time, Inputs: inputs}), nil
 	case "parquet":
 		o := f.Parquet
-		o.Columns = f.Columns
+		o.Columns, o.Inputs = f.Columns, inputs
 		return NewParquet(w, o)
 	}
 	return nil, fmt.Errorf("unknown format %q", f.Format)
@@ -346,7 +350,7 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 		if w, finish, err = f.create(base + ext); err != nil {
 			return err
 		}
-		if enc, err = f.encoder(w); err != nil {
+		if enc, err = f.encoder(w, []string{in}); err != nil {
 			finish(err)
 			return err
 		}
@@ -361,7 +365,7 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 			if err != nil {
 				return nil, nil, err
 			}
-			e, err := f.encoder(w)
+			e, err := f.encoder(w, []string{in})
 			if err != nil {
 				done(err)
 				return nil, nil, err

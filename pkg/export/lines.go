@@ -29,6 +29,8 @@ type Encoder interface {
 type LineOptions struct {
 	Columns []Column // nil: every column
 	Time    TSFormat
+	// Inputs names the inputs for the input column: Row.Input indexes it.
+	Inputs []string
 }
 
 // lineEncoder is the shared body of the CSV and JSON encoders: rows are formatted
@@ -64,6 +66,12 @@ type lineEncoder struct {
 	rowMax   int
 	allCols  bool // every column in the default order, flags fused: putRowAll
 	flagsFmt *flagsTable
+	// inputs are the input column's names; inputText each one as a field,
+	// quoted as the format wants (compile makes it). inputFirst: the input
+	// column comes before the default ones (putRowAll writes it first).
+	inputs     []string
+	inputText  [][]byte
+	inputFirst bool
 }
 
 const flushAt = 256 << 10
@@ -115,7 +123,7 @@ func newLineEncoder(w io.Writer, o LineOptions) *lineEncoder {
 	if cols == nil {
 		cols = AllColumns()
 	}
-	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096), flagsAt: -1, anFlagsAt: -1}
+	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096), flagsAt: -1, anFlagsAt: -1, inputs: o.Inputs}
 }
 
 // minSplit is the fewest rows worth sharing among goroutines.
@@ -135,7 +143,7 @@ func (e *lineEncoder) startHelpers() {
 	e.done = make(chan struct{}, n)
 	for range n {
 		h := &lineEncoder{cols: e.cols, time: e.time, json: e.json, keys: e.keys,
-			flagsAt: e.flagsAt, flagText: e.flagText, anFlagsAt: e.anFlagsAt, anFlagText: e.anFlagText,
+			flagsAt: e.flagsAt, flagText: e.flagText, anFlagsAt: e.anFlagsAt, anFlagText: e.anFlagText, inputs: e.inputs,
 			buf: make([]byte, 0, flushAt), jobs: make(chan [2]int)}
 		e.helpers = append(e.helpers, h)
 		go func() {
@@ -361,8 +369,25 @@ func (e *lineEncoder) compile() {
 	}
 	e.flagsFmt = newFlagsTable(e.json)
 	e.ops = ops
-	e.allCols = len(e.cols) >= int(numPacketColumns) && e.flagsAt == int(ColSYN)
-	for i, c := range e.cols[:min(len(e.cols), int(numPacketColumns))] {
+	longest := 0
+	for _, name := range e.inputs {
+		var t []byte
+		if e.json {
+			t = appendJSONString(nil, []byte(name))
+		} else {
+			t = appendCSVField(nil, []byte(name))
+		}
+		e.inputText = append(e.inputText, t)
+		longest = max(longest, len(t))
+	}
+	e.rowMax += longest
+	cols := e.cols
+	e.inputFirst = len(cols) > 0 && cols[0] == ColInput
+	if e.inputFirst {
+		cols = cols[1:]
+	}
+	e.allCols = len(cols) >= int(numPacketColumns) && e.flagsAt == int(ColSYN)+len(e.cols)-len(cols)
+	for i, c := range cols[:min(len(cols), int(numPacketColumns))] {
 		if c != Column(i) {
 			e.allCols = false
 		}
@@ -371,6 +396,15 @@ func (e *lineEncoder) compile() {
 
 // allOps is the number of ops of the default columns (the flags fused).
 const allOps = int(numPacketColumns) - len(flagColumns) + 1
+
+// putInput writes the input column's field: the name of input i, or nothing
+// (null in JSON) for an index beyond the list.
+func (e *lineEncoder) putInput(w []byte, n int, i uint32) int {
+	if int(i) < len(e.inputText) {
+		return n + copy(w[n:], e.inputText[i])
+	}
+	return putNull(w, n, e.json)
+}
 
 // flagsTable holds the flags column's text ("[S.]" style letters, "none") for
 // each value of the flag byte, quoted for JSON.
@@ -429,6 +463,8 @@ func (e *lineEncoder) putOps(w []byte, n int, bt *Batch, r *Row, i int, ops []op
 			continue
 		}
 		switch o.col {
+		case ColInput:
+			n = e.putInput(w, n, r.Input)
 		case ColFrame:
 			n = putU64(w, n, r.Frame)
 		case ColTS:
@@ -536,7 +572,14 @@ func (e *lineEncoder) putOps(w []byte, n int, bt *Batch, r *Row, i int, ops []op
 // through putOps.
 func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row, i int) int {
 	json := e.json
-	o := e.ops[:allOps]
+	o := e.ops
+	if e.inputFirst {
+		n = putPre(w, n, &o[0])
+		n = e.putInput(w, n, r.Input)
+		o = o[1:]
+	}
+	rest := o[allOps:] // the columns after the default ones
+	o = o[:allOps]
 	n = putPre(w, n, &o[0])
 	n = putU64(w, n, r.Frame)
 	n = putSep(w, n, &o[1], json)
@@ -613,8 +656,8 @@ func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row, i int) int {
 	n = putU32(w, n, uint32(r.TTL))
 	n = putSep(w, n, &o[31], json)
 	n = putU32(w, n, uint32(r.IPID))
-	if len(e.ops) > allOps {
-		n = e.putOps(w, n, bt, r, i, e.ops[allOps:])
+	if len(rest) > 0 {
+		n = e.putOps(w, n, bt, r, i, rest)
 	}
 	if json {
 		w[n] = '}'

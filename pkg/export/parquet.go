@@ -24,6 +24,9 @@ type ParquetOptions struct {
 	// statistics of a file whose created_by it cannot parse).
 	CreatedBy string
 
+	// Inputs names the inputs for the input column: Row.Input indexes it.
+	Inputs []string
+
 	pageRows int // rows per data page; 0: parquet.DefaultPageRows (tests set less)
 }
 
@@ -75,7 +78,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 		return nil, errors.New("parquet: no columns")
 	}
 	for _, c := range cols {
-		if c >= numColumns {
+		if c >= numColumns && c != ColInput {
 			return nil, fmt.Errorf("parquet: unknown column %d", c)
 		}
 	}
@@ -93,7 +96,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 			if c.IsAnalysis() {
 				schema[i] = analysisColumn(c)
 			} else {
-				schema[i] = parquet.Embedded(parquetColumn(c, o.TSMicro), func(r *analysisRow) *Row { return &r.Row })
+				schema[i] = parquet.Embedded(parquetColumn(c, o.TSMicro, o.Inputs), func(r *analysisRow) *Row { return &r.Row })
 			}
 		}
 		p.wa, err = parquet.NewWriter(w, schema, po)
@@ -101,7 +104,7 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	} else {
 		schema := make([]parquet.Column[Row], len(cols))
 		for i, c := range cols {
-			schema[i] = parquetColumn(c, o.TSMicro)
+			schema[i] = parquetColumn(c, o.TSMicro, o.Inputs)
 		}
 		p.w, err = parquet.NewWriter(w, schema, po)
 		p.t = p.w
@@ -151,14 +154,22 @@ func (p *Parquet) flushRowGroup() error { return p.t.FlushRowGroup() }
 // saves nothing, so their pages are PLAIN and stored as they are. The address
 // columns are keyed by the raw address and its version, and flags by the flag
 // bits, so their text is formatted once per distinct value; the options text
-// is read from the batch's text, and is its own key.
-func parquetColumn(c Column, micro bool) parquet.Column[Row] {
+// is read from the batch's text, and is its own key. The input column is keyed
+// by the input's index, so each name is written once per dictionary.
+func parquetColumn(c Column, micro bool, inputs []string) parquet.Column[Row] {
 	name := c.String()
 	has := func(bit uint16) parquet.Bit[Row] { return parquet.Mask(func(r *Row) *uint16 { return &r.Has }, bit) }
 	flag := func(bit uint16) parquet.Column[Row] {
 		return parquet.Bool(name, parquet.Mask(func(r *Row) *uint16 { return &r.Flags }, bit))
 	}
 	switch c {
+	case ColInput:
+		return parquet.String(name, func(dst []byte, r *Row, _ []byte) []byte {
+			if int(r.Input) < len(inputs) {
+				return append(dst, inputs[r.Input]...)
+			}
+			return dst
+		}).Key(parquet.KeyOf(func(r *Row) *uint32 { return &r.Input }))
 	case ColFrame:
 		return parquet.Uint64(name, func(r *Row) *uint64 { return &r.Frame })
 	case ColTS:

@@ -25,6 +25,18 @@ type RunOptions struct {
 	Progress func(packets uint64)
 	// Sync runs decoding and encoding in the calling goroutine only.
 	Sync bool
+	// Origin, when src merges several inputs (a *reader.MergeReader), says
+	// where each packet comes from: rows then number frames and interfaces
+	// within their own input and carry the input's index (the input column).
+	Origin Origin
+}
+
+// Origin says which input the packet a source handed out last comes from,
+// its number and its interface's index there, as *reader.MergeReader does.
+type Origin interface {
+	LastInput() int
+	LastNumber() uint64
+	LastIface() int
 }
 
 // BatchRows is the number of rows handed at once from the decoding goroutine to
@@ -53,7 +65,7 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 	if conn == (decode.ConnOptions{}) {
 		conn = decode.DefaultConnOptions
 	}
-	p := producer{src: src, match: o.Match, options: opts, progress: o.Progress}
+	p := producer{src: src, match: o.Match, options: opts, progress: o.Progress, origin: o.Origin}
 	if WantsAnalysis(o.Columns) {
 		p.an = analysis.NewEngine(analysis.EngineOptions{Conn: conn})
 	} else {
@@ -180,6 +192,7 @@ type producer struct {
 	an       *analysis.Engine
 	rec      decode.Record
 	progress func(uint64)
+	origin   Origin
 	packets  uint64
 	rows     uint64
 }
@@ -212,9 +225,20 @@ func (p *producer) fill(b *Batch) error {
 		}
 		c, _ := p.ct.Track(&p.rec, pkt.Timestamp)
 		b.Add(pkt, &p.rec, c, p.options)
+		p.setOrigin(b)
 		p.rows++
 	}
 	return nil
+}
+
+// setOrigin numbers the last row of b within its own input, when src merges
+// several.
+func (p *producer) setOrigin(b *Batch) {
+	if p.origin != nil {
+		r := &b.Rows[len(b.Rows)-1]
+		r.Frame, r.Input = p.origin.LastNumber(), uint32(p.origin.LastInput())
+		r.Iface = uint32(p.origin.LastIface())
+	}
 }
 
 // newBatch returns a batch with room for BatchRows rows.
@@ -228,12 +252,19 @@ func (p *producer) newBatch() *Batch {
 
 // analyse is fill's step for one packet with the analysis: every packet is
 // decoded and analysed, then the matching TCP ones become rows.
+//
+// The analysis names frames (acks_frame, dup_ack_frame, rto_frame) as the frame
+// column does: with several inputs merged, by their number in their own input.
 func (p *producer) analyse(pkt *reader.Packet, b *Batch) {
 	decode.Decode(pkt.LinkType, pkt.Data, pkt.WireLen, &p.rec)
 	b.An = append(b.An, analysis.Result{})
 	res := &b.An[len(b.An)-1]
 	var c decode.Conn
-	if !p.an.Packet(pkt.Number, pkt.Timestamp, pkt.WireLen, &p.rec, &c, res) {
+	frame := pkt.Number
+	if p.origin != nil {
+		frame = p.origin.LastNumber()
+	}
+	if !p.an.Packet(frame, pkt.Timestamp, pkt.WireLen, &p.rec, &c, res) {
 		*res = analysis.Result{}
 	}
 	if !Exportable(&p.rec) || (p.match != nil && !p.match(pkt)) {
@@ -241,5 +272,6 @@ func (p *producer) analyse(pkt *reader.Packet, b *Batch) {
 		return
 	}
 	b.Add(pkt, &p.rec, c, p.options)
+	p.setOrigin(b)
 	p.rows++
 }

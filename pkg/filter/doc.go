@@ -26,4 +26,9 @@
 //	t, _ := filter.ParseTime("2023-11-14T22:13:20Z") // ns since the epoch
 //	d, _ := filter.NewDedup(filter.DefaultDedupWindow) // editcap -d
 //	if d.Duplicate(p.Data) { /* drop */ }
+//
+// The program libpcap makes, printed as tcpdump -d, -dd, -ddd prints it:
+//
+//	prog, err := filter.Program("tcp port 80", filter.FileTarget(linkType, snaplen))
+//	os.Stdout.Write(filter.AppendDump(nil, prog, 1)) // 1: -d, 2: -dd, 3: -ddd
 package filter

@@ -50,4 +50,11 @@
 //		// p.Iface indexes m.Interfaces(); m.LastInput() and m.LastNumber() say
 //		// which input and which of its packets p is.
 //	}
+//
+// What the user named as inputs, expanded into the files to read (directories
+// walked for capture files, glob patterns matched, "-" kept for standard
+// input), for every command alike:
+//
+//	names, _ := reader.ReadInputList(listFile, "list") // tcpdump -V: one name a line
+//	files, err := reader.ExpandInputs(append(rFlags, names...))
 package reader

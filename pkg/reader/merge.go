@@ -17,6 +17,7 @@ type MergeReader struct {
 	n          uint64
 	lastInput  int
 	lastNumber uint64
+	lastIface  int
 	pkt        Packet
 }
 
@@ -166,6 +167,7 @@ func (m *MergeReader) emit(i int, p *Packet) *Packet {
 	m.pkt.Number = m.n
 	m.lastInput = i
 	m.lastNumber = p.Number
+	m.lastIface = p.Iface
 	return &m.pkt
 }
 
@@ -197,6 +199,9 @@ func (m *MergeReader) LastInput() int { return m.lastInput }
 
 // LastNumber is the last packet's number within its own input.
 func (m *MergeReader) LastNumber() uint64 { return m.lastNumber }
+
+// LastIface is the last packet's interface index within its own input.
+func (m *MergeReader) LastIface() int { return m.lastIface }
 
 // Source returns input i, as passed to Merge.
 func (m *MergeReader) Source(i int) *Reader { return m.in[i].r }

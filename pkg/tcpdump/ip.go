@@ -161,7 +161,7 @@ func (t *Printer) appendIPv4Verbose(b []byte, p *reader.Packet, rec *decode.Reco
 		b = appendIPOptions(b, p.Data[off+20:off+rec.IPHdrLen])
 		b = append(b, ')')
 	}
-	if len(p.Data) >= off+rec.IPHdrLen {
+	if !t.o.NoChecksums && len(p.Data) >= off+rec.IPHdrLen {
 		if sum := checksum(p.Data[off:off+rec.IPHdrLen], 0); sum != 0 {
 			h := make16(p.Data[off+10], p.Data[off+11])
 			b = append(b, ", bad cksum "...)

@@ -31,9 +31,14 @@ type Options struct {
 	Link        bool // -e: print the link-level header
 	Hex         int  // -x (1) / -xx (2): hex dump without / with the link header
 	HexASCII    int  // -X (1) / -XX (2): hex and ASCII dump
-	ASCII       bool // -A: payload as ASCII
+	ASCII       int  // -A (1) / -AA (2): ASCII dump without / with the link header
 	Quiet       bool // -q
 	Verbose     int  // -v count
+	Number      bool // -#: the packet's number, from 1, before each line (Print)
+	NoChecksums bool // -K: leave IP and TCP checksums unchecked under -v
+	// LineBuffered writes each packet's text out at once (-l, -U) instead of
+	// when the buffer fills.
+	LineBuffered bool
 	// Location for TimeDefault and TimeDate; nil means time.Local (TZ).
 	Location *time.Location
 	// IfName names a Linux interface index for cooked v2 captures, as tcpdump
@@ -46,13 +51,18 @@ type Options struct {
 // per-connection state for relative sequence numbers, so one Printer must see the
 // packets of a capture in order. Call Flush when done.
 type Printer struct {
-	w         *bufio.Writer
-	o         Options
-	buf       []byte
-	seq       decode.SeqTracker
-	refSec    int64 // -ttt/-ttttt reference time, as timeval returns it
-	refFrac   int64
-	services  *Services
+	w        *bufio.Writer
+	o        Options
+	buf      []byte
+	seq      decode.SeqTracker
+	refSec   int64 // -ttt/-ttttt reference time, as timeval returns it
+	refFrac  int64
+	services *Services
+	n        uint64 // packets printed, for -#
+	// numbered is set when packets are numbered (-#) or written out one by
+	// one (-l, -U): Print takes printNumbered then, leaving the common path
+	// one test longer.
+	numbered  bool
 	ifnames   map[uint32]string
 	ifnamesAt time.Time
 	err       error
@@ -74,7 +84,8 @@ func NewPrinter(w io.Writer, o Options) *Printer {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	t := &Printer{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096)}
+	t := &Printer{w: bufio.NewWriterSize(w, 1<<20), o: o, buf: make([]byte, 0, 4096),
+		numbered: o.Number || o.LineBuffered}
 	if !o.NoPortNames {
 		t.services = LoadServices()
 	}
@@ -87,6 +98,9 @@ func NewPrinter(w io.Writer, o Options) *Printer {
 func (t *Printer) Print(p *reader.Packet, rec *decode.Record) error {
 	if t.err != nil {
 		return t.err
+	}
+	if t.numbered {
+		return t.printNumbered(p, rec)
 	}
 	t.buf = t.AppendPacket(t.buf[:0], p, rec)
 	if _, err := t.w.Write(t.buf); err != nil {
@@ -106,6 +120,23 @@ func (t *Printer) PrintNote(p *reader.Packet, rec *decode.Record, note []byte) e
 	return err
 }
 
+// printNumbered is Print with -# (the packet's number first) or -l/-U (the
+// text written out at once).
+func (t *Printer) printNumbered(p *reader.Packet, rec *decode.Record) error {
+	b := t.buf[:0]
+	if t.o.Number {
+		t.n++
+		b = appendNumber(b, t.n)
+	}
+	t.buf = t.AppendPacket(b, p, rec)
+	if _, err := t.w.Write(t.buf); err != nil {
+		t.err = err
+	} else if t.o.LineBuffered {
+		t.err = t.w.Flush()
+	}
+	return t.err
+}
+
 // Flush writes any buffered lines.
 func (t *Printer) Flush() error {
 	if t.err != nil {
@@ -115,7 +146,8 @@ func (t *Printer) Flush() error {
 	return t.err
 }
 
-// AppendPacket appends the full text of one packet, ending in a newline.
+// AppendPacket appends the full text of one packet, ending in a newline
+// (without -#'s number, which Print puts first).
 func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	if bad := invalidHeader(b, p); len(bad) > len(b) {
 		return append(bad, '\n')
@@ -143,7 +175,9 @@ func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) [
 		} else if len(p.Data) > linkLen {
 			b = appendHex(b, p.Data[linkLen:])
 		}
-	case t.o.ASCII:
+	case t.o.ASCII > 1:
+		b = appendASCII(b, p.Data)
+	case t.o.ASCII > 0:
 		if len(p.Data) > linkLen {
 			b = appendASCII(b, p.Data[linkLen:])
 		}
@@ -159,6 +193,15 @@ func (t *Printer) appendNote(b []byte) []byte {
 	t.noteDone = true
 	b = append(b, ' ')
 	return append(b, t.note...)
+}
+
+// appendNumber appends -#'s packet number as tcpdump's "%5u  " does.
+func appendNumber(b []byte, n uint64) []byte {
+	for w := uint64(10000); w > 1 && n < w; w /= 10 {
+		b = append(b, ' ')
+	}
+	b = appendUint(b, n)
+	return append(b, ' ', ' ')
 }
 
 // invalidHeader appends tcpdump's complaint about a record header that cannot

@@ -17,7 +17,7 @@ func TestPrinterAllocatesNothing(t *testing.T) {
 	for _, o := range []Options{
 		{NoPortNames: true},
 		{Verbose: 1, Link: true, HexASCII: 1, TimeFormat: TimeDate, Nano: true},
-		{AbsoluteSeq: true, ASCII: true, TimeFormat: TimeDelta},
+		{AbsoluteSeq: true, ASCII: 2, TimeFormat: TimeDelta, Number: true, NoChecksums: true},
 	} {
 		o.Location = time.UTC
 		o.IfName = func(uint32) string { return "lo" }

@@ -155,36 +155,27 @@ func prefetchDecoded(r Source, flt *filter.Filter, limit int64, annotate Annotat
 }
 
 // DescribeInput says what tcpdump says on stderr before the packets ("reading
-// from file F, ..."): the first interface's link type and snapshot length.
+// from file F, ..."): the first interface's link type, named by libpcap, and
+// snapshot length.
 func DescribeInput(ifs []reader.Interface) string {
 	if len(ifs) == 0 {
 		return "no interfaces yet"
 	}
-	return fmt.Sprintf("link-type %s, snapshot length %d", linkTypeName(ifs[0].LinkType), ifs[0].Snaplen)
+	lt := ifs[0].LinkType
+	if name, desc, ok := filter.LinkTypeName(lt); ok {
+		return fmt.Sprintf("link-type %s (%s), snapshot length %d", name, desc, ifs[0].Snaplen)
+	}
+	return fmt.Sprintf("link-type %d, snapshot length %d", lt, ifs[0].Snaplen)
 }
 
-func linkTypeName(lt uint16) string {
-	switch lt {
-	case 0:
-		return "NULL (BSD loopback)"
-	case 1:
-		return "EN10MB (Ethernet)"
-	case 101:
-		return "RAW (Raw IP)"
-	case 104:
-		return "C_HDLC (Cisco HDLC)"
-	case 108:
-		return "LOOP (OpenBSD loopback)"
-	case 113:
-		return "LINUX_SLL (Linux cooked v1)"
-	case 129:
-		return "ARCNET_LINUX (Linux ARCNET)"
-	case 228:
-		return "IPV4 (Raw IPv4)"
-	case 229:
-		return "IPV6 (Raw IPv6)"
-	case 276:
-		return "LINUX_SLL2 (Linux cooked v2)"
+// Banner is all tcpdump -r writes on stderr before a file's packets: the
+// "reading from file" line and, for Linux cooked v2 captures, the warning that
+// the interface names are this machine's and may not be the capturing one's
+// (tcpdump -V warns only for the first file: first says whether it is).
+func Banner(name string, ifs []reader.Interface, first bool) string {
+	s := "reading from file " + name + ", " + DescribeInput(ifs) + "\n"
+	if first && len(ifs) > 0 && ifs[0].LinkType == decode.LinkLinuxSLL2 {
+		s += "Warning: interface names might be incorrect\n"
 	}
-	return fmt.Sprintf("%d", lt)
+	return s
 }

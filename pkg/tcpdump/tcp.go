@@ -71,7 +71,7 @@ func (t *Printer) appendTCPLine(b []byte, p *reader.Packet, rec *decode.Record) 
 	if hlen > length {
 		return appendBadHdrLen(b, hlen, length)
 	}
-	if t.o.Verbose > 0 && !rec.LaterFragment && len(data) >= off+length {
+	if t.o.Verbose > 0 && !t.o.NoChecksums && !rec.LaterFragment && len(data) >= off+length {
 		b = t.appendTCPChecksum(b, data, rec, length)
 	}
 	length -= hlen
@@ -303,7 +303,13 @@ func appendTCPOptionsText(b []byte, o []byte, hlen int, flags uint8, thseq, thac
 		case failBad:
 			return bad(b)
 		case failTrunc:
-			return append(b, " [|tcp]"...), true, false
+			// tcpdump's truncation exit adds a '>' (not the ']' its bad
+			// option exit adds) once an option has been printed.
+			b = append(b, " [|tcp]"...)
+			if sep {
+				b = append(b, '>')
+			}
+			return b, true, false
 		}
 		w.i += datalen
 		w.hlen -= datalen

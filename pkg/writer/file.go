@@ -21,6 +21,9 @@ type FileOptions struct {
 	Snaplen    uint32         // > 0: packets are truncated to it, declare it
 	Guard      *outfile.Guard // refuses an output that is an input
 	AppName    string         // pcapng shb_userappl
+	// PacketBuffered writes each packet through at once (tcpdump -U), for a
+	// reader at the other end of a pipe.
+	PacketBuffered bool
 }
 
 // File is a pcap or pcapng file on a path, or a stream. A file is written under
@@ -33,6 +36,7 @@ type File struct {
 	ifaces func() []reader.Interface
 	snap   uint32
 	link   uint16
+	flush  bool
 }
 
 // LinkTypes returns the distinct link types of ifaces, in order.
@@ -63,7 +67,7 @@ func Create(path string, stdout io.Writer, spec FileOptions) (*File, error) {
 			spec.Format = reader.FormatPcapNG
 		}
 	}
-	o := &File{name: path, ifaces: spec.Interfaces, snap: spec.Snaplen}
+	o := &File{name: path, ifaces: spec.Interfaces, snap: spec.Snaplen, flush: spec.PacketBuffered}
 	var w io.Writer = stdout
 	if path != "-" {
 		f, err := outfile.Create(path, outfile.Options{Guard: spec.Guard})
@@ -133,6 +137,13 @@ func (o *File) WritePacket(p *reader.Packet) error {
 			return fmt.Errorf("packet %d has link type %d but %w %d: write pcapng (--format pcapng)", p.Number, p.LinkType, ErrLinkType, o.link)
 		}
 		err = o.pcap.WritePacket(p)
+	}
+	if err == nil && o.flush {
+		if o.ng != nil {
+			err = o.ng.Flush()
+		} else {
+			err = o.pcap.Flush()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.name, outfile.Cause(err))
