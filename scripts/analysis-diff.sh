@@ -25,7 +25,10 @@ verbose=0
 corpus=${ANALYSIS_CORPUS:-$root/testdata/corpus-tcp}
 export TZ=UTC LC_ALL=C
 
-if ! "$bin" export --help 2>&1 | grep -qE -- '(^|[ ,])--analysis([ =,]|$)'; then
+# The help is read whole first: with pipefail, grep -q leaving early would fail
+# the pipeline through the writer's SIGPIPE.
+help=$("$bin" export --help 2>&1 || true)
+if ! grep -qE -- '(^|[ ,])--analysis([ =,]|$)' <<<"$help"; then
   echo "analysis-diff: $bin has no 'export --analysis' (TCP analysis columns); nothing to score" >&2
   exit 2
 fi

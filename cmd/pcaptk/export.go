@@ -28,6 +28,7 @@ type exportOptions struct {
 	Quiet        bool
 	FilterFile   string
 	Expr         string
+	Analysis     analysisMode
 
 	// parsed
 	cols     []export.Column
@@ -53,10 +54,17 @@ Columns: ` + strings.Join(export.ColumnNames(), ",") + `
 and input, the name of the input a row comes from: it comes first when several
 inputs go to one output (frame and iface then count within each input).
 Per-connection columns (stream, seq_rel, ack_rel, window_scaled) follow tshark's
-tcp.stream, tcp.seq, tcp.ack and tcp.window_size.`,
+tcp.stream, tcp.seq, tcp.ack and tcp.window_size.
+
+--analysis adds Wireshark's TCP analysis (tshark's tcp.analysis.* and tcp.time_*
+fields), as the columns ` + strings.Join(export.AnalysisColumnNames(), ",") + `
+(naming one in --columns turns it on too; durations in seconds in JSON and CSV).
+The analysis sees every packet, also those the EXPRESSION drops, and then
+numbers streams over the whole capture, as tshark -Y does.`,
 		Example: `  pcaptk export -r cap.pcap --format parquet -o cap.parquet
   pcaptk export -r cap.pcap --format csv --columns ts,src_ip,dst_ip,flags,payload_len 'port 443'
   pcaptk export -r cap.pcap --format json | jq -c 'select(.syn and .ack_flag)'
+  pcaptk export -r cap.pcap --format csv --columns frame,stream,ts,analysis,ack_rtt,bytes_in_flight
   pcaptk export --format parquet --partition hour -o dataset/ -r day1.pcap -r day2.pcap
   pcaptk export --format parquet -o all.parquet -r 'caps/*.pcap'     # pcaptk expands the pattern`,
 		Args: cobra.ArbitraryArgs,
@@ -92,6 +100,7 @@ tcp.stream, tcp.seq, tcp.ack and tcp.window_size.`,
 	fs.StringVar(&opts.Partition, "partition", "", "with -o DIR/: split rows into date=YYYY-MM-DD[/hour=HH] directories: date or hour")
 	fs.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar")
 	fs.StringVarP(&opts.FilterFile, "filter-file", "F", "", "read the filter expression from this file")
+	addAnalysisFlag(fs, &opts.Analysis, "add the TCP analysis columns (Wireshark's tcp.analysis.*, tcp.time_*)")
 	return cmd
 }
 
@@ -122,6 +131,9 @@ func (o *exportOptions) validate() error {
 	if o.Columns == "" && len(o.Files) > 1 && !o.dirMode() {
 		// Rows of several inputs in one output say which input they are from.
 		o.cols = append([]export.Column{export.ColInput}, o.cols...)
+	}
+	if o.Analysis.on() {
+		o.cols = export.WithAnalysis(o.cols)
 	}
 	if o.tsFormat, err = export.ParseTSFormat(o.TimeFormat); err != nil {
 		return usageErrorf("export: --time-format: %v", err)

@@ -6,22 +6,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/filter"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/writer"
 )
 
 type filterOptions struct {
-	inputs  inputFlags
-	Out     string
-	Expr    string
-	After   string
-	Before  string
-	Packets string
-	Snaplen int
-	Dedup   bool
-	Window  int
-	Format  string
+	inputs   inputFlags
+	Out      string
+	Expr     string
+	After    string
+	Before   string
+	Packets  string
+	Snaplen  int
+	Dedup    bool
+	Window   int
+	Format   string
+	Analysis string
 }
 
 func newCmdFilter(s *streams) *cobra.Command {
@@ -40,11 +42,18 @@ read as one stream in time order, as merge reads them; packet numbers
 
 A packet is kept when its number is in --packets, its time is in
 [--after, --before), it matches EXPRESSION and (with --dedup) it is not a copy
-of one of the kept packets just before it; -s then truncates it.`,
+of one of the kept packets just before it; -s then truncates it.
+
+--analysis FLAG[,FLAG] keeps only the TCP packets that Wireshark's TCP analysis
+flags with one of the FLAGs (as tshark -Y tcp.analysis.FLAG does): names as
+export's columns (retransmission, dup_ack or tshark's duplicate_ack, ...), or
+any for every flag. The analysis sees every packet of the input in order, also
+those the other selections drop, so a packet's flags do not depend on them.`,
 		Example: `  pcaptk filter -r big.pcap -w web.pcap 'tcp port 80 or tcp port 443'
   pcaptk filter -r in.pcapng -w - --after 2024-03-01T12:00:00Z --before 1709298000 | tcpdump -r -
   pcaptk filter -r in.pcap -w head.pcap --packets 1-1000 -s 96 --dedup
-  pcaptk filter -r 'day/*.pcap' -w day-dns.pcap port 53`,
+  pcaptk filter -r 'day/*.pcap' -w day-dns.pcap port 53
+  pcaptk filter -r in.pcap -w retrans.pcap --analysis retransmission,fast_retransmission 'port 443'`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if !o.inputs.given(nil) || o.Out == "" {
 				return usageErrorf("filter needs -r IN and -w OUT")
@@ -69,6 +78,7 @@ of one of the kept packets just before it; -s then truncates it.`,
 	f.BoolVar(&o.Dedup, "dedup", false, "drop a packet identical to one of the previous 4 kept (editcap -d)")
 	f.IntVar(&o.Window, "dedup-window", 5, "duplicate window counting the packet itself (editcap -D `N`); implies --dedup")
 	f.StringVar(&o.Format, "format", "", "output `FORMAT`, pcap or pcapng (default: the input's)")
+	f.StringVar(&o.Analysis, "analysis", "", "keep TCP packets with one of these analysis `FLAGS` (retransmission,dup_ack,...; any: every flag)")
 	return c
 }
 
@@ -101,6 +111,13 @@ func runFilter(o *filterOptions, s *streams) error {
 		if sel.Dedup, err = filter.NewDedup(o.Window); err != nil {
 			return &usageError{err}
 		}
+	}
+	if o.Analysis != "" {
+		want, err := analysis.ParseFlags(o.Analysis)
+		if err != nil {
+			return usageErrorf("--analysis: %w", err)
+		}
+		sel.Analysis = flaggedBy(want)
 	}
 	format, err := parseFormat(o.Format)
 	if err != nil {

@@ -31,11 +31,14 @@ func FuzzCommands(f *testing.F) {
 		for _, args := range [][]string{
 			{"read", "-nn", "-v", "-r", in},
 			{"read", "-e", "-X", "-tttt", "-r", in, "tcp"},
+			{"read", "-v", "--analysis", "-r", in},
 			{"export", "-r", in, "--format", "csv"},
 			{"export", "-r", in, "--format", "json", "--time-format", "epoch"},
 			{"export", "-r", in, "--format", "parquet", "-o", o("x.parquet"), "--row-group-size", "16384"},
 			{"export", "-r", in, "-r", in, "--format", "csv", "-o", o("ds") + "/", "--partition", "hour"},
+			{"export", "-r", in, "--format", "json", "--analysis", "tcp port 80"},
 			{"filter", "-r", in, "-w", o("f.pcapng"), "--format", "pcapng", "tcp or udp"},
+			{"filter", "-r", in, "-w", o("a.pcap"), "--analysis", "any", "-s", "60"},
 			{"merge", "-w", o("m.pcap"), in, in},
 			{"split", "-r", in, "-w", o("s.pcap"), "--packets", "3"},
 			{"split", "-r", in, "-w", o("fl.pcap"), "--flows"},
@@ -56,7 +59,7 @@ func FuzzCommands(f *testing.F) {
 				}
 			}
 		}
-		for _, p := range []string{o("f.pcapng"), o("m.pcap")} {
+		for _, p := range []string{o("f.pcapng"), o("m.pcap"), o("a.pcap")} {
 			if _, err := os.Stat(p); err == nil {
 				if _, err := capturePackets(t, p); err != nil {
 					t.Fatalf("%s does not read back: %v", p, err)

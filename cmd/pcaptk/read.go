@@ -19,11 +19,12 @@ import (
 
 type readOptions struct {
 	streams
-	inputs  inputFlags
-	tf      tcpdumpFlags
-	refused []refusal
-	expr    string
-	args    []string // the words the expression came from
+	inputs   inputFlags
+	tf       tcpdumpFlags
+	refused  []refusal
+	expr     string
+	args     []string // the words the expression came from
+	analysis analysisMode
 }
 
 // readRefusals are tcpdump options that make no sense for files.
@@ -52,12 +53,19 @@ glob pattern, -V LIST) are printed one after the other, each after its
 "reading from file" line, as tcpdump -V does; -c counts each input's packets.
 
 pcaptk never looks host names up in DNS. Without -n (or -nn), ports are
-named from /etc/services, as tcpdump does.`,
+named from /etc/services, as tcpdump does.
+
+--analysis adds Wireshark's TCP analysis to the lines of the packets it flags,
+as its Info column words it, after "length N": [TCP Retransmission],
+[TCP Dup ACK 12#3], [TCP ZeroWindow], ... The analysis sees every packet of an
+input, also those the EXPRESSION does not print; each input is analysed on its
+own, as tshark reads a file.`,
 		Example: `  pcaptk read -nn -r cap.pcapng 'tcp[tcpflags] & tcp-syn != 0'
   pcaptk read -r cap.pcap -c 10 -tttt tcp port 80
   pcaptk read -nnvvXS -r cap.pcap -c5
   pcaptk read -nn -r 'caps/*.pcap' port 443        # pcaptk expands the pattern
   pcaptk read -d -r cap.pcap tcp port 80            # the compiled filter
+  pcaptk read -nn --analysis -r cap.pcap | grep -F '[TCP'   # Wireshark's analysis
   pcaptk capture -i lo -w - | pcaptk read -nn -r -`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -74,6 +82,7 @@ named from /etc/services, as tcpdump does.`,
 	fs.StringVarP(&opts.tf.write, "write", "w", "", "write the packets that match to `FILE` (- for standard output) instead of printing them, as tcpdump -r IN -w OUT")
 	addTcpdumpFlags(fs, &opts.tf, 0)
 	opts.refused = addRefused(fs, readRefusals)
+	addAnalysisFlag(fs, &opts.analysis, "not tcpdump's: add Wireshark's TCP analysis words ([TCP Retransmission], ...) after the length")
 	return cmd
 }
 
@@ -89,6 +98,9 @@ func (o *readOptions) check(fs *pflag.FlagSet) error {
 	}
 	if o.tf.print && o.tf.write == "" {
 		return usageErrorf("--print goes with -w (without -w read prints anyway)")
+	}
+	if o.analysis.on() && o.tf.write != "" {
+		return usageErrorf("--analysis adds words to printed lines, not to -w's file (pcaptk filter --analysis writes the packets it flags)")
 	}
 	return nil
 }
@@ -136,6 +148,9 @@ func runReadPrint(o *readOptions, inputs []string, flt *filter.Filter, account *
 		Inputs: inputs, Open: func(in string) (*reader.Reader, error) { return openInput(in, &o.streams) },
 		Out: o.Out, ErrOut: o.ErrOut, Options: o.tf.text.options(), Filter: flt,
 		Count: int64(o.tf.count), CountOnly: o.tf.countOnly, Quiet: o.tf.text.q,
+	}
+	if o.analysis.on() {
+		rf.Notes = infoNotes
 	}
 	if account != nil {
 		rf.AfterOpen = func() error {

@@ -208,3 +208,28 @@ func TestStateSize(t *testing.T) {
 		t.Errorf("segment is %d bytes, documented as %d", s, segmentBytes)
 	}
 }
+
+func TestParseFlags(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Flags
+		err  bool
+	}{
+		{"retransmission", Retransmission, false},
+		{"retransmission, fast_retransmission,spurious_retransmission", AnyRetransmission, false},
+		{"duplicate_ack,zero_window", DupAck | ZeroWindow, false},
+		{"any", AllFlags, false},
+		{"dup_ack,any", AllFlags, false},
+		{"", 0, true},
+		{"retransmission,", 0, true},
+		{"retransmissions", 0, true},
+	} {
+		got, err := ParseFlags(c.in)
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("ParseFlags(%q) = %#x, %v; want %#x, error %v", c.in, got, err, c.want, c.err)
+		}
+	}
+	if AllFlags != 1<<NumFlags-1 {
+		t.Errorf("AllFlags = %#x, want the %d flags", AllFlags, NumFlags)
+	}
+}

@@ -1,6 +1,10 @@
 package analysis
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Flags holds one bit per tcp.analysis flag, in the order of SCHEMA.md's
 // "TCP analysis columns" (which is also the order AppendFlags writes them). As
@@ -27,6 +31,8 @@ const (
 
 	// AnyRetransmission is what tshark's expert info counts as a retransmission.
 	AnyRetransmission = Retransmission | FastRetransmission | SpuriousRetransmission
+	// AllFlags is every flag.
+	AllFlags = ReusedPorts<<1 - 1
 )
 
 // flagNames are the column names of the flags, bit by bit.
@@ -62,6 +68,25 @@ func ParseFlag(name string) (Flags, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ParseFlags parses a comma-separated list of flag names (as ParseFlag takes
+// them), or "any" for every flag, as filter --analysis takes it.
+func ParseFlags(list string) (Flags, error) {
+	var f Flags
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "any" {
+			f |= AllFlags
+			continue
+		}
+		g, ok := ParseFlag(name)
+		if !ok {
+			return 0, fmt.Errorf("unknown analysis flag %q (known: any, %s)", name, strings.Join(flagNames[:], ", "))
+		}
+		f |= g
+	}
+	return f, nil
 }
 
 // Present says which nullable values of a Result hold something, one bit each.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/tcpdump"
@@ -56,21 +57,60 @@ const (
 	// Beyond SCHEMA.md: cheap IP fields users ask for.
 	ColTTL
 	ColIPID
-	numColumns // the default columns, above
+	numPacketColumns // the columns above are the default ones
+
+	// The TCP analysis columns (SCHEMA.md, "TCP analysis columns"), written
+	// when asked for (export --analysis, or named in --columns): one per
+	// analysis.Flags bit in its order, then the analysis text and the values
+	// of analysis.Result.
+	ColRetransmission Column = iota - 1
+	ColFastRetransmission
+	ColSpuriousRetransmission
+	ColOutOfOrder
+	ColLostSegment
+	ColAckLostSegment
+	ColDupAck
+	ColZeroWindow
+	ColZeroWindowProbe
+	ColZeroWindowProbeAck
+	ColWindowFull
+	ColWindowUpdate
+	ColKeepAlive
+	ColKeepAliveAck
+	ColReusedPorts
+	ColAnalysis
+	ColDupAckNum
+	ColDupAckFrame
+	ColAcksFrame
+	ColAckRTT
+	ColIRTT
+	ColBytesInFlight
+	ColPushBytesSent
+	ColRTO
+	ColRTOFrame
+	ColTimeRelative
+	ColTimeDelta
+	numColumns
 )
 
 // ColInput is the input a row comes from, its name as given ("-" for standard
 // input). It stands apart from the default columns, which describe a packet
 // whatever file held it: export puts it first when it reads several inputs
-// into one output, and --columns can name it. (numColumns itself is taken by
-// the line encoders' fused flag columns.)
-const ColInput Column = numColumns + 1
+// into one output, and --columns can name it. (numColumns and numColumns+1
+// are taken by the line encoders' fused flag columns.)
+const ColInput Column = numColumns + 2
 
 var columnNames = [numColumns]string{
 	"frame", "ts", "iface", "caplen", "wirelen", "ip_version", "src_ip", "dst_ip", "src_port", "dst_port",
 	"stream", "flags", "flags_raw", "syn", "ack_flag", "fin", "rst", "psh", "urg", "ece", "cwr",
 	"seq", "ack", "seq_rel", "ack_rel", "window", "window_scaled", "payload_len", "urg_ptr",
 	"mss", "wscale", "sack_ok", "ts_val", "ts_ecr", "sack", "options", "truncated", "ttl", "ip_id",
+	// analysis.FlagName of each flag, in bit order
+	"retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order", "lost_segment",
+	"ack_lost_segment", "dup_ack", "zero_window", "zero_window_probe", "zero_window_probe_ack",
+	"window_full", "window_update", "keep_alive", "keep_alive_ack", "reused_ports",
+	"analysis", "dup_ack_num", "dup_ack_frame", "acks_frame", "ack_rtt", "irtt", "bytes_in_flight",
+	"push_bytes_sent", "rto", "rto_frame", "time_relative", "time_delta",
 }
 
 func (c Column) String() string {
@@ -83,19 +123,54 @@ func (c Column) String() string {
 	return fmt.Sprintf("column(%d)", c)
 }
 
-// AllColumns returns every column in the default order.
+// AllColumns returns the default columns in their order: every column but the
+// analysis ones.
 func AllColumns() []Column {
-	cols := make([]Column, numColumns)
+	cols := make([]Column, numPacketColumns)
 	for i := range cols {
 		cols[i] = Column(i)
 	}
 	return cols
 }
 
-// ColumnNames lists the names of the default columns, in their order.
-func ColumnNames() []string { return columnNames[:] }
+// AnalysisColumns returns the TCP analysis columns in their order.
+func AnalysisColumns() []Column {
+	cols := make([]Column, 0, numColumns-ColRetransmission)
+	for c := ColRetransmission; c < numColumns; c++ {
+		cols = append(cols, c)
+	}
+	return cols
+}
 
-// ParseColumns parses a comma-separated list of column names ("" means all).
+// IsAnalysis reports whether c is a TCP analysis column.
+func (c Column) IsAnalysis() bool { return c >= ColRetransmission && c < numColumns }
+
+// WantsAnalysis reports whether cols include an analysis column, which the
+// pipeline then computes (Run).
+func WantsAnalysis(cols []Column) bool {
+	return slices.ContainsFunc(cols, Column.IsAnalysis)
+}
+
+// WithAnalysis returns cols (nil: the default columns) followed by the
+// analysis columns, unless cols name some already: export --analysis.
+func WithAnalysis(cols []Column) []Column {
+	if cols == nil {
+		cols = AllColumns()
+	}
+	if WantsAnalysis(cols) {
+		return cols
+	}
+	return append(slices.Clip(cols), AnalysisColumns()...)
+}
+
+// ColumnNames lists the names of the default columns, for help texts.
+func ColumnNames() []string { return columnNames[:numPacketColumns] }
+
+// AnalysisColumnNames lists the names of the analysis columns.
+func AnalysisColumnNames() []string { return columnNames[ColRetransmission:] }
+
+// ParseColumns parses a comma-separated list of column names ("" means the
+// default ones).
 func ParseColumns(s string) ([]Column, error) {
 	if strings.TrimSpace(s) == "" {
 		return AllColumns(), nil
@@ -183,6 +258,12 @@ type Row struct {
 type Batch struct {
 	Rows []Row
 	Text []byte
+	// An holds the TCP analysis of each row, An[i] that of Rows[i], when the
+	// analysis columns are wanted (Run fills it then); it is empty otherwise,
+	// so that exports without them move no more bytes per row.
+	An []analysis.Result
+
+	joined []analysisRow // the rows with their analysis, for Parquet (joinAnalysis)
 
 	release func() // Run's: gives the batch back to the reading goroutine
 }
@@ -191,6 +272,19 @@ type Batch struct {
 func (b *Batch) Reset() {
 	b.Rows = b.Rows[:0]
 	b.Text = b.Text[:0]
+	b.An = b.An[:0]
+}
+
+// noAnalysis stands for the analysis of a row in a batch without one: every
+// flag false, every value null.
+var noAnalysis analysis.Result
+
+// analysisOf returns the analysis of row i of b.
+func (b *Batch) analysisOf(i int) *analysis.Result {
+	if i < len(b.An) {
+		return &b.An[i]
+	}
+	return &noAnalysis
 }
 
 // Len is the number of rows.

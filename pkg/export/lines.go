@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/pcaptk/pcaptk/internal/numfmt"
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/tcpdump"
 )
@@ -47,8 +48,8 @@ type lineEncoder struct {
 	// helpers format parts of each batch in other goroutines, in copies of this
 	// encoder with their own buffer and time cache.
 	helpers []*lineEncoder
-	jobs    chan []Row // a helper's part of the batch
-	batch   *Batch     // the batch the helpers are working on
+	jobs    chan [2]int // a helper's part of the batch: rows [lo, hi)
+	batch   *Batch      // the batch the helpers are working on
 	done    chan struct{}
 	// When the eight flag columns come together in their usual order (syn at
 	// flagsAt), flagText holds their whole text, keys and separators included,
@@ -56,6 +57,10 @@ type lineEncoder struct {
 	// JSON export of the benchmark capture 0.79 s -> 0.74 s).
 	flagsAt  int
 	flagText *[256][]byte
+	// Likewise for the fifteen analysis flag columns (anFlagsAt: the first),
+	// their text for each byte of analysis.Flags (prepareAnalysisFlags).
+	anFlagsAt  int
+	anFlagText *[2][256][]byte
 	// ops, rowMax and flagsFmt drive putRow; compile sets them at the first row.
 	ops      []op
 	rowMax   int
@@ -78,8 +83,10 @@ var flagColumns = [8]struct {
 }{{ColSYN, decode.SYN}, {ColACKFlag, decode.ACK}, {ColFIN, decode.FIN}, {ColRST, decode.RST},
 	{ColPSH, decode.PSH}, {ColURG, decode.URG}, {ColECE, decode.ECE}, {ColCWR, decode.CWR}}
 
-// prepareFlags fills flagText when the columns hold the eight flags together.
+// prepareFlags fills flagText when the columns hold the eight flags together,
+// and anFlagText when they hold the analysis flags together.
 func (e *lineEncoder) prepareFlags() {
+	e.prepareAnalysisFlags()
 	e.flagsAt = -1
 	for i := 0; i+8 <= len(e.cols); i++ {
 		match := true
@@ -116,7 +123,7 @@ func newLineEncoder(w io.Writer, o LineOptions) *lineEncoder {
 	if cols == nil {
 		cols = AllColumns()
 	}
-	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096), flagsAt: -1, inputs: o.Inputs}
+	return &lineEncoder{w: w, cols: cols, time: o.Time, buf: make([]byte, 0, flushAt+4096), flagsAt: -1, anFlagsAt: -1, inputs: o.Inputs}
 }
 
 // minSplit is the fewest rows worth sharing among goroutines.
@@ -136,22 +143,24 @@ func (e *lineEncoder) startHelpers() {
 	e.done = make(chan struct{}, n)
 	for range n {
 		h := &lineEncoder{cols: e.cols, time: e.time, json: e.json, keys: e.keys,
-			flagsAt: e.flagsAt, flagText: e.flagText, inputs: e.inputs,
-			buf: make([]byte, 0, flushAt), jobs: make(chan []Row)}
+			flagsAt: e.flagsAt, flagText: e.flagText, anFlagsAt: e.anFlagsAt, anFlagText: e.anFlagText, inputs: e.inputs,
+			buf: make([]byte, 0, flushAt), jobs: make(chan [2]int)}
 		e.helpers = append(e.helpers, h)
 		go func() {
-			for rows := range h.jobs {
-				h.buf = h.formatRows(h.buf[:0], e.batch, rows)
+			for part := range h.jobs {
+				h.buf = h.formatRows(h.buf[:0], e.batch, part[0], part[1])
 				e.done <- struct{}{}
 			}
 		}()
 	}
 }
 
-func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
+// formatRows appends rows [lo, hi) of bt to b.
+func (e *lineEncoder) formatRows(b []byte, bt *Batch, lo, hi int) []byte {
 	if e.ops == nil {
 		e.compile()
 	}
+	rows := bt.Rows[lo:hi]
 	for i := range rows {
 		r := &rows[i]
 		need := e.rowMax
@@ -163,9 +172,9 @@ func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
 		}
 		w := b[:cap(b)]
 		if e.allCols {
-			b = w[:e.putRowAll(w, len(b), bt, r)]
+			b = w[:e.putRowAll(w, len(b), bt, r, lo+i)]
 		} else {
-			b = w[:e.putRow(w, len(b), bt, r)]
+			b = w[:e.putRow(w, len(b), bt, r, lo+i)]
 		}
 	}
 	return b
@@ -173,14 +182,15 @@ func (e *lineEncoder) formatRows(b []byte, bt *Batch, rows []Row) []byte {
 
 // writeSplit formats rows in parts, the first here and the others in the
 // helpers, and writes the parts in order.
-func (e *lineEncoder) writeSplit(bt *Batch, rows []Row) {
+func (e *lineEncoder) writeSplit(bt *Batch) {
+	n := len(bt.Rows)
 	parts := len(e.helpers) + 1
-	size := (len(rows) + parts - 1) / parts
+	size := (n + parts - 1) / parts
 	e.batch = bt
 	for i, h := range e.helpers {
-		h.jobs <- rows[min((i+1)*size, len(rows)):min((i+2)*size, len(rows))]
+		h.jobs <- [2]int{min((i+1)*size, n), min((i+2)*size, n)}
 	}
-	e.buf = e.formatRows(e.buf, bt, rows[:size])
+	e.buf = e.formatRows(e.buf, bt, 0, size)
 	for range e.helpers {
 		<-e.done
 	}
@@ -207,10 +217,10 @@ func (e *lineEncoder) WriteBatch(bt *Batch) error {
 		e.header = false
 	}
 	if len(e.helpers) > 0 && len(bt.Rows) >= minSplit {
-		e.writeSplit(bt, bt.Rows)
+		e.writeSplit(bt)
 		return e.err
 	}
-	e.buf = e.formatRows(e.buf, bt, bt.Rows)
+	e.buf = e.formatRows(e.buf, bt, 0, len(bt.Rows))
 	if len(e.buf) >= flushAt {
 		e.flush()
 	}
@@ -294,12 +304,13 @@ func (e *lineEncoder) appendSACK(b []byte, r *Row) []byte {
 type op struct {
 	pre    [preMax]byte
 	preLen uint8
-	col    Column // colFlagsFused: the eight flag columns from flagText
+	col    Column // colFlagsFused: the eight flag columns from flagText; colAnFlagsFused: the analysis flags
 }
 
 const (
-	preMax        = 24 // longest constant text: `,"window_scaled":` is 17 bytes
-	colFlagsFused = numColumns
+	preMax          = 32 // longest constant text: `,"spurious_retransmission":` is 27 bytes
+	colFlagsFused   = numColumns
+	colAnFlagsFused = numColumns + 1
 	// valueMax bounds what putRow writes for one value, stores' spill included,
 	// except the options text (counted per row) and SACK blocks (sackMax).
 	valueMax = 64
@@ -325,6 +336,11 @@ func (e *lineEncoder) compile() {
 			o.col = colFlagsFused
 			i += len(flagColumns) - 1
 		}
+		if i == e.anFlagsAt {
+			pre = nil
+			o.col = colAnFlagsFused
+			i += analysis.NumFlags - 1
+		}
 		o.preLen = uint8(copy(o.pre[:], pre))
 		if int(o.preLen) != len(pre) {
 			panic("export: column key too long") // column names are constants
@@ -332,12 +348,24 @@ func (e *lineEncoder) compile() {
 		ops = append(ops, o)
 	}
 	e.rowMax = 64 + sackMax + len(ops)*(preMax+valueMax)
+	if slices.Contains(e.cols, ColAnalysis) {
+		e.rowMax += analysisTextMax
+	}
 	if e.flagText != nil {
 		longest := 0 // all false in CSV, all true in JSON
 		for _, t := range e.flagText {
 			longest = max(longest, len(t))
 		}
 		e.rowMax += longest
+	}
+	if e.anFlagText != nil {
+		for _, half := range e.anFlagText {
+			longest := 0
+			for _, t := range half {
+				longest = max(longest, len(t))
+			}
+			e.rowMax += longest
+		}
 	}
 	e.flagsFmt = newFlagsTable(e.json)
 	e.ops = ops
@@ -358,13 +386,16 @@ func (e *lineEncoder) compile() {
 	if e.inputFirst {
 		cols = cols[1:]
 	}
-	e.allCols = len(cols) == int(numColumns) && e.flagsAt == int(ColSYN)+len(e.cols)-len(cols)
-	for i, c := range cols {
+	e.allCols = len(cols) >= int(numPacketColumns) && e.flagsAt == int(ColSYN)+len(e.cols)-len(cols)
+	for i, c := range cols[:min(len(cols), int(numPacketColumns))] {
 		if c != Column(i) {
 			e.allCols = false
 		}
 	}
 }
+
+// allOps is the number of ops of the default columns (the flags fused).
+const allOps = int(numPacketColumns) - len(flagColumns) + 1
 
 // putInput writes the input column's field: the name of input i, or nothing
 // (null in JSON) for an index beyond the list.
@@ -400,14 +431,37 @@ func newFlagsTable(json bool) *flagsTable {
 
 var le = binary.LittleEndian
 
-// putRow writes row r at w[n:] and returns the index after it; w has room for
-// rowMax bytes plus the options text escaped.
-func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row) int {
+// putRow writes row r, row i of bt, at w[n:] and returns the index after it; w
+// has room for rowMax bytes plus the options text escaped.
+func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row, i int) int {
+	return e.endRow(w, e.putOps(w, n, bt, r, i, e.ops))
+}
+
+// endRow ends a row: a JSON object's brace, the line end.
+func (e *lineEncoder) endRow(w []byte, n int) int {
+	if e.json {
+		if len(e.ops) == 0 {
+			w[n] = '{'
+			n++
+		}
+		w[n] = '}'
+		n++
+	}
+	w[n] = '\n'
+	return n + 1
+}
+
+// putOps writes the columns of ops of row r, row i of bt.
+func (e *lineEncoder) putOps(w []byte, n int, bt *Batch, r *Row, i int, ops []op) int {
 	json := e.json
-	for k := range e.ops {
-		o := &e.ops[k]
+	for k := range ops {
+		o := &ops[k]
 		*(*[preMax]byte)(w[n:]) = o.pre
 		n += int(o.preLen)
+		if o.col.IsAnalysis() {
+			n = e.putAnalysis(w, n, o.col, bt.analysisOf(i))
+			continue
+		}
 		switch o.col {
 		case ColInput:
 			n = e.putInput(w, n, r.Input)
@@ -441,6 +495,10 @@ func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row) int {
 			n = putU32(w, n, uint32(r.FlagsRaw))
 		case colFlagsFused:
 			n += copy(w[n:], e.flagText[uint8(r.Flags)])
+		case colAnFlagsFused:
+			f := bt.analysisOf(i).Flags
+			n += copy(w[n:], e.anFlagText[0][uint8(f)])
+			n += copy(w[n:], e.anFlagText[1][uint8(f>>8)])
 		case ColSYN:
 			n = putBool(w, n, r.Flags&decode.SYN != 0)
 		case ColACKFlag:
@@ -506,21 +564,13 @@ func (e *lineEncoder) putRow(w []byte, n int, bt *Batch, r *Row) int {
 			n = putU32(w, n, uint32(r.IPID))
 		}
 	}
-	if json {
-		if len(e.ops) == 0 {
-			w[n] = '{'
-			n++
-		}
-		w[n] = '}'
-		n++
-	}
-	w[n] = '\n'
-	return n + 1
+	return n
 }
 
 // putRowAll is putRow for the default columns, the common case, as straight-line
-// code: no switch per column.
-func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
+// code: no switch per column; columns after them (the analysis ones) follow
+// through putOps.
+func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row, i int) int {
 	json := e.json
 	o := e.ops
 	if e.inputFirst {
@@ -528,7 +578,8 @@ func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
 		n = e.putInput(w, n, r.Input)
 		o = o[1:]
 	}
-	o = o[:int(numColumns)-len(flagColumns)+1]
+	rest := o[allOps:] // the columns after the default ones
+	o = o[:allOps]
 	n = putPre(w, n, &o[0])
 	n = putU64(w, n, r.Frame)
 	n = putSep(w, n, &o[1], json)
@@ -605,6 +656,9 @@ func (e *lineEncoder) putRowAll(w []byte, n int, bt *Batch, r *Row) int {
 	n = putU32(w, n, uint32(r.TTL))
 	n = putSep(w, n, &o[31], json)
 	n = putU32(w, n, uint32(r.IPID))
+	if len(rest) > 0 {
+		n = e.putOps(w, n, bt, r, i, rest)
+	}
 	if json {
 		w[n] = '}'
 		n++

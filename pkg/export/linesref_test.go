@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 	"github.com/pcaptk/pcaptk/pkg/tcpdump"
@@ -33,15 +34,15 @@ func (e *refEncoder) rows(bt *Batch) []byte {
 	var b []byte
 	for i := range bt.Rows {
 		if e.json {
-			b = e.appendJSON(b, bt, &bt.Rows[i])
+			b = e.appendJSON(b, bt, &bt.Rows[i], bt.analysisOf(i))
 		} else {
-			b = e.appendCSV(b, bt, &bt.Rows[i])
+			b = e.appendCSV(b, bt, &bt.Rows[i], bt.analysisOf(i))
 		}
 	}
 	return b
 }
 
-func (e *refEncoder) appendCSV(b []byte, bt *Batch, r *Row) []byte {
+func (e *refEncoder) appendCSV(b []byte, bt *Batch, r *Row, a *analysis.Result) []byte {
 	for i := 0; i < len(e.cols); i++ {
 		if i == e.flagsAt {
 			b = append(b, e.flagText[uint8(r.Flags)]...)
@@ -51,12 +52,12 @@ func (e *refEncoder) appendCSV(b []byte, bt *Batch, r *Row) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = e.appendValue(b, bt, r, e.cols[i])
+		b = e.appendValue(b, bt, r, a, e.cols[i])
 	}
 	return append(b, '\n')
 }
 
-func (e *refEncoder) appendJSON(b []byte, bt *Batch, r *Row) []byte {
+func (e *refEncoder) appendJSON(b []byte, bt *Batch, r *Row, a *analysis.Result) []byte {
 	for i := 0; i < len(e.cols); i++ {
 		if i == e.flagsAt {
 			b = append(b, e.flagText[uint8(r.Flags)]...)
@@ -64,7 +65,7 @@ func (e *refEncoder) appendJSON(b []byte, bt *Batch, r *Row) []byte {
 			continue
 		}
 		b = append(b, e.keys[i]...)
-		b = e.appendValue(b, bt, r, e.cols[i])
+		b = e.appendValue(b, bt, r, a, e.cols[i])
 	}
 	if len(e.cols) == 0 {
 		b = append(b, '{')
@@ -80,7 +81,10 @@ func (e *refEncoder) appendNull(b []byte) []byte {
 }
 
 // appendValue appends one cell; strings are quoted for JSON and, when needed, CSV.
-func (e *refEncoder) appendValue(b []byte, bt *Batch, r *Row, c Column) []byte {
+func (e *refEncoder) appendValue(b []byte, bt *Batch, r *Row, a *analysis.Result, c Column) []byte {
+	if c.IsAnalysis() {
+		return e.appendAnalysis(b, a, c)
+	}
 	switch c {
 	case ColFrame:
 		return appendU(b, r.Frame)
@@ -193,6 +197,69 @@ func (e *refEncoder) appendValue(b []byte, bt *Batch, r *Row, c Column) []byte {
 	return b
 }
 
+// appendAnalysis appends an analysis column, through fmt and the name table.
+func (e *refEncoder) appendAnalysis(b []byte, a *analysis.Result, c Column) []byte {
+	dur := func(ok bool, d int64) []byte {
+		if !ok {
+			return e.appendNull(b)
+		}
+		sign, u := "", uint64(d)
+		if d < 0 {
+			sign, u = "-", -u
+		}
+		return fmt.Appendf(b, "%s%d.%09d", sign, u/1e9, u%1e9)
+	}
+	if c < ColAnalysis {
+		f := analysis.Flags(1) << (c - ColRetransmission)
+		if analysis.FlagName(f) != c.String() {
+			panic("analysis column " + c.String() + " is flag " + analysis.FlagName(f))
+		}
+		return appendBool(b, a.Flags&f != 0)
+	}
+	switch c {
+	case ColAnalysis:
+		if a.Flags == 0 {
+			return e.appendNull(b)
+		}
+		var names []byte
+		for i := range analysis.NumFlags {
+			if f := analysis.Flags(1) << i; a.Flags&f != 0 {
+				if len(names) > 0 {
+					names = append(names, ',')
+				}
+				names = append(names, analysis.FlagName(f)...)
+			}
+		}
+		if e.json {
+			return appendJSONString(b, names)
+		}
+		return appendCSVField(b, names)
+	case ColDupAckNum:
+		return e.appendOptU(b, a.Has(analysis.HasDupAck), uint64(a.DupAckNum))
+	case ColDupAckFrame:
+		return e.appendOptU(b, a.Has(analysis.HasDupAck), a.DupAckFrame)
+	case ColAcksFrame:
+		return e.appendOptU(b, a.Has(analysis.HasAcksFrame), a.AcksFrame)
+	case ColAckRTT:
+		return dur(a.Has(analysis.HasAckRTT), a.AckRTT)
+	case ColIRTT:
+		return dur(a.Has(analysis.HasIRTT), a.IRTT)
+	case ColBytesInFlight:
+		return e.appendOptU(b, a.Has(analysis.HasBytesInFlight), uint64(a.BytesInFlight))
+	case ColPushBytesSent:
+		return e.appendOptU(b, a.Has(analysis.HasBytesInFlight), uint64(a.PushBytesSent))
+	case ColRTO:
+		return dur(a.Has(analysis.HasRTO), a.RTO)
+	case ColRTOFrame:
+		return e.appendOptU(b, a.Has(analysis.HasRTO), a.RTOFrame)
+	case ColTimeRelative:
+		return dur(a.Has(analysis.HasTime), a.TimeRelative)
+	case ColTimeDelta:
+		return dur(a.Has(analysis.HasTime), a.TimeDelta)
+	}
+	panic("no reference for column " + c.String())
+}
+
 func (e *refEncoder) appendOptU(b []byte, ok bool, v uint64) []byte {
 	if !ok {
 		return e.appendNull(b)
@@ -213,12 +280,12 @@ func (e *refEncoder) appendSACK(b []byte, r *Row) []byte {
 
 // TestPutRowMatchesReference: for every corpus capture, CSV and JSON rows written
 // in place equal the reference formatting, with every time format, all columns
-// and random selections and orders of columns.
+// and random selections and orders of columns, the analysis ones too.
 func TestPutRowMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	sets := [][]Column{nil, {}, {ColFrame}, {ColOptions, ColSACK, ColSrcIP}}
+	sets := [][]Column{nil, {}, {ColFrame}, {ColOptions, ColSACK, ColSrcIP}, WithAnalysis(nil), AnalysisColumns()}
 	for range 6 {
-		all := AllColumns()
+		all := append(AllColumns(), AnalysisColumns()...)
 		rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 		sets = append(sets, all[:1+rng.IntN(len(all))])
 	}
@@ -237,7 +304,7 @@ func TestPutRowMatchesReference(t *testing.T) {
 					}
 					fast.prepareFlags()
 					ref := &refEncoder{cols: fast.cols, time: tf, json: json, keys: fast.keys, flagsAt: -1}
-					got := fast.formatRows(nil, bt, bt.Rows)
+					got := fast.formatRows(nil, bt, 0, len(bt.Rows))
 					want := ref.rows(bt)
 					if !bytes.Equal(got, want) {
 						t.Fatalf("%s json=%v time=%d columns %v:\n%s", filepath.Base(path), json, tf, cols, firstDiff(got, want))
@@ -288,16 +355,19 @@ func corpusBatch(t *testing.T, path string) *Batch {
 	defer r.Close()
 	bt := &Batch{}
 	var rec decode.Record
-	ct := decode.NewConnTracker(decode.DefaultConnOptions)
+	e := analysis.NewEngine(analysis.EngineOptions{})
 	for {
 		p, err := r.Next()
 		if err != nil {
 			break
 		}
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
+		var c decode.Conn
+		var res analysis.Result
+		e.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res)
 		if Exportable(&rec) {
-			c, _ := ct.Track(&rec, p.Timestamp)
 			bt.Add(p, &rec, c, true)
+			bt.An = append(bt.An, res)
 		}
 	}
 	return bt
@@ -364,11 +434,15 @@ func TestPutRowExtremes(t *testing.T) {
 			bt.Text = append(bt.Text, text...)
 			r.OptEnd = uint32(len(bt.Text))
 			bt.Rows = append(bt.Rows, r)
+			bt.An = append(bt.An, analysis.Result{Flags: analysis.AllFlags, Present: 0xffff, DupAckNum: 1<<32 - 1,
+				DupAckFrame: 1<<64 - 1, AcksFrame: 1<<64 - 1, AckRTT: ts, IRTT: -ts, BytesInFlight: 1<<32 - 1,
+				PushBytesSent: 1<<32 - 1, RTO: -1 << 63, RTOFrame: 1<<64 - 1, TimeRelative: 1<<63 - 1, TimeDelta: ts})
 			r.Flags, r.Has, r.NSACK = 0, 0, 0
 			bt.Rows = append(bt.Rows, r)
+			bt.An = append(bt.An, analysis.Result{Flags: analysis.Flags(i + j)})
 		}
 	}
-	for _, cols := range [][]Column{nil, {ColOptions}, {ColSACK, ColTS, ColSrcIP}} {
+	for _, cols := range [][]Column{nil, {ColOptions}, {ColSACK, ColTS, ColSrcIP}, WithAnalysis(nil), AnalysisColumns()} {
 		for _, tf := range []TSFormat{TSRFC3339, TSEpoch, TSEpochNS} {
 			for _, json := range []bool{false, true} {
 				fast := newLineEncoder(nil, LineOptions{Columns: cols, Time: tf})
@@ -383,7 +457,7 @@ func TestPutRowExtremes(t *testing.T) {
 				// room reserved for it.
 				var got []byte
 				for i := range bt.Rows {
-					got = append(got, fast.formatRows(nil, bt, bt.Rows[i:i+1])...)
+					got = append(got, fast.formatRows(nil, bt, i, i+1)...)
 				}
 				if !bytes.Equal(got, want) {
 					t.Fatalf("json=%v time=%d columns %v:\n%s", json, tf, cols, firstDiff(got, want))
@@ -401,16 +475,19 @@ func TestHelpers(t *testing.T) {
 	big := &Batch{Text: bt.Text}
 	for len(big.Rows) < 3*minSplit {
 		big.Rows = append(big.Rows, bt.Rows...)
+		big.An = append(big.An, bt.An...)
 	}
 	for _, json := range []bool{false, true} {
 		encode := func(procs int) ([]byte, int) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			var out bytes.Buffer
 			var enc Encoder
+			// The analysis columns too: each helper finds its rows' analysis.
+			o := LineOptions{Columns: WithAnalysis(nil)}
 			if json {
-				enc = NewJSON(&out, LineOptions{})
+				enc = NewJSON(&out, o)
 			} else {
-				enc = NewCSV(&out, LineOptions{})
+				enc = NewCSV(&out, o)
 			}
 			helpers := len(enc.(*lineEncoder).helpers)
 			for range 3 {

@@ -48,9 +48,23 @@ const MemoryPerRow = 48
 func ParseCompression(s string) (parquet.Codec, error) { return parquet.ParseCompression(s) }
 
 // Parquet writes rows to a Parquet file with the package parquet writer, the
-// columns declared by parquetColumn.
+// columns declared by parquetColumn (and analysisColumn).
 type Parquet struct {
-	w *parquet.Writer[Row]
+	w *parquet.Writer[Row] // without the analysis columns
+	// wa, with the analysis columns, writes each row joined with its analysis
+	// (analysisRow): the writer reads one row type, and a Row does not hold
+	// the analysis, so that exports without it move no more bytes.
+	wa *parquet.Writer[analysisRow]
+	t  pqTable // w or wa
+}
+
+// pqTable is what the encoder asks of either writer besides the rows.
+type pqTable interface {
+	RowGroupSize() int64
+	Buffered() int64
+	ShareMemory()
+	FlushRowGroup() error
+	Close() error
 }
 
 // NewParquet returns an encoder writing a Parquet file to w. Close writes the
@@ -63,47 +77,74 @@ func NewParquet(w io.Writer, o ParquetOptions) (*Parquet, error) {
 	if len(cols) == 0 {
 		return nil, errors.New("parquet: no columns")
 	}
-	schema := make([]parquet.Column[Row], len(cols))
-	for i, c := range cols {
+	for _, c := range cols {
 		if c >= numColumns && c != ColInput {
 			return nil, fmt.Errorf("parquet: unknown column %d", c)
 		}
-		schema[i] = parquetColumn(c, o.TSMicro, o.Inputs)
 	}
-	pw, err := parquet.NewWriter(w, schema, parquet.Options{
+	po := parquet.Options{
 		RowGroupSize: o.RowGroupSize,
 		PageRows:     o.pageRows,
 		Compression:  o.Compression,
 		CreatedBy:    o.CreatedBy,
-	})
+	}
+	p := &Parquet{}
+	var err error
+	if WantsAnalysis(cols) {
+		schema := make([]parquet.Column[analysisRow], len(cols))
+		for i, c := range cols {
+			if c.IsAnalysis() {
+				schema[i] = analysisColumn(c)
+			} else {
+				schema[i] = parquet.Embedded(parquetColumn(c, o.TSMicro, o.Inputs), func(r *analysisRow) *Row { return &r.Row })
+			}
+		}
+		p.wa, err = parquet.NewWriter(w, schema, po)
+		p.t = p.wa
+	} else {
+		schema := make([]parquet.Column[Row], len(cols))
+		for i, c := range cols {
+			schema[i] = parquetColumn(c, o.TSMicro, o.Inputs)
+		}
+		p.w, err = parquet.NewWriter(w, schema, po)
+		p.t = p.w
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Parquet{w: pw}, nil
+	return p, nil
 }
 
 // WriteBatch writes the rows of b, closing row groups as they fill, and returns
 // when the writer is done with b.
-func (p *Parquet) WriteBatch(b *Batch) error { return p.w.Write(b.Rows, b.Text) }
+func (p *Parquet) WriteBatch(b *Batch) error {
+	if p.wa != nil {
+		return p.wa.Write(b.joinAnalysis(), b.Text)
+	}
+	return p.w.Write(b.Rows, b.Text)
+}
 
 // WriteBatchAsync is WriteBatch returning at once: release is called (from
 // another goroutine) when b is no longer used. Run uses it, so that reading
 // goes on while the workers encode; on an error return b was not taken.
 func (p *Parquet) WriteBatchAsync(b *Batch, release func()) error {
+	if p.wa != nil {
+		return p.wa.WriteAsync(b.joinAnalysis(), b.Text, release)
+	}
 	return p.w.WriteAsync(b.Rows, b.Text, release)
 }
 
 // Close waits for the workers, writes the open row group and the footer.
-func (p *Parquet) Close() error { return p.w.Close() }
+func (p *Parquet) Close() error { return p.t.Close() }
 
 // rowGroupSize, bufferedRows, shareMemory and flushRowGroup make a Parquet
 // encoder a rowGrouper, whose open row groups a Partitioned keeps within its
 // budget (see parquet.Writer's RowGroupSize, Buffered, ShareMemory and
 // FlushRowGroup).
-func (p *Parquet) rowGroupSize() int64  { return p.w.RowGroupSize() }
-func (p *Parquet) bufferedRows() int64  { return p.w.Buffered() }
-func (p *Parquet) shareMemory()         { p.w.ShareMemory() }
-func (p *Parquet) flushRowGroup() error { return p.w.FlushRowGroup() }
+func (p *Parquet) rowGroupSize() int64  { return p.t.RowGroupSize() }
+func (p *Parquet) bufferedRows() int64  { return p.t.Buffered() }
+func (p *Parquet) shareMemory()         { p.t.ShareMemory() }
+func (p *Parquet) flushRowGroup() error { return p.t.FlushRowGroup() }
 
 // parquetColumn declares column c: its type, its Row field, whether it is
 // nullable (a Row.Has bit) and how it is encoded.

@@ -167,6 +167,9 @@ func (p *Partitioned) WriteBatch(b *Batch) error {
 			row.OptStart, row.OptEnd = uint32(start), uint32(len(cur.stage.Text))
 		}
 		cur.stage.Rows = append(cur.stage.Rows, row)
+		if i < len(b.An) {
+			cur.stage.An = append(cur.stage.An, b.An[i])
+		}
 		p.staged++
 		switch {
 		case len(cur.stage.Rows) >= BatchRows:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/decode"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
@@ -13,7 +14,10 @@ type Source = reader.Source
 
 // RunOptions configure Run.
 type RunOptions struct {
-	Columns []Column                  // nil: every column (only used to skip the options text when not wanted)
+	// Columns: nil means the default ones. Run formats the options text only
+	// when they hold the options column, and runs the TCP analysis (filling
+	// Batch.An) only when they hold an analysis column.
+	Columns []Column
 	Match   func(*reader.Packet) bool // nil: every packet
 	Conn    decode.ConnOptions        // zero: decode.DefaultConnOptions
 	// Progress, when set, is called about every BatchRows packets read, from the
@@ -61,8 +65,12 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 	if conn == (decode.ConnOptions{}) {
 		conn = decode.DefaultConnOptions
 	}
-	p := producer{src: src, match: o.Match, options: opts, ct: decode.NewConnTracker(conn), progress: o.Progress,
-		origin: o.Origin}
+	p := producer{src: src, match: o.Match, options: opts, progress: o.Progress, origin: o.Origin}
+	if WantsAnalysis(o.Columns) {
+		p.an = analysis.NewEngine(analysis.EngineOptions{Conn: conn})
+	} else {
+		p.ct = decode.NewConnTracker(conn)
+	}
 	if o.Sync {
 		return runSync(&p, enc)
 	}
@@ -78,7 +86,7 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 	full := make(chan *Batch, inFlight)
 	stop := make(chan struct{})
 	for range inFlight {
-		b := &Batch{Rows: make([]Row, 0, BatchRows)}
+		b := p.newBatch()
 		b.release = func() { free <- b }
 		free <- b
 	}
@@ -141,7 +149,7 @@ func Run(src Source, enc Encoder, o RunOptions) (Stats, error) {
 }
 
 func runSync(p *producer, enc Encoder) (Stats, error) {
-	b := &Batch{Rows: make([]Row, 0, BatchRows)}
+	b := p.newBatch()
 	var readErr, encErr error
 	for {
 		b.Reset()
@@ -174,10 +182,14 @@ type asyncEncoder interface {
 
 // producer turns packets into rows.
 type producer struct {
-	src      Source
-	match    func(*reader.Packet) bool
-	options  bool
-	ct       *decode.ConnTracker
+	src     Source
+	match   func(*reader.Packet) bool
+	options bool
+	ct      *decode.ConnTracker // without the analysis
+	// an, with the analysis columns, tracks the connections in ct's stead and
+	// analyses every packet, matched or not, in order (its state must see the
+	// whole capture, as tshark's single pass with a display filter does).
+	an       *analysis.Engine
 	rec      decode.Record
 	progress func(uint64)
 	origin   Origin
@@ -200,6 +212,10 @@ func (p *producer) fill(b *Batch) error {
 		if p.progress != nil && p.packets%BatchRows == 0 {
 			p.progress(p.packets)
 		}
+		if p.an != nil {
+			p.analyse(pkt, b)
+			continue
+		}
 		if p.match != nil && !p.match(pkt) {
 			continue
 		}
@@ -209,12 +225,53 @@ func (p *producer) fill(b *Batch) error {
 		}
 		c, _ := p.ct.Track(&p.rec, pkt.Timestamp)
 		b.Add(pkt, &p.rec, c, p.options)
-		if p.origin != nil {
-			r := &b.Rows[len(b.Rows)-1]
-			r.Frame, r.Input = p.origin.LastNumber(), uint32(p.origin.LastInput())
-			r.Iface = uint32(p.origin.LastIface())
-		}
+		p.setOrigin(b)
 		p.rows++
 	}
 	return nil
+}
+
+// setOrigin numbers the last row of b within its own input, when src merges
+// several.
+func (p *producer) setOrigin(b *Batch) {
+	if p.origin != nil {
+		r := &b.Rows[len(b.Rows)-1]
+		r.Frame, r.Input = p.origin.LastNumber(), uint32(p.origin.LastInput())
+		r.Iface = uint32(p.origin.LastIface())
+	}
+}
+
+// newBatch returns a batch with room for BatchRows rows.
+func (p *producer) newBatch() *Batch {
+	b := &Batch{Rows: make([]Row, 0, BatchRows)}
+	if p.an != nil {
+		b.An = make([]analysis.Result, 0, BatchRows)
+	}
+	return b
+}
+
+// analyse is fill's step for one packet with the analysis: every packet is
+// decoded and analysed, then the matching TCP ones become rows.
+//
+// The analysis names frames (acks_frame, dup_ack_frame, rto_frame) as the frame
+// column does: with several inputs merged, by their number in their own input.
+func (p *producer) analyse(pkt *reader.Packet, b *Batch) {
+	decode.Decode(pkt.LinkType, pkt.Data, pkt.WireLen, &p.rec)
+	b.An = append(b.An, analysis.Result{})
+	res := &b.An[len(b.An)-1]
+	var c decode.Conn
+	frame := pkt.Number
+	if p.origin != nil {
+		frame = p.origin.LastNumber()
+	}
+	if !p.an.Packet(frame, pkt.Timestamp, pkt.WireLen, &p.rec, &c, res) {
+		*res = analysis.Result{}
+	}
+	if !Exportable(&p.rec) || (p.match != nil && !p.match(pkt)) {
+		b.An = b.An[:len(b.An)-1]
+		return
+	}
+	b.Add(pkt, &p.rec, c, p.options)
+	p.setOrigin(b)
+	p.rows++
 }

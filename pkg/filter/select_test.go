@@ -6,6 +6,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -286,4 +287,47 @@ func TestDedupAgainstEditcap(t *testing.T) {
 		t.Error("no duplicate dropped anywhere: the test proves nothing")
 	}
 	t.Logf("%d duplicates dropped in all", dropped)
+}
+
+// TestSelectionAnalysisSeesEveryPacket: Analysis is asked about every packet in
+// order, also those the ranges, the time window and the filter drop, until no
+// later packet can be selected; a packet is kept only when it says so too.
+func TestSelectionAnalysisSeesEveryPacket(t *testing.T) {
+	ranges, err := ParseRanges("3-8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	match, err := Compile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []uint64
+	s := All
+	s.Match = match
+	s.Ranges = ranges
+	s.Before = 7 // ns: packets 7 and later are outside the window
+	s.Analysis = func(p *reader.Packet) bool {
+		seen = append(seen, p.Number)
+		return p.Number%2 == 0
+	}
+	var kept []uint64
+	for n := uint64(1); n <= 12; n++ {
+		p := &reader.Packet{Number: n, Timestamp: int64(n), Data: []byte{1, 2, 3}, CapLen: 3, WireLen: 3}
+		keep, done, err := s.Keep(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keep {
+			kept = append(kept, n)
+		}
+		if done {
+			break
+		}
+	}
+	if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(seen, want) {
+		t.Errorf("Analysis saw packets %v, want %v", seen, want)
+	}
+	if want := []uint64{4, 6}; !slices.Equal(kept, want) {
+		t.Errorf("kept %v, want %v", kept, want)
+	}
 }

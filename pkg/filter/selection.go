@@ -7,8 +7,8 @@ import (
 )
 
 // Selection is what `pcaptk filter` keeps: packet numbers in Ranges, times in
-// [After, Before), packets Match matches and, with Dedup, no copy of a packet
-// just kept; Snaplen then truncates what is kept.
+// [After, Before), packets Analysis flags, packets Match matches and, with
+// Dedup, no copy of a packet just kept; Snaplen then truncates what is kept.
 type Selection struct {
 	Match   *Filter // nil: every packet
 	Ranges  Ranges  // nil: every number
@@ -16,6 +16,12 @@ type Selection struct {
 	Before  int64
 	Dedup   *Dedup // nil: keep duplicates
 	Snaplen int    // > 0: truncate kept packets to it
+	// Analysis, when set, says whether a packet is wanted by what it knows of
+	// the packets before it (filter --analysis: the TCP analysis flags). It is
+	// asked about every packet, in order, before the other selections look at
+	// it, so that its state covers the whole capture as tshark's -Y does, up
+	// to the last packet Ranges can select.
+	Analysis func(*reader.Packet) bool
 }
 
 // All is a Selection that keeps everything (set fields on a copy).
@@ -25,10 +31,15 @@ var All = Selection{After: -1 << 63, Before: 1<<63 - 1}
 // is set once no later packet can be selected (past the last range); err when
 // the filter cannot run on p (its link type).
 func (s *Selection) Keep(p *reader.Packet) (keep, done bool, err error) {
-	if s.Ranges != nil && !s.Ranges.Contains(p.Number) {
-		return false, s.Ranges.Done(p.Number), nil
+	in := s.Ranges == nil || s.Ranges.Contains(p.Number)
+	if !in && s.Ranges.Done(p.Number) {
+		return false, true, nil
 	}
-	if p.Timestamp < s.After || p.Timestamp >= s.Before {
+	flagged := true
+	if s.Analysis != nil {
+		flagged = s.Analysis(p)
+	}
+	if !in || !flagged || p.Timestamp < s.After || p.Timestamp >= s.Before {
 		return false, false, nil
 	}
 	if s.Match != nil && !s.Match.Match(p) {

@@ -26,6 +26,10 @@ type ReadFiles struct {
 	Quiet     bool  // no "reading from file" banner
 	// AfterOpen runs once the first input is open (tcpdump -Z gives up root there).
 	AfterOpen func() error
+	// Notes, when set, gives each input the annotation of its printed lines
+	// (PrintAllNotes): read --analysis analyses each file on its own, as tshark
+	// reads a file.
+	Notes func() Annotate
 }
 
 // Run reads the inputs. damaged is the first damage reported on ErrOut (the
@@ -54,6 +58,8 @@ func (rf *ReadFiles) Run() (damaged, err error) {
 			var n uint64
 			n, err = countMatches(r, rf.Filter, rf.Count)
 			total += n
+		} else if rf.Notes != nil {
+			err = PrintAllNotes(r, rf.Filter, rf.Count, pr, rf.Notes())
 		} else {
 			err = PrintAll(r, rf.Filter, rf.Count, pr)
 		}

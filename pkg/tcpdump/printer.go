@@ -73,6 +73,10 @@ type Printer struct {
 	// been aborted by reading past the captured bytes; its dumps then start at
 	// the packet's first byte, link header included.
 	jumped bool
+	// note is what PrintNote puts after the TCP line's "length N"; noteDone
+	// is set once it is placed.
+	note     []byte
+	noteDone bool
 }
 
 // NewPrinter returns a printer writing to w.
@@ -103,6 +107,17 @@ func (t *Printer) Print(p *reader.Packet, rec *decode.Record) error {
 		t.err = err
 	}
 	return t.err
+}
+
+// PrintNote is Print with note (when not empty) put after the TCP length, as
+// read --analysis puts Wireshark's words there: " " and note follow "length N"
+// (-q: "tcp N"), before an application summary and the dumps; on a packet
+// whose TCP line has no length (a header too short or cut), they end its line.
+func (t *Printer) PrintNote(p *reader.Packet, rec *decode.Record, note []byte) error {
+	t.note = note
+	err := t.Print(p, rec)
+	t.note = nil
+	return err
 }
 
 // printNumbered is Print with -# (the packet's number first) or -l/-U (the
@@ -138,9 +153,11 @@ func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) [
 		return append(bad, '\n')
 	}
 	t.jumped = false
+	t.noteDone = false
 	b = t.appendTime(b, p)
 	b = t.appendLink(b, p, rec)
 	b = t.appendNetwork(b, p, rec)
+	b = t.appendNote(b)
 	linkLen := rec.NetOff
 	if t.jumped {
 		linkLen = 0
@@ -166,6 +183,16 @@ func (t *Printer) AppendPacket(b []byte, p *reader.Packet, rec *decode.Record) [
 		}
 	}
 	return append(b, '\n')
+}
+
+// appendNote appends the packet's note, unless it is empty or placed already.
+func (t *Printer) appendNote(b []byte) []byte {
+	if len(t.note) == 0 || t.noteDone {
+		return b
+	}
+	t.noteDone = true
+	b = append(b, ' ')
+	return append(b, t.note...)
 }
 
 // appendNumber appends -#'s packet number as tcpdump's "%5u  " does.

@@ -13,11 +13,13 @@ import (
 // printer. The packets' bytes live in data, which grows to its working size
 // once and is then reused, so the pipeline allocates nothing per packet.
 type decodedBatch struct {
-	pkts []reader.Packet
-	recs []decode.Record
-	ends []int // end of each packet's bytes in data
-	data []byte
-	err  error // the reader's error after the last packet, if any
+	pkts     []reader.Packet
+	recs     []decode.Record
+	ends     []int // end of each packet's bytes in data
+	data     []byte
+	notes    []byte // with an Annotate: the packets' notes
+	noteEnds []int  // end of each packet's note in notes
+	err      error  // the reader's error after the last packet, if any
 }
 
 const (
@@ -35,10 +37,22 @@ type Source = reader.Source
 // longer waits for reading and decoding. Memory is bounded by three batches.
 // pr is not flushed.
 func PrintAll(r Source, flt *filter.Filter, limit int64, pr *Printer) error {
-	return prefetchDecoded(r, flt, limit, pr.Print)
+	return prefetchDecoded(r, flt, limit, nil, func(p *reader.Packet, rec *decode.Record, _ []byte) error { return pr.Print(p, rec) })
 }
 
-func prefetchDecoded(r Source, flt *filter.Filter, limit int64, fn func(*reader.Packet, *decode.Record) error) error {
+// Annotate gives a packet the note PrintNote puts after its TCP length: it
+// appends the note (or nothing) to dst and returns it. rec is p decoded whole.
+// It is called for every packet read, in order, before the filter, so that
+// state it keeps (read --analysis's TCP analysis) covers the whole capture.
+type Annotate func(dst []byte, p *reader.Packet, rec *decode.Record) []byte
+
+// PrintAllNotes is PrintAll with each printed packet's note from annotate,
+// which runs in the reading goroutine.
+func PrintAllNotes(r Source, flt *filter.Filter, limit int64, pr *Printer, annotate Annotate) error {
+	return prefetchDecoded(r, flt, limit, annotate, pr.PrintNote)
+}
+
+func prefetchDecoded(r Source, flt *filter.Filter, limit int64, annotate Annotate, fn func(*reader.Packet, *decode.Record, []byte) error) error {
 	free := make(chan *decodedBatch, 3)
 	full := make(chan *decodedBatch, 3)
 	done := make(chan struct{})
@@ -61,6 +75,7 @@ func prefetchDecoded(r Source, flt *filter.Filter, limit int64, fn func(*reader.
 				return
 			}
 			b.pkts, b.ends, b.data, b.err = b.pkts[:0], b.ends[:0], b.data[:0], nil
+			b.notes, b.noteEnds = b.notes[:0], b.noteEnds[:0]
 			for len(b.pkts) < batchPackets && len(b.data) < batchBytes {
 				if limit > 0 && matched >= limit {
 					b.err = io.EOF
@@ -71,20 +86,33 @@ func prefetchDecoded(r Source, flt *filter.Filter, limit int64, fn func(*reader.
 					b.err = err
 					break
 				}
-				if !flt.Match(p) {
+				i := len(b.pkts)
+				if annotate != nil {
+					// The analysis sees the whole record, as tshark does.
+					decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[i])
+					n := len(b.notes)
+					if b.notes = annotate(b.notes, p, &b.recs[i]); !flt.Match(p) {
+						b.notes = b.notes[:n]
+						continue
+					}
+					b.noteEnds = append(b.noteEnds, len(b.notes))
+				} else if !flt.Match(p) {
 					continue
 				}
 				matched++
 				// libpcap hands tcpdump at most the file's snapshot length of a
 				// record that claims more; print what tcpdump prints.
-				if snap := filter.Snapshot(p.LinkType, p.Snaplen); p.CapLen > snap {
+				snap := filter.Snapshot(p.LinkType, p.Snaplen)
+				cut := p.CapLen > snap
+				if cut {
 					p.Data = p.Data[:snap]
 				}
-				i := len(b.pkts)
 				b.data = append(b.data, p.Data...)
 				b.ends = append(b.ends, len(b.data))
 				b.pkts = append(b.pkts, *p)
-				decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[i])
+				if annotate == nil || cut {
+					decode.Decode(p.LinkType, p.Data, p.WireLen, &b.recs[i])
+				}
 			}
 			start := 0
 			for i := range b.pkts {
@@ -104,8 +132,14 @@ func prefetchDecoded(r Source, flt *filter.Filter, limit int64, fn func(*reader.
 		}
 	}()
 	for b := range full {
+		start := 0
 		for i := range b.pkts {
-			if err := fn(&b.pkts[i], &b.recs[i]); err != nil {
+			var note []byte
+			if annotate != nil {
+				note = b.notes[start:b.noteEnds[i]]
+				start = b.noteEnds[i]
+			}
+			if err := fn(&b.pkts[i], &b.recs[i], note); err != nil {
 				return err
 			}
 		}

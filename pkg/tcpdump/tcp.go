@@ -10,8 +10,13 @@ import (
 var be = binary.BigEndian
 
 // appendTCP appends tcpdump's TCP line from the addresses on: ports, flags,
-// sequence numbers, window, options, length and the application summary.
+// sequence numbers, window, options, length and the application summary; a
+// note (PrintNote) goes after the length, or ends the line when it has none.
 func (t *Printer) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []byte {
+	return t.appendNote(t.appendTCPLine(b, p, rec))
+}
+
+func (t *Printer) appendTCPLine(b []byte, p *reader.Packet, rec *decode.Record) []byte {
 	v := rec.IPVersion
 	data := p.Data[:rec.End]
 	off := rec.TransOff
@@ -50,7 +55,7 @@ func (t *Printer) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []by
 		if hlen > length {
 			b = appendBadHdrLen(b, hlen, length)
 		}
-		return b
+		return t.appendNote(b)
 	}
 	flags := uint8(rec.Flags)
 	b = append(b, "Flags ["...)
@@ -102,6 +107,7 @@ func (t *Printer) appendTCP(b []byte, p *reader.Packet, rec *decode.Record) []by
 	}
 	b = append(b, ", length "...)
 	b = appendUint(b, uint64(length))
+	b = t.appendNote(b)
 	if length <= 0 {
 		return b
 	}

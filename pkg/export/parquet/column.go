@@ -217,6 +217,42 @@ func (c Column[T]) Key(fields ...KeyField[T]) Column[T] {
 // Name is the column's name.
 func (c Column[T]) Name() string { return c.name }
 
+// Embedded returns c, a column of rows U, as the same column of rows T that
+// hold a U at the field field returns: a table whose rows carry another's
+// rows whole (export's packet rows with their TCP analysis beside them) takes
+// that table's column definitions as they are. Every field offset moves by
+// the U's; a TextFunc is called with the U.
+func Embedded[T, U any](c Column[U], field func(*T) *U) Column[T] {
+	at, err := offset(field, 1)
+	d := Column[T]{
+		name: c.name, typ: c.typ, off: c.off + at, size: c.size, micro: c.micro,
+		has: c.has, bit: c.bit,
+		plain: c.plain, uncompressed: c.uncompressed, noStats: c.noStats,
+		span: c.span, end: c.end, key: c.key,
+		left: c.left, right: c.right, count: c.count, maxPairs: c.maxPairs,
+		err: errors.Join(c.err, err),
+	}
+	if d.has.mask != 0 {
+		d.has.off += at
+	}
+	if d.bit.mask != 0 {
+		d.bit.off += at
+	}
+	if c.span {
+		d.end += at
+	}
+	if c.typ == colPairs {
+		d.count += at
+	}
+	for i := range d.key.n {
+		d.key.off[i] += at
+	}
+	if text := c.text; text != nil {
+		d.text = func(dst []byte, r *T, arena []byte) []byte { return text(dst, field(r), arena) }
+	}
+	return d
+}
+
 // Bit is one bit of a row: a presence bit for Optional, the value of a Bool.
 type Bit[T any] struct {
 	bit

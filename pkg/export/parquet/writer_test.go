@@ -615,3 +615,43 @@ func BenchmarkWriter(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(bt.rows))/b.Elapsed().Seconds(), "rows/s")
 }
+
+// embedRow carries a testRow whole, away from the start of the row, between
+// fields of its own.
+type embedRow struct {
+	Before [3]uint64
+	Row    testRow
+	After  uint8
+}
+
+// TestEmbedded: a table of rows that carry the test rows, written with the
+// test columns made Embedded, is the very file the test rows make, byte for
+// byte (every column kind: offsets, presence and value bits, keys, arena
+// spans, pairs, text functions).
+func TestEmbedded(t *testing.T) {
+	for _, micro := range []bool{false, true} {
+		batches := makeRows(5, 20000, 3000, false)
+		direct := writeTest(t, batches, Options{RowGroupSize: 9000}, micro)
+		var cols []Column[embedRow]
+		for _, c := range testColumns(micro) {
+			cols = append(cols, Embedded(c, func(r *embedRow) *testRow { return &r.Row }))
+		}
+		var rows [][]embedRow
+		var arenas [][]byte
+		for _, b := range batches {
+			e := make([]embedRow, len(b.rows))
+			for i := range b.rows {
+				e[i] = embedRow{Before: [3]uint64{^uint64(0), 1, 2}, Row: b.rows[i], After: 0xff}
+			}
+			rows, arenas = append(rows, e), append(arenas, b.arena)
+		}
+		if got := writeBatches(t, cols, Options{RowGroupSize: 9000}, rows, arenas); !bytes.Equal(got, direct) {
+			t.Fatalf("micro=%v: the embedded rows make another file (%d bytes, %d directly)", micro, len(got), len(direct))
+		}
+	}
+	// A field outside the row is refused, as any other.
+	bad := Embedded(Uint64("x", func(r *testRow) *uint64 { return &r.ID }), func(*embedRow) *testRow { return new(testRow) })
+	if _, err := NewWriter(io.Discard, []Column[embedRow]{bad}, Options{}); err == nil {
+		t.Error("a column embedded through a field outside the row was accepted")
+	}
+}
