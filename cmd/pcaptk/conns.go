@@ -70,8 +70,10 @@ together), ascending, or descending with a leading "-". --top N keeps the first
 N in that order (by default the N with the most bytes). Sorting holds at most
 ` + "100,000" + ` rows; past that, pcaptk says so and writes the rest as they end.
 
-The filter EXPRESSION uses tcpdump's syntax and selects the packets that count,
-as in export (with the same filter, stream numbers are the same).
+The filter EXPRESSION uses tcpdump's syntax and selects connections: those with
+a packet it matches. Every packet is analysed, matched or not, so stream numbers
+and counts are those of the whole capture, as export --analysis has them (and
+tshark -Y).
 
 Columns: ` + strings.Join(mustConnsTable().Names(), ",") + `
 docs/conns.md defines each column and its agreement with Zeek, tshark and

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,10 +65,10 @@ func TestConnsUsageErrors(t *testing.T) {
 	}
 }
 
-// TestConnsStreamsMatchExport: conns' stream numbers are export's, of one input
-// or of several read as one stream, and each connection's packets are its rows
-// in export (less the packets whose TCP header the capture cut, which export
-// has rows for and the counts leave out).
+// TestConnsStreamsMatchExport: conns' stream numbers are export --analysis's, of
+// one input or of several read as one stream, and each connection's packets
+// are its rows in export (less the packets whose TCP header the capture cut,
+// which export has rows for and the counts leave out).
 func TestConnsStreamsMatchExport(t *testing.T) {
 	for _, names := range [][]string{{"pcpp-many-protocols.pcap"}, {"filesamples-200722_tcp_anon.pcapng"},
 		{"pcpp-four_ipv6_http_streams.pcap"}, {"pcpp-four_ipv6_http_streams.pcap", "filesamples-200722_tcp_anon.pcapng"}} {
@@ -76,7 +77,7 @@ func TestConnsStreamsMatchExport(t *testing.T) {
 			ins = append(ins, "-r", testcorpus.Pcap(t, n))
 		}
 		name := strings.Join(names, "+")
-		code, ex, stderr := exportCmd(t, nil, append(ins, "--format", "csv", "--columns", "stream,truncated")...)
+		code, ex, stderr := exportCmd(t, nil, append(ins, "--format", "csv", "--analysis", "--columns", "stream,truncated")...)
 		if code != 0 {
 			t.Fatalf("export: %s", stderr)
 		}
@@ -141,6 +142,41 @@ func TestConnsOutputs(t *testing.T) {
 	code, stdin, stderr := connsCmd(t, &streams{In: f}, "-r", "-", "--format", "csv", "--columns", "stream", "src", "port", "80")
 	if code != 0 || len(csvRows(t, stdin)) != 5 {
 		t.Errorf("stdin with a filter: exit %d %q %s", code, stdin, stderr)
+	}
+}
+
+// TestConnsFilterSelectsConnections: with a filter, the rows are the
+// connections with a matching packet, numbered and counted over the whole
+// capture, as export --analysis numbers the rows it keeps.
+func TestConnsFilterSelectsConnections(t *testing.T) {
+	in := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")
+	_, all, _ := connsCmd(t, nil, "-r", in, "--format", "csv", "--columns", "stream,orig_pkts,resp_pkts")
+	whole := map[string][]string{}
+	for _, r := range csvRows(t, all)[1:] {
+		whole[r[0]] = r
+	}
+	for _, expr := range []string{"port 9003", "tcp[tcpflags] & tcp-rst != 0", "port 1"} {
+		code, ex, stderr := exportCmd(t, nil, "-r", in, "--analysis", "--format", "csv", "--columns", "stream", expr)
+		if code != 0 {
+			t.Fatalf("export %q: %s", expr, stderr)
+		}
+		want := map[string]bool{}
+		for _, r := range csvRows(t, ex)[1:] {
+			want[r[0]] = true
+		}
+		code, cs, stderr := connsCmd(t, nil, "-r", in, "--format", "csv", "--columns", "stream,orig_pkts,resp_pkts", expr)
+		if code != 0 {
+			t.Fatalf("conns %q: %s", expr, stderr)
+		}
+		rows := csvRows(t, cs)[1:]
+		if len(rows) != len(want) {
+			t.Errorf("%q: %d connections, export --analysis has %d streams", expr, len(rows), len(want))
+		}
+		for _, r := range rows {
+			if !want[r[0]] || !slices.Equal(r, whole[r[0]]) {
+				t.Errorf("%q: row %v, unfiltered %v", expr, r, whole[r[0]])
+			}
+		}
 	}
 }
 

@@ -204,8 +204,11 @@ func (f *Files) sink(w io.Writer, shared bool) (rowSink, error) {
 	return newOrderSink(sk, tx, order, f.Top, f.SortLimit, f.note), nil
 }
 
-// pass runs the packets of src that flt matches through the analysis engine,
-// handing each connection's row to sk as it ends, then closes sk. The work is
+// pass runs the packets of src through the analysis engine, handing the row of
+// each connection with a packet flt matches to sk as it ends, then closes sk.
+// Every packet is analysed, matched or not, so that stream numbers and the
+// analysis are those of the whole capture, as export --analysis (and tshark
+// with a display filter) has them. The work is
 // a pipeline of three goroutines passing batches of packets along (pipeline):
 // reading, filtering and decoding; connection tracking and the packet
 // analysis; and here the connections' accounting and their rows. On two CPUs
@@ -214,24 +217,47 @@ func (f *Files) sink(w io.Writer, shared bool) (rowSink, error) {
 // stops reading and is returned.
 func (f *Files) pass(src reader.Source, flt *filter.Filter, sk rowSink, progress func(uint64)) error {
 	var werr error
+	// With a filter, a connection's row is written when one of its packets
+	// matched (wanted, by the tracker's slot): the analysis sees every packet.
+	var wanted []bool
+	emit := true
 	eng := analysis.NewEngine(analysis.EngineOptions{Conn: f.Conn, Rows: func(r *analysis.ConnRow) {
-		if werr == nil {
+		if werr == nil && emit {
 			werr = sk.Write(r)
 		}
 	}})
+	forget := func(g *forgotten) {
+		if wanted != nil {
+			emit = int(g.slot) < len(wanted) && wanted[g.slot]
+			if emit {
+				wanted[g.slot] = false
+			}
+		}
+		eng.ForgetConn(g.slot, g.stream, g.why)
+	}
+	if strings.TrimSpace(flt.String()) != "" {
+		wanted = make([]bool, 0, 1024)
+	}
 	p := newPipeline(reader.Stoppable(src, f.Stop), flt, eng, progress)
 	var readErr error
 	for b := range p.analysed {
 		fg := b.forgets
 		for i := range b.n {
 			for len(fg) > 0 && fg[0].before <= i {
-				eng.ForgetConn(fg[0].slot, fg[0].stream, fg[0].why)
+				forget(&fg[0])
 				fg = fg[1:]
 			}
-			eng.Account(b.meta[i].ts, b.meta[i].wireLen, &b.recs[i], &b.conns[i], &b.res[i])
+			c := &b.conns[i]
+			if wanted != nil && b.matched[i] {
+				for int(c.Slot) >= len(wanted) {
+					wanted = append(wanted, false)
+				}
+				wanted[c.Slot] = true
+			}
+			eng.Account(b.meta[i].ts, b.meta[i].wireLen, &b.recs[i], c, &b.res[i])
 		}
-		for _, g := range fg {
-			eng.ForgetConn(g.slot, g.stream, g.why)
+		for i := range fg {
+			forget(&fg[i])
 		}
 		readErr = b.err
 		p.free <- b
@@ -265,6 +291,7 @@ type batch struct {
 	recs    []decode.Record
 	conns   []decode.Conn
 	res     []analysis.Result
+	matched []bool // the filter matched the packet
 	n       int
 	forgets []forgotten // in order; each before packet `before` (n: after the last)
 	err     error       // the source's error after the last packet (not io.EOF)
@@ -312,7 +339,8 @@ func newPipeline(src reader.Source, flt *filter.Filter, eng *analysis.Engine, pr
 	}
 	for range batches {
 		p.free <- &batch{meta: make([]packetMeta, batchPackets), recs: make([]decode.Record, batchPackets),
-			conns: make([]decode.Conn, batchPackets), res: make([]analysis.Result, batchPackets)}
+			conns: make([]decode.Conn, batchPackets), res: make([]analysis.Result, batchPackets),
+			matched: make([]bool, batchPackets)}
 	}
 	decoded := make(chan *batch, batches)
 	go p.read(src, flt, progress, decoded)
@@ -320,7 +348,8 @@ func newPipeline(src reader.Source, flt *filter.Filter, eng *analysis.Engine, pr
 	return p
 }
 
-// read fills free batches with the decoded packets of src that flt matches.
+// read fills free batches with the decoded packets of src, noting which flt
+// matches.
 func (p *pipeline) read(src reader.Source, flt *filter.Filter, progress func(uint64), decoded chan<- *batch) {
 	defer close(decoded)
 	var n uint64
@@ -345,9 +374,7 @@ func (p *pipeline) read(src reader.Source, flt *filter.Filter, progress func(uin
 			if n++; n%export.BatchRows == 0 {
 				progress(n)
 			}
-			if !flt.Match(pk) {
-				continue
-			}
+			b.matched[b.n] = flt.Match(pk)
 			decode.Decode(pk.LinkType, pk.Data, pk.WireLen, &b.recs[b.n])
 			b.meta[b.n] = packetMeta{pk.Number, pk.Timestamp, pk.WireLen}
 			b.n++
@@ -382,7 +409,7 @@ func (p *pipeline) track(eng *analysis.Engine, decoded <-chan *batch) {
 				continue
 			}
 			if kept != i {
-				b.recs[kept], b.meta[kept] = b.recs[i], *m
+				b.recs[kept], b.meta[kept], b.matched[kept] = b.recs[i], *m, b.matched[i]
 			}
 			b.conns[kept] = c
 			an.Packet(m.number, m.ts, &b.recs[kept], &b.conns[kept], &b.res[kept])
