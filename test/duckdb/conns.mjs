@@ -38,8 +38,19 @@ out.worst = (await rows(`WITH worst AS (
     FROM c ORDER BY retrans DESC, stream LIMIT 1)
   SELECT w.stream::VARCHAR AS stream, w.retrans::VARCHAR AS retrans,
     count(*)::VARCHAR AS packets,
-    count(*) FILTER (WHERE p.src_ip = w.orig_ip AND p.src_port = w.orig_port)::VARCHAR AS from_orig
+    count(*) FILTER (WHERE p.src_ip = w.orig_ip AND p.src_port = w.orig_port)::VARCHAR AS from_orig,
+    count(*) FILTER (WHERE p.retransmission)::VARCHAR AS retransmitted,
+    min(p.frame) FILTER (WHERE p.retransmission)::VARCHAR AS first_retransmitted
   FROM worst w JOIN p USING (stream) GROUP BY ALL`))[0];
+// Every connection's analysis counts are the sums of its packets' flags.
+out.flags = (await rows(`SELECT count(*)::VARCHAR AS connections,
+    count(*) FILTER (WHERE r = c.orig_retrans_pkts + c.resp_retrans_pkts AND d = c.dup_acks
+      AND z = c.zero_windows AND o = c.out_of_order AND l = c.lost_segments)::VARCHAR AS agree
+  FROM c JOIN (SELECT stream,
+      count(*) FILTER (WHERE retransmission) AS r, count(*) FILTER (WHERE dup_ack) AS d,
+      count(*) FILTER (WHERE zero_window) AS z, count(*) FILTER (WHERE out_of_order) AS o,
+      count(*) FILTER (WHERE lost_segment) AS l
+    FROM p GROUP BY stream) USING (stream)`))[0];
 // Datasets: each input's stream numbers are its own, so the key is the input
 // (its name in the part files' names) and stream.
 const name = (col) => `regexp_extract(${col}, 'part-(.*)-[0-9]+\\.[a-z]+$', 1)`;

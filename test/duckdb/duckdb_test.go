@@ -189,16 +189,13 @@ func TestDuckDBReadsExports(t *testing.T) {
 	check("dataset", tsharkReference(t, a, b))
 }
 
-// TestDuckDBJoinsConns: DuckDB joins pcaptk conns' rows (Parquet) with
-// export's packet rows on stream (within a file) and on the input and stream
-// (across the files of two datasets), and every connection's packet count
-// agrees with the packet rows joined to it; the connection that retransmitted
-// most is found with its packets. The connections' types are SCHEMA's.
-//
-// Still to come, with export --analysis (the packet analysis columns): the
-// retransmitted packets of that connection are its rows flagged
-// retransmission, and their count must equal its orig_retrans_pkts +
-// resp_retrans_pkts.
+// TestDuckDBJoinsConns: DuckDB joins pcaptk conns' rows (Parquet) with export
+// --analysis's packet rows on stream (within a file) and on the input and
+// stream (across the files of two datasets): every connection's packet count
+// agrees with the packet rows joined to it, and its analysis counts with the
+// sums of their flags; the connection that retransmitted most is found, and its
+// retransmitted packets are its rows flagged retransmission. The connections'
+// types are SCHEMA's.
 func TestDuckDBJoinsConns(t *testing.T) {
 	setupNode(t)
 	bin := buildPcaptk(t)
@@ -206,7 +203,7 @@ func TestDuckDBJoinsConns(t *testing.T) {
 	a := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v4.pcap")
 	b := filepath.Join(testcorpus.TCPDir(t), "pcap", "local-problems-v6.pcap")
 	pq, cpq, cs := filepath.Join(dir, "p.parquet"), filepath.Join(dir, "c.parquet"), filepath.Join(dir, "c.csv")
-	pcaptk(t, bin, "export", "-r", a, "--format", "parquet", "-o", pq)
+	pcaptk(t, bin, "export", "-r", a, "--analysis", "--format", "parquet", "-o", pq)
 	pcaptk(t, bin, "conns", "-r", a, "-o", cpq)
 	pcaptk(t, bin, "conns", "-r", a, "-o", cs)
 	pcaptk(t, bin, "export", "-r", a, "-r", b, "--format", "parquet", "--partition", "hour", "-o", filepath.Join(dir, "pk")+"/")
@@ -229,6 +226,7 @@ func TestDuckDBJoinsConns(t *testing.T) {
 		CSVSame  string
 		Join     map[string]string
 		Worst    map[string]string
+		Flags    map[string]string
 		Dataset  map[string]string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -258,8 +256,12 @@ func TestDuckDBJoinsConns(t *testing.T) {
 	if got.Join["connections"] != "7" || got.Join["agree"] != "7" {
 		t.Errorf("join on stream: %v", got.Join)
 	}
-	if got.Worst["stream"] != "0" || got.Worst["retrans"] != "428" || got.Worst["packets"] != "7938" || got.Worst["from_orig"] != "6317" {
+	if got.Worst["stream"] != "0" || got.Worst["retrans"] != "428" || got.Worst["packets"] != "7938" ||
+		got.Worst["from_orig"] != "6317" || got.Worst["retransmitted"] != "428" || got.Worst["first_retransmitted"] == "" {
 		t.Errorf("worst connection: %v", got.Worst)
+	}
+	if got.Flags["connections"] != "7" || got.Flags["agree"] != "7" {
+		t.Errorf("analysis counts against the packets' flags: %v", got.Flags)
 	}
 	if got.Dataset["connections"] != "14" || got.Dataset["agree"] != "14" || got.Dataset["inputs"] != "2" {
 		t.Errorf("join of the datasets: %v", got.Dataset)
