@@ -6,12 +6,10 @@ import (
 	"cmp"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -310,7 +308,7 @@ func TestConnsMillionConnections(t *testing.T) {
 		{"info", []string{"info", in}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(pcaptkBinary(t), c.args...)
+			cmd, peak := timedCommand(t, c.args...)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -331,7 +329,7 @@ func TestConnsMillionConnections(t *testing.T) {
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("%v\n%s", err, errOut.String())
 			}
-			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+			rss := peak()
 			t.Logf("%d lines in %.1f s, peak RSS %d MB", lines, time.Since(start).Seconds(), rss>>20)
 			if rss > 256<<20 {
 				t.Errorf("peak RSS %d MB", rss>>20)

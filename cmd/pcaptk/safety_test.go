@@ -628,10 +628,23 @@ func TestHugeRecordsBoundedMemory(t *testing.T) {
 }
 
 // peakRSS runs pcaptk with args under /usr/bin/time and returns its exit code,
-// its peak resident memory in bytes and its stderr. (The rusage that wait4 gives
-// the test for a child it starts directly is no use: the child is cloned from
-// the test process, whose resident size its peak then includes.)
+// its peak resident memory in bytes and its stderr.
 func peakRSS(t *testing.T, args ...string) (int, int64, *bytes.Buffer) {
+	t.Helper()
+	cmd, peak := timedCommand(t, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Start()
+	code := waitExit(t, cmd)
+	return code, peak(), &stderr
+}
+
+// timedCommand returns a command running pcaptk with args under /usr/bin/time,
+// and a function that reads its peak resident memory (bytes) once it has ended.
+// (The rusage that wait4 gives the test for a child it starts directly is no
+// use: the child is cloned from the test process, whose resident size its peak
+// then includes.)
+func timedCommand(t *testing.T, args ...string) (*exec.Cmd, func() int64) {
 	t.Helper()
 	gnuTime, err := exec.LookPath("/usr/bin/time")
 	if err != nil {
@@ -639,20 +652,18 @@ func peakRSS(t *testing.T, args ...string) (int, int64, *bytes.Buffer) {
 	}
 	out := filepath.Join(t.TempDir(), "time")
 	cmd := exec.Command(gnuTime, append([]string{"-f", "%M", "-o", out, pcaptkBinary(t)}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Start()
-	code := waitExit(t, cmd)
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
+	return cmd, func() int64 {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b))
+		kb, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+		if err != nil {
+			t.Fatalf("/usr/bin/time wrote %q", b)
+		}
+		return kb << 10
 	}
-	lines := strings.Fields(string(b))
-	kb, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
-	if err != nil {
-		t.Fatalf("/usr/bin/time wrote %q", b)
-	}
-	return code, kb << 10, &stderr
 }
 
 // TestSplitFlowsLowFileLimit: under a low ulimit -n, split --flows keeps fewer
