@@ -19,5 +19,7 @@ run json export -r "$cap" --format json
 run parquet export -r "$cap" --format parquet -o "$w/x.parquet"
 run filter filter -r "$cap" -w "$w/f.pcap" 'tcp port 11211'
 run info info "$cap"
+run analysis export -r "$cap" --format parquet --analysis -o "$w/a.parquet"
+run conns conns -r "$cap" --format parquet -o "$w/c.parquet"
 go tool pprof -proto "$w"/*.prof > cmd/pcaptk/default.pgo
 ls -l cmd/pcaptk/default.pgo
