@@ -7,8 +7,9 @@ export PATH=$PATH:/usr/local/go/bin
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 # Debian packages: libpcap for cgo; tcpdump, tshark (with editcap, mergecap,
 # capinfos) and tcptrace as reference tools; memcached, iproute2 and ethtool
-# for the live capture tests; time (/usr/bin/time) for the peak-memory tests.
-pkgs="libpcap-dev tcpdump tshark tcptrace memcached iproute2 ethtool libcap2-bin time"
+# for the live capture tests; time (/usr/bin/time) for the peak-memory tests;
+# tcpreplay for scripts/capture-onset.sh.
+pkgs="libpcap-dev tcpdump tshark tcptrace memcached iproute2 ethtool libcap2-bin time tcpreplay"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 # Node.js runs the DuckDB integration test; keep a Node.js already on the machine.
