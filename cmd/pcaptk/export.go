@@ -69,15 +69,8 @@ numbers streams over the whole capture, as tshark -Y does.`,
   pcaptk export --format parquet -o all.parquet -r 'caps/*.pcap'     # pcaptk expands the pattern`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			expr, err := filterExpression(opts.FilterFile, args)
-			if err != nil {
-				return err
-			}
-			opts.Expr = expr
-			if !opts.inputs.given(nil) {
-				return usageErrorf("export: -r FILE is required (use -r - for standard input)")
-			}
-			if opts.Files, err = opts.inputs.resolve(nil, &opts.streams); err != nil {
+			var err error
+			if opts.Expr, opts.Files, err = tableInputs("export", opts.FilterFile, args, &opts.inputs, &opts.streams); err != nil {
 				return err
 			}
 			if err := opts.validate(); err != nil {

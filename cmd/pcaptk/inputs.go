@@ -155,6 +155,19 @@ func filterExpression(file string, args []string) (string, error) {
 	return strings.TrimSpace(strings.Join(lines, " ")), nil
 }
 
+// tableInputs is how export and conns take their inputs: the filter expression
+// from args (or -F), and the input files of -r, which must be given.
+func tableInputs(cmd, filterFile string, args []string, in *inputFlags, s *streams) (expr string, files []string, err error) {
+	if expr, err = filterExpression(filterFile, args); err != nil {
+		return "", nil, err
+	}
+	if !in.given(nil) {
+		return "", nil, usageErrorf("%s: -r FILE is required (use -r - for standard input)", cmd)
+	}
+	files, err = in.resolve(nil, s)
+	return expr, files, err
+}
+
 // compileFilter compiles expr, turning libpcap's complaint into a usage error.
 func compileFilter(expr string) (*filter.Filter, error) {
 	f, err := filter.Compile(expr)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/pcaptk/pcaptk/internal/outfile"
@@ -109,12 +108,7 @@ func (f *Files) note(format string, args ...any) {
 
 // open opens one input; "-" reads Stdin.
 func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
-	if path == "-" {
-		if sf, ok := f.Stdin.(*os.File); !ok || sf != os.Stdin {
-			return reader.NewReaderWith(f.Stdin, "-", o)
-		}
-	}
-	return reader.OpenWith(path, o)
+	return export.OpenInput(path, f.Stdin, o)
 }
 
 // stream reads every input as one chronological stream into one output.
@@ -451,27 +445,7 @@ type rowSink interface {
 // dataset writes one file per input (or per input and partition) into the
 // directory f.Output, f.Jobs inputs at a time.
 func (f *Files) dataset() error {
-	dir := f.Output
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	names := export.OutputBases(f.Inputs)
-	ropts := reader.DefaultOptions
-	ropts.Budget = reader.NewBudget(reader.DefaultBudget) // jobs at once, each with one reader
-	errs := make([]error, len(f.Inputs))
-	sem := make(chan struct{}, f.Jobs)
-	var wg sync.WaitGroup
-	for i, in := range f.Inputs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = f.datasetFile(i, in, filepath.Join(dir, names[i]), ropts)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return export.EachInput(f.Output, f.Inputs, f.Jobs, f.datasetFile)
 }
 
 // datasetFile writes the connections of input in to base.<format>, or to

@@ -131,9 +131,15 @@ func (f *Files) Run() error {
 
 // open opens one input; "-" reads Stdin.
 func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
+	return OpenInput(path, f.Stdin, o)
+}
+
+// OpenInput opens one input of a command; "-" reads stdin (the process's
+// standard input unless stdin is another reader, as in tests).
+func OpenInput(path string, stdin io.Reader, o reader.Options) (*reader.Reader, error) {
 	if path == "-" {
-		if sf, ok := f.Stdin.(*os.File); !ok || sf != os.Stdin {
-			return reader.NewReaderWith(f.Stdin, "-", o)
+		if sf, ok := stdin.(*os.File); !ok || sf != os.Stdin {
+			return reader.NewReaderWith(stdin, "-", o)
 		}
 	}
 	return reader.OpenWith(path, o)
@@ -312,23 +318,30 @@ func IsInputError(err error) bool {
 // dataset writes one file per input (or per input and partition) into the
 // directory f.Output, f.Jobs inputs at a time.
 func (f *Files) dataset() error {
-	dir := f.Output
+	return EachInput(f.Output, f.Inputs, f.Jobs, f.datasetFile)
+}
+
+// EachInput runs job for each of inputs, jobs at a time, as a dataset's writers
+// do: dir is created if missing; base is the input's output path in dir without
+// an extension (OutputBases); ropts gives the readers of the jobs one shared
+// DefaultBudget. Every input is tried; the errors are joined.
+func EachInput(dir string, inputs []string, jobs int, job func(i int, in, base string, ropts reader.Options) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	names := OutputBases(f.Inputs)
+	names := OutputBases(inputs)
 	ropts := reader.DefaultOptions
 	ropts.Budget = reader.NewBudget(reader.DefaultBudget) // jobs at once, each with one reader
-	errs := make([]error, len(f.Inputs))
-	sem := make(chan struct{}, f.Jobs)
+	errs := make([]error, len(inputs))
+	sem := make(chan struct{}, max(jobs, 1))
 	var wg sync.WaitGroup
-	for i, in := range f.Inputs {
+	for i, in := range inputs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = f.datasetFile(i, in, filepath.Join(dir, names[i]), ropts)
+			errs[i] = job(i, in, filepath.Join(dir, names[i]), ropts)
 		}()
 	}
 	wg.Wait()
