@@ -117,34 +117,12 @@ func (f *Files) stream() error {
 	if err != nil {
 		return err
 	}
-	rs := make([]*reader.Reader, 0, len(f.Inputs))
-	defer func() {
-		for _, r := range rs {
-			r.Close()
-		}
-	}()
-	ropts := reader.DefaultOptions
-	if len(f.Inputs) > 1 {
-		ropts = reader.SharedOptions(len(f.Inputs))
+	ins, err := export.OpenInputs(f.Inputs, f.Stdin)
+	if err != nil {
+		return err
 	}
-	for _, in := range f.Inputs {
-		r, err := f.open(in, ropts)
-		if err != nil {
-			return err
-		}
-		rs = append(rs, r)
-	}
-	var src reader.Source = rs[0]
-	if len(rs) > 1 {
-		src = reader.Merge(rs, false)
-	}
-	offset := func() int64 {
-		var n int64
-		for _, r := range rs {
-			n += r.Offset()
-		}
-		return n
-	}
+	defer ins.Close()
+	src, offset := ins.Source, ins.Offset
 	out, finish, err := export.CreateOutput(f.Output, f.Stdout, f.Guard)
 	if err != nil {
 		return err

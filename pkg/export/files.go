@@ -134,6 +134,58 @@ func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
 	return OpenInput(path, f.Stdin, o)
 }
 
+// Inputs are a command's inputs open as one chronological stream: Source is
+// the one reader, or Merged, the merge of them all.
+type Inputs struct {
+	Readers []*reader.Reader
+	Source  reader.Source
+	Merged  *reader.MergeReader // nil with one input
+}
+
+// OpenInputs opens every input (sharing one read budget when there are several)
+// and merges them by time.
+func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
+	ropts := reader.DefaultOptions
+	if len(paths) > 1 {
+		ropts = reader.SharedOptions(len(paths))
+	}
+	in := &Inputs{}
+	for _, p := range paths {
+		r, err := OpenInput(p, stdin, ropts)
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
+		in.Readers = append(in.Readers, r)
+	}
+	switch len(in.Readers) {
+	case 0:
+		return nil, errors.New("no input")
+	case 1:
+		in.Source = in.Readers[0]
+	default:
+		in.Merged = reader.Merge(in.Readers, false)
+		in.Source = in.Merged
+	}
+	return in, nil
+}
+
+// Offset is how many bytes of the inputs have been read.
+func (in *Inputs) Offset() int64 {
+	var n int64
+	for _, r := range in.Readers {
+		n += r.Offset()
+	}
+	return n
+}
+
+// Close closes every input.
+func (in *Inputs) Close() {
+	for _, r := range in.Readers {
+		r.Close()
+	}
+}
+
 // OpenInput opens one input of a command; "-" reads stdin (the process's
 // standard input unless stdin is another reader, as in tests).
 func OpenInput(path string, stdin io.Reader, o reader.Options) (*reader.Reader, error) {
@@ -151,37 +203,17 @@ func (f *Files) stream() error {
 	if err != nil {
 		return err
 	}
-	rs := make([]*reader.Reader, 0, len(f.Inputs))
-	defer func() {
-		for _, r := range rs {
-			r.Close()
-		}
-	}()
-	ropts := reader.DefaultOptions
-	if len(f.Inputs) > 1 {
-		ropts = reader.SharedOptions(len(f.Inputs))
+	ins, err := OpenInputs(f.Inputs, f.Stdin)
+	if err != nil {
+		return err
 	}
-	for _, in := range f.Inputs {
-		r, err := f.open(in, ropts)
-		if err != nil {
-			return err
-		}
-		rs = append(rs, r)
-	}
-	var src Source = rs[0]
+	defer ins.Close()
 	var origin Origin
-	if len(rs) > 1 {
-		m := reader.Merge(rs, false)
-		src, origin = m, m
+	if ins.Merged != nil {
+		origin = ins.Merged
 	}
-	src = reader.Stoppable(src, f.Stop)
-	offset := func() int64 {
-		var n int64
-		for _, r := range rs {
-			n += r.Offset()
-		}
-		return n
-	}
+	src := reader.Stoppable(ins.Source, f.Stop)
+	offset := ins.Offset
 
 	out, finish, err := f.create(f.Output)
 	if err != nil {
