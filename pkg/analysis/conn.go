@@ -547,13 +547,30 @@ func (t *Conns) Corrupt(rec *decode.Record, c *decode.Conn, ts int64) {
 // Forget emits the row of the connection in slot and frees the slot; it has the
 // signature of decode.ConnTracker.OnForget's hook.
 func (t *Conns) Forget(slot int32, stream uint64, why decode.ForgetReason) {
-	if int(slot)>>connPageShift >= len(t.pages) {
-		return
-	}
-	a := &t.pages[slot>>connPageShift][slot&(connPage-1)]
-	if a.started {
-		a.Row(stream, why, &t.row)
+	if t.RowOf(slot, stream, why, &t.row) {
 		t.emit(&t.row)
 	}
-	*a = ConnAcc{}
+	t.Free(slot)
+}
+
+// RowOf fills row with the row Forget would emit for the connection in slot,
+// and reports whether it has one (a slot with no packet accounted has none).
+// It changes nothing, so calls for different slots may run at once.
+func (t *Conns) RowOf(slot int32, stream uint64, why decode.ForgetReason, row *ConnRow) bool {
+	if int(slot)>>connPageShift >= len(t.pages) {
+		return false
+	}
+	a := &t.pages[slot>>connPageShift][slot&(connPage-1)]
+	if !a.started {
+		return false
+	}
+	a.Row(stream, why, row)
+	return true
+}
+
+// Free frees slot without a row: Forget after RowOf.
+func (t *Conns) Free(slot int32) {
+	if int(slot)>>connPageShift < len(t.pages) {
+		t.pages[slot>>connPageShift][slot&(connPage-1)] = ConnAcc{}
+	}
 }

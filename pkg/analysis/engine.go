@@ -78,6 +78,21 @@ func (e *Engine) ForgetConn(slot int32, stream uint64, why decode.ForgetReason) 
 	}
 }
 
+// ConnRow is ForgetConn in two steps: it fills row with the row ForgetConn
+// would emit for slot and reports whether there is one, changing nothing
+// (calls for different slots may run at once); FreeConn then frees the slot.
+func (e *Engine) ConnRow(slot int32, stream uint64, why decode.ForgetReason, row *ConnRow) bool {
+	return e.conns != nil && e.conns.RowOf(slot, stream, why, row)
+}
+
+// FreeConn frees slot of the connection table without emitting its row; calls
+// for different slots may run at once.
+func (e *Engine) FreeConn(slot int32) {
+	if e.conns != nil {
+		e.conns.Free(slot)
+	}
+}
+
 // Packet tracks and analyses one packet decoded into rec, frame its number in
 // the capture, ts its time (ns) and wireLen its length on the wire. It fills c
 // with the connection columns and res with the analysis and reports whether the

@@ -2,6 +2,7 @@ package conns
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pcaptk/pcaptk/internal/parquettest"
+	"github.com/pcaptk/pcaptk/internal/testcap"
 	"github.com/pcaptk/pcaptk/internal/testcorpus"
 	"github.com/pcaptk/pcaptk/pkg/analysis"
 	"github.com/pcaptk/pcaptk/pkg/export"
@@ -447,6 +449,45 @@ func TestWriteError(t *testing.T) {
 		f := &Files{Inputs: []string{tcpPcap(t, "local-problems-v4.pcap")}, Output: "-", Stdout: failing{}, Format: format}
 		if err := f.Run(); err == nil || !strings.Contains(err.Error(), "disk full") {
 			t.Errorf("%s: %v", format, err)
+		}
+	}
+}
+
+// TestTailRows: the rows of the many connections still open at the end of the
+// input, made two goroutines at a time (tailRows), are those made one by one,
+// in the same order, with and without a filter choosing some of them.
+func TestTailRows(t *testing.T) {
+	const n = 3*tailChunk/2 + 7 // more than a chunk: two chunks, the second partial
+	recs := make([]testcap.Record, 0, 2*n)
+	for i := range n {
+		syn := testcap.SYN()
+		binary.BigEndian.PutUint16(syn[34:], uint16(1024+i)) // source port
+		recs = append(recs, testcap.Record{Sec: 1700000000, Frac: uint32(i), Data: syn})
+	}
+	in := filepath.Join(t.TempDir(), "syns.pcap")
+	if err := os.WriteFile(in, testcap.Pcap(false, recs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(expr string, min int) string {
+		defer func(m int) { tailMin = m }(tailMin)
+		tailMin = min
+		var out bytes.Buffer
+		f := &Files{Inputs: []string{in}, Output: "-", Stdout: &out, Format: "csv", Filter: expr}
+		if err := f.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for _, c := range []struct {
+		expr string
+		rows int
+	}{{"", n}, {"src portrange 2000-3999", 2000}} {
+		parallel, serial := run(c.expr, 512), run(c.expr, 1<<30)
+		if parallel != serial {
+			t.Errorf("%q: the rows made in parallel differ from those made one by one", c.expr)
+		}
+		if got := strings.Count(serial, "\n") - 1; got != c.rows {
+			t.Errorf("%q: %d rows, want %d", c.expr, got, c.rows)
 		}
 	}
 }
