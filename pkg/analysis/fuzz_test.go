@@ -227,9 +227,10 @@ func FuzzAnalyzer(f *testing.F) {
 			if st.SegmentsHeld > budget || st.Segments > st.SegmentsHeld {
 				t.Fatalf("segments: %+v over the budget %d", st, budget)
 			}
-			for i := range a.conns {
-				for d := range a.conns[i].d {
-					l := &a.conns[i].d[d].segs
+			for i := range int32(a.nconns) {
+				cs := a.slot(i)
+				for d := range cs.d {
+					l := &cs.d[d].segs
 					if l.len() > maxSegs {
 						t.Fatalf("%d segments in a direction, cap %d", l.len(), maxSegs)
 					}
