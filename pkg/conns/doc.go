@@ -8,8 +8,8 @@
 //
 // The rows come from analysis.Engine (connection tracking, the packet analyzer
 // and the connection table, so stream numbers and counts agree with export
-// --analysis), run as a pipeline of three goroutines (read and decode; track
-// and analyse; account), and are written as their connections end: memory is
+// --analysis), run as a pipeline of four goroutines (read and decode; track;
+// analyse; account), and are written as their connections end: memory is
 // bounded by the connections open at once (analysis.ConnTableOptions), not by
 // the capture. An order (Order, Top) holds rows to sort them, at most
 // SortLimit (with a note past it) or Top. CSV and JSON go through export's
