@@ -31,30 +31,20 @@ trap 'kill $mc $web 2>/dev/null || true; rm -rf "$work"' EXIT
 for c in memcached tcpdump ethtool python3; do
   command -v $c >/dev/null || { echo "capture-bench: $c is not installed (scripts/setup.sh)" >&2; exit 1; }
 done
-ip netns list | grep -q '^hA' || "$shared/netns.sh" up
-ip netns exec hA ethtool -K vA tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec hB ethtool -K vB tso off gso off gro off >/dev/null 2>&1 || true
+. "$here/capture-lib.sh"
+netns_up "$shared"
 (cd "$shared/loadgen" && go build -o "$work/loadgen" .)
 head -c 3000000 /dev/urandom > "$work/blob.bin"
 ip netns exec hB memcached -u root -l 10.99.0.2 -p $mcport -c 4096 -t 1 & mc=$!
 (cd "$work" && exec ip netns exec hB python3 -m http.server $webport --bind 10.99.0.2 >/dev/null 2>&1) & web=$!
 sleep 1
 
-cpu() { awk '{print $14+$15}' /proc/$1/stat; } # clock ticks
-count() { sed -n "s/^\([0-9]*\) packets* $2.*/\1/p" "$1" | tail -1; }
-tck=$(getconf CLK_TCK)
 echo "pcaptk ${PCAPTK_BACKEND:-auto} vs tcpdump, -B $bufkib, ${secs} s runs, filter: $filter"
 echo "# clients  rate(pkt/s)  | tcpdump: cpu s/Mpkt captured recv drop | pcaptk: cpu s/Mpkt captured recv drop qdrop | load"
 for c in $clients; do
   for r in $(seq "$repeats"); do
     rm -f "$work"/*.pcap
-    ip netns exec hB tcpdump -i vB -B "$bufkib" -s 0 -w "$work/td.pcap" "$filter" 2>"$work/td.err" & td=$!
-    ip netns exec hB "$pcaptk" capture $backend -i vB -B "$bufkib" -w "$work/pc.pcap" "$filter" 2>"$work/pc.err" & pc=$!
-    for i in $(seq 100); do
-      grep -q listening "$work/td.err" 2>/dev/null && grep -q listening "$work/pc.err" 2>/dev/null && break
-      sleep 0.1
-    done
-    sleep 0.5
+    start_both "$work" "$pcaptk" "$bufkib" "$filter" $backend
     td0=$(cpu $td); pc0=$(cpu $pc)
     start=$(date +%s.%N)
     ip netns exec hA "$work/loadgen" -mc 10.99.0.2:$mcport -c "$c" -d "${secs}s" \

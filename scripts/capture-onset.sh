@@ -32,24 +32,14 @@ done
 work=$(mktemp -d)
 td=; pc=
 trap 'kill $td $pc 2>/dev/null || true; rm -rf "$work"' EXIT
-ip netns list | grep -q '^hA' || "$shared/netns.sh" up
-ip netns exec hA ethtool -K vA tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec hB ethtool -K vB tso off gso off gro off >/dev/null 2>&1 || true
-cpu() { awk '{print $14+$15}' /proc/$1/stat; } # clock ticks
-count() { sed -n "s/^\([0-9]*\) packets* $2.*/\1/p" "$1" | tail -1; }
-tck=$(getconf CLK_TCK)
+. "$here/capture-lib.sh"
+netns_up "$shared"
 echo "pcaptk vs tcpdump, -B $bufkib, ${secs} s of $cap replayed on vA, captured on vB (filter tcp)"
 echo "#  asked   rate(pkt/s) sent    | tcpdump: cpu s/Mpkt captured dropped | pcaptk: cpu s/Mpkt captured dropped qdrop | load"
 for r in $rates; do
   for i in $(seq "$repeats"); do
     rm -f "$work"/*.pcap
-    ip netns exec hB tcpdump -i vB -B "$bufkib" -s 0 -w "$work/td.pcap" tcp 2>"$work/td.err" & td=$!
-    ip netns exec hB "$pcaptk" capture -i vB -B "$bufkib" -w "$work/pc.pcap" tcp 2>"$work/pc.err" & pc=$!
-    for j in $(seq 100); do
-      grep -q listening "$work/td.err" 2>/dev/null && grep -q listening "$work/pc.err" 2>/dev/null && break
-      sleep 0.1
-    done
-    sleep 0.5
+    start_both "$work" "$pcaptk" "$bufkib" tcp
     if [ "$r" = top ]; then speed=--topspeed; n=$((secs * 300000)); else speed=--pps=$r; n=$((secs * r)); fi
     td0=$(cpu $td); pc0=$(cpu $pc)
     ip netns exec hA tcpreplay -i vA $speed --limit=$n "$cap" >"$work/rp.out" 2>&1 || true
