@@ -1,7 +1,6 @@
 package analysis
 
 import (
-
 	"github.com/pcaptk/pcaptk/pkg/decode"
 )
 
