@@ -107,11 +107,6 @@ func (f *Files) note(format string, args ...any) {
 	}
 }
 
-// open opens one input; "-" reads Stdin.
-func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
-	return export.OpenInput(path, f.Stdin, o)
-}
-
 // stream reads every input as one chronological stream into one output.
 func (f *Files) stream() error {
 	flt, err := filter.Compile(f.Filter)
@@ -514,22 +509,14 @@ type rowSink interface {
 // dataset writes one file per input (or per input and partition) into the
 // directory f.Output, f.Jobs inputs at a time.
 func (f *Files) dataset() error {
-	return export.EachInput(f.Output, f.Inputs, f.Jobs, f.datasetFile)
+	return export.EachInput(f.Output, f.Inputs, f.Jobs, f.Filter, f.Stdin, f.datasetFile)
 }
 
-// datasetFile writes the connections of input in to base.<format>, or to
+// datasetFile writes the connections of one input to its base.<format>, or to
 // partitions under base's directory.
-func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) error {
-	// Each job compiles its own filter: a Filter is not safe for concurrent use.
-	flt, err := filter.Compile(f.Filter)
-	if err != nil {
-		return err
-	}
-	r, err := f.open(in, ropts)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
+func (f *Files) datasetFile(j *export.InputJob) error {
+	base, r, flt := j.Base, j.Reader, j.Filter
+	var err error
 	ext := "." + f.Format
 	var sk rowSink
 	finish := func(error) error { return nil }
@@ -561,12 +548,9 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 			return sk, done, nil
 		})
 	}
-	err = f.pass(r, flt, sk, func(n uint64) { f.Progress.Update(job, n, r.Offset()) })
+	err = f.pass(r, flt, sk, func(n uint64) { f.Progress.Update(j.Index, n, r.Offset()) })
 	if ferr := finish(err); err == nil {
 		err = ferr
-	}
-	if err == nil && flt.Err() != nil {
-		err = fmt.Errorf("%s: %w", in, flt.Err())
 	}
 	return err
 }

@@ -129,11 +129,6 @@ func (f *Files) Run() error {
 	return f.stream()
 }
 
-// open opens one input; "-" reads Stdin.
-func (f *Files) open(path string, o reader.Options) (*reader.Reader, error) {
-	return OpenInput(path, f.Stdin, o)
-}
-
 // Inputs are a command's inputs open as one chronological stream: Source is
 // the one reader, or Merged, the merge of them all.
 type Inputs struct {
@@ -350,49 +345,67 @@ func IsInputError(err error) bool {
 // dataset writes one file per input (or per input and partition) into the
 // directory f.Output, f.Jobs inputs at a time.
 func (f *Files) dataset() error {
-	return EachInput(f.Output, f.Inputs, f.Jobs, f.datasetFile)
+	return EachInput(f.Output, f.Inputs, f.Jobs, f.Filter, f.Stdin, f.datasetFile)
+}
+
+// InputJob is one input of a dataset as EachInput hands it to its job.
+type InputJob struct {
+	Index  int            // the input's position
+	Input  string         // its path ("-": standard input)
+	Base   string         // its output path in the dataset's directory, without an extension
+	Reader *reader.Reader // the input, open
+	Filter *filter.Filter // the expression, compiled for this job alone (a Filter is not safe for concurrent use)
 }
 
 // EachInput runs job for each of inputs, jobs at a time, as a dataset's writers
-// do: dir is created if missing; base is the input's output path in dir without
-// an extension (OutputBases); ropts gives the readers of the jobs one shared
-// DefaultBudget. Every input is tried; the errors are joined.
-func EachInput(dir string, inputs []string, jobs int, job func(i int, in, base string, ropts reader.Options) error) error {
+// do: dir is created if missing, each input opened (their readers sharing one
+// DefaultBudget; "-" reads stdin) with expr compiled for it, and closed after.
+// A filter error the job did not report is reported with the input's name.
+// Every input is tried; the errors are joined.
+func EachInput(dir string, inputs []string, jobs int, expr string, stdin io.Reader, job func(*InputJob) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	names := OutputBases(inputs)
 	ropts := reader.DefaultOptions
 	ropts.Budget = reader.NewBudget(reader.DefaultBudget) // jobs at once, each with one reader
+	run := func(i int) error {
+		flt, err := filter.Compile(expr)
+		if err != nil {
+			return err
+		}
+		r, err := OpenInput(inputs[i], stdin, ropts)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		err = job(&InputJob{Index: i, Input: inputs[i], Base: filepath.Join(dir, names[i]), Reader: r, Filter: flt})
+		if err == nil && flt.Err() != nil {
+			err = fmt.Errorf("%s: %w", inputs[i], flt.Err())
+		}
+		return err
+	}
 	errs := make([]error, len(inputs))
 	sem := make(chan struct{}, max(jobs, 1))
 	var wg sync.WaitGroup
-	for i, in := range inputs {
+	for i := range inputs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = job(i, in, filepath.Join(dir, names[i]), ropts)
+			errs[i] = run(i)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// datasetFile exports input in to base.<ext>, or to partitions under base's
-// directory.
-func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) error {
-	// Each job compiles its own filter: a Filter is not safe for concurrent use.
-	flt, err := filter.Compile(f.Filter)
-	if err != nil {
-		return err
-	}
-	r, err := f.open(in, ropts)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
+// datasetFile exports one input to its base.<ext>, or to partitions under
+// base's directory.
+func (f *Files) datasetFile(j *InputJob) error {
+	in, base, r, flt := j.Input, j.Base, j.Reader, j.Filter
+	var err error
 	ext := "." + f.Format
 	var enc Encoder
 	finish := func(error) error { return nil }
@@ -429,13 +442,10 @@ func (f *Files) datasetFile(job int, in, base string, ropts reader.Options) erro
 	_, err = Run(reader.Stoppable(r, f.Stop), enc, RunOptions{
 		Columns:  f.Columns,
 		Match:    flt.Match,
-		Progress: func(n uint64) { f.Progress.Update(job, n, r.Offset()) },
+		Progress: func(n uint64) { f.Progress.Update(j.Index, n, r.Offset()) },
 	})
 	if ferr := finish(err); err == nil {
 		err = ferr
-	}
-	if err == nil && flt.Err() != nil {
-		err = fmt.Errorf("%s: %w", in, flt.Err())
 	}
 	return err
 }
