@@ -17,18 +17,15 @@ import (
 func (c *Queue) readBlocks(i int, b blockSource) (queued, drops uint64) {
 	f := b.format()
 	var it blockIter
-	for !c.abort.Load() {
-		stopAt := c.stopAt.Load()
-		if stopAt != 0 && time.Now().UnixNano() > stopAt+int64(drainTime) {
+	for {
+		stopAt, ok := c.reading()
+		if !ok {
 			break
 		}
 		n, err := b.wait()
 		if err != nil {
-			if err == ErrLiveTimeout {
+			if c.retry(err) {
 				continue
-			}
-			if err != io.EOF {
-				c.fail(err)
 			}
 			break
 		}
@@ -47,6 +44,29 @@ func (c *Queue) readBlocks(i int, b blockSource) (queued, drops uint64) {
 		}
 	}
 	return queued, drops
+}
+
+// reading reports whether a source's reader goes on (not aborted, and not past
+// the drain after Stop) and the time of Stop (0: not stopped).
+func (c *Queue) reading() (stopAt int64, ok bool) {
+	if c.abort.Load() {
+		return 0, false
+	}
+	stopAt = c.stopAt.Load()
+	return stopAt, stopAt == 0 || time.Now().UnixNano() <= stopAt+int64(drainTime)
+}
+
+// retry reports whether a reader goes on after err from its source: after a
+// poll timeout it does; at the end of the source it stops, and after any other
+// error it stops and fails the queue.
+func (c *Queue) retry(err error) bool {
+	if err == ErrLiveTimeout {
+		return true
+	}
+	if err != io.EOF {
+		c.fail(err)
+	}
+	return false
 }
 
 // handOver queues block n itself, if the queue is empty (the consumer is then

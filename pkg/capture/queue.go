@@ -154,18 +154,15 @@ func (c *Queue) read(i int, s Source) {
 	}
 	l := s.(*Live)
 	var queued, drops uint64
-	for !c.abort.Load() {
-		stopAt := c.stopAt.Load()
-		if stopAt != 0 && time.Now().UnixNano() > stopAt+int64(drainTime) {
+	for {
+		stopAt, ok := c.reading()
+		if !ok {
 			break
 		}
 		p, err := l.Next()
 		if err != nil {
-			if err == ErrLiveTimeout {
+			if c.retry(err) {
 				continue
-			}
-			if err != io.EOF {
-				c.fail(err)
 			}
 			break
 		}
