@@ -23,9 +23,7 @@ type connsOptions struct {
 	TimeFormat string
 	Sort       string
 	Top        int
-	RowGroup   int64
-	Compress   string
-	TSUnit     string
+	parquet    parquetFlags
 	Color      string
 	Jobs       int
 	Partition  string
@@ -107,9 +105,7 @@ tcptrace.`,
 	fs.StringVar(&opts.TimeFormat, "time-format", "rfc3339", "first_ts and last_ts in csv and json: rfc3339, epoch or epoch_ns")
 	fs.StringVar(&opts.Sort, "sort", "", "order rows by `KEY`: a column, bytes, pkts or retrans; -KEY for descending")
 	fs.IntVar(&opts.Top, "top", 0, "only the first `N` rows in --sort's order (default order: most bytes)")
-	fs.Int64Var(&opts.RowGroup, "row-group-size", conns.DefaultRowGroupSize, "Parquet rows per row group")
-	fs.StringVar(&opts.Compress, "compression", "zstd", "Parquet compression: zstd, snappy, gzip or none")
-	fs.StringVar(&opts.TSUnit, "ts-unit", "ns", "Parquet first_ts and last_ts unit: ns, or us for Spark 3")
+	opts.parquet.register(fs, conns.DefaultRowGroupSize, "first_ts and last_ts")
 	fs.StringVar(&opts.Color, "color", "auto", "colour the table: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "inputs read at once with -o DIR/")
 	fs.StringVar(&opts.Partition, "partition", "", "with -o DIR/: split rows by first_ts into date=YYYY-MM-DD[/hour=HH] directories: date or hour")
@@ -154,16 +150,8 @@ func (o *connsOptions) validate() error {
 	default:
 		return usageErrorf("conns: unknown format %q (want table, csv, json or parquet)", o.Format)
 	}
-	if _, err := export.ParseCompression(o.Compress); err != nil {
-		return usageErrorf("conns: --compression: %v", err)
-	}
-	if o.TSUnit != "ns" && o.TSUnit != "us" {
-		return usageErrorf("conns: --ts-unit: want ns or us, not %q", o.TSUnit)
-	}
-	// The footer keeps an entry per row group and column: tiny row groups
-	// would let it grow with the input.
-	if o.RowGroup < export.MinRowGroupSize {
-		return usageErrorf("conns: --row-group-size must be at least %d", export.MinRowGroupSize)
+	if err := o.parquet.validate("conns"); err != nil {
+		return err
 	}
 	if o.Format == "parquet" && o.Output == "-" && o.OutIsTerminal {
 		return usageErrorf("conns: Parquet is not for a terminal: give -o FILE")
@@ -248,9 +236,8 @@ func runConns(o *connsOptions) error {
 		Dataset: dir, Jobs: o.Jobs, Partition: o.part,
 		Format: o.Format, Filter: o.Expr, Table: o.table, Time: o.tsFormat,
 		Order: o.order, Top: o.Top, Color: o.color(),
-		Parquet: export.ParquetOptions{RowGroupSize: o.RowGroup, Compression: o.Compress,
-			TSMicro: o.TSUnit == "us", CreatedBy: "pcaptk version " + version},
-		Guard: guard,
+		Parquet: o.parquet.options(),
+		Guard:   guard,
 	}
 	// A bar on the terminal the rows are printed to would be drawn over them.
 	if o.ErrIsTerminal && !o.Quiet && !(o.OutIsTerminal && o.Output == "-") {

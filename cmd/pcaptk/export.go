@@ -14,21 +14,19 @@ import (
 
 type exportOptions struct {
 	streams
-	inputs       inputFlags
-	Files        []string // the inputs, expanded
-	Format       string
-	Output       string
-	Columns      string
-	TimeFormat   string
-	RowGroupSize int64
-	Compression  string
-	TSUnit       string
-	Jobs         int
-	Partition    string
-	Quiet        bool
-	FilterFile   string
-	Expr         string
-	Analysis     analysisMode
+	inputs     inputFlags
+	Files      []string // the inputs, expanded
+	Format     string
+	Output     string
+	Columns    string
+	TimeFormat string
+	parquet    parquetFlags
+	Jobs       int
+	Partition  string
+	Quiet      bool
+	FilterFile string
+	Expr       string
+	Analysis   analysisMode
 
 	// parsed
 	cols     []export.Column
@@ -86,9 +84,7 @@ numbers streams over the whole capture, as tshark -Y does.`,
 	fs.StringVarP(&opts.Output, "output", "o", "-", "output file, - for standard output, or DIR/ for one file per input")
 	fs.StringVar(&opts.Columns, "columns", "", "comma-separated columns to write (default: all)")
 	fs.StringVar(&opts.TimeFormat, "time-format", "rfc3339", "ts in JSON and CSV: rfc3339, epoch or epoch_ns")
-	fs.Int64Var(&opts.RowGroupSize, "row-group-size", export.DefaultRowGroupSize, "Parquet rows per row group")
-	fs.StringVar(&opts.Compression, "compression", "zstd", "Parquet compression: zstd, snappy, gzip or none")
-	fs.StringVar(&opts.TSUnit, "ts-unit", "ns", "Parquet ts unit: ns, or us for Spark 3")
+	opts.parquet.register(fs, export.DefaultRowGroupSize, "ts")
 	fs.IntVarP(&opts.Jobs, "jobs", "j", runtime.NumCPU(), "inputs exported at once with -o DIR/")
 	fs.StringVar(&opts.Partition, "partition", "", "with -o DIR/: split rows into date=YYYY-MM-DD[/hour=HH] directories: date or hour")
 	fs.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar")
@@ -131,16 +127,8 @@ func (o *exportOptions) validate() error {
 	if o.tsFormat, err = export.ParseTSFormat(o.TimeFormat); err != nil {
 		return usageErrorf("export: --time-format: %v", err)
 	}
-	if _, err = export.ParseCompression(o.Compression); err != nil {
-		return usageErrorf("export: --compression: %v", err)
-	}
-	if o.TSUnit != "ns" && o.TSUnit != "us" {
-		return usageErrorf("export: --ts-unit: want ns or us, not %q", o.TSUnit)
-	}
-	// The footer keeps an entry per row group and column: tiny row groups would
-	// let it grow with the input (one-row groups took 500 MB for 50,000 rows).
-	if o.RowGroupSize < export.MinRowGroupSize {
-		return usageErrorf("export: --row-group-size must be at least %d", export.MinRowGroupSize)
+	if err = o.parquet.validate("export"); err != nil {
+		return err
 	}
 	if o.Jobs <= 0 {
 		return usageErrorf("export: --jobs must be positive")
@@ -183,13 +171,8 @@ func runExport(o *exportOptions) error {
 		Inputs: o.Files, Stdin: o.In, Output: o.Output, Stdout: o.Out,
 		Dataset: o.dirMode(), Jobs: o.Jobs, Partition: o.part,
 		Format: o.Format, Filter: o.Expr, Columns: o.cols, Time: o.tsFormat,
-		Parquet: export.ParquetOptions{
-			RowGroupSize: o.RowGroupSize,
-			Compression:  o.Compression,
-			TSMicro:      o.TSUnit == "us",
-			CreatedBy:    "pcaptk version " + version,
-		},
-		Guard: guard,
+		Parquet: o.parquet.options(),
+		Guard:   guard,
 	}
 	if o.ErrIsTerminal && !o.Quiet {
 		var total int64
