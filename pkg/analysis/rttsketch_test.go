@@ -61,6 +61,32 @@ func TestRTTBucketIsLog(t *testing.T) {
 	}
 	for range 1_000_000 {
 		check(r.Int64N(1 << 40))
+		check(r.Int64N(math.MaxInt64))
+	}
+	for b := 1; b < rttBuckets; b++ { // either side of every edge
+		for d := int64(-2); d <= 2; d++ {
+			check(rttEdges[b] + d)
+		}
+	}
+	for n := range 63 {
+		check(1<<n - 1)
+		check(1 << n)
 	}
 	check(math.MaxInt64)
+}
+
+// BenchmarkRTTBucket: the bucket of RTTs spread over 20 µs to 2 s.
+func BenchmarkRTTBucket(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	v := make([]int64, 1024)
+	for i := range v {
+		v[i] = int64(20e3 * math.Exp2(r.Float64()*17))
+	}
+	s := 0
+	for i := 0; b.Loop(); i++ {
+		s += rttBucket(v[i&1023])
+	}
+	if s < 0 {
+		b.Fatal(s)
+	}
 }
