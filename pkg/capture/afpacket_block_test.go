@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
+	"github.com/pcaptk/pcaptk/pkg/writer"
 )
 
 // ringPkt is one packet as the kernel would put it in a TPACKET_V3 block.
@@ -454,6 +455,80 @@ func BenchmarkRingBlock(b *testing.B) {
 		c.q.putBlock(0, &it, 0)
 		for j := 0; j < 800; j++ {
 			c.Poll(nil)
+		}
+	}
+}
+
+// heldWrites is a file that counts the writes made while the ring's consumer
+// holds a block.
+type heldWrites struct {
+	r            *fakeRing
+	writes, held int
+}
+
+func (h *heldWrites) Write(b []byte) (int, error) {
+	h.writes++
+	if h.r.held.Load() != 0 {
+		h.held++
+	}
+	return len(b), nil
+}
+
+// With the sink's makeRoom as BeforeWait, the capture writes its file only
+// between blocks, never while it holds one handed over in place (a slow write
+// would keep the block from the kernel); without it, the buffered writer's
+// flushes fall inside blocks, which shows the test can tell.
+func TestRingQueueWritesBetweenBlocks(t *testing.T) {
+	const blocks, rounds = 4, 48 // 4,800 packets: 2.5 MB of records, past the 1 MiB buffer twice
+	for _, hook := range []bool{true, false} {
+		var bs [][]byte
+		for i := range blocks {
+			bs = append(bs, buildBlock(1<<16, seqPkts(i*100, 100, 500)))
+		}
+		r := newFakeRing(bs)
+		f := &heldWrites{r: r}
+		w, err := writer.NewPcap(f, 1, 262144, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := &sink{single: w, flusher: w}
+		o := QueueOptions{}
+		if hook {
+			o.BeforeWait = k.makeRoom
+		}
+		q := StartQueue([]Source{r}, o)
+		go func() {
+			for n := range rounds {
+				for !q.idle.Load() || r.held.Load() != 0 {
+					time.Sleep(50 * time.Microsecond)
+				}
+				r.ready <- n % blocks
+				<-r.released // taken in place and written to the buffer, or copied
+			}
+			close(r.ready)
+		}()
+		got := 0
+		for {
+			p, err := q.Next()
+			if err != nil {
+				break
+			}
+			if err := k.write(p); err != nil {
+				t.Fatal(err)
+			}
+			got++
+		}
+		st := q.Wait()
+		if err := k.close(); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case got != rounds*100 || st[0].QueueDrops != 0 || q.handed[0] != rounds*100:
+			t.Fatalf("hook %v: %d packets, stats %+v", hook, got, st[0])
+		case hook && (f.held != 0 || f.writes < 3):
+			t.Errorf("with makeRoom: %d of %d writes while a block was held, want 0 of at least 3", f.held, f.writes)
+		case !hook && f.held == 0:
+			t.Errorf("without makeRoom: no write while a block was held (%d writes): the test cannot tell", f.writes)
 		}
 	}
 }

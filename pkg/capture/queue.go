@@ -20,6 +20,12 @@ type QueueOptions struct {
 	// NoZeroCopy makes ring readers copy every block into the queue instead of
 	// handing an idle consumer the block itself (to measure what that saves).
 	NoZeroCopy bool
+	// BeforeWait, when set, is called by Poll on the consumer's goroutine each
+	// time it is about to wait for the readers, holding no ring block; blockBytes
+	// is the largest block a ring reader may hand over next (0: no ring). A
+	// consumer that buffers its output writes it out here when a block might
+	// not fit, so that it never writes to a file while it holds a block.
+	BeforeWait func(blockBytes int)
 }
 
 // Stats are the counts of one interface of a Capture.
@@ -71,6 +77,9 @@ type Queue struct {
 	cur      entry    // the batch or block being consumed
 	handed   []uint64 // per source: packets the consumer took from ring blocks in place
 	closed   bool
+	// beforeWait is QueueOptions.BeforeWait; blockBytes the largest ring block.
+	beforeWait func(blockBytes int)
+	blockBytes int
 }
 
 // entry is a batch or a ring block that Poll is walking through.
@@ -125,11 +134,14 @@ func StartQueue(srcs []Source, o QueueOptions) *Queue {
 		o.QueuePackets = 128 << 10
 	}
 	c := &Queue{srcs: srcs, stats: make([]Stats, len(srcs)), handed: make([]uint64, len(srcs)),
-		zeroCopy: !o.NoZeroCopy}
+		zeroCopy: !o.NoZeroCopy, beforeWait: o.BeforeWait}
 	c.q.buf = make([]byte, o.QueueBytes)
 	c.q.ch = make(chan slot, o.QueuePackets)
 	for i, s := range srcs {
 		c.ifaces = append(c.ifaces, s.Interface())
+		if b, ok := s.(blockSource); ok && c.zeroCopy {
+			c.blockBytes = max(c.blockBytes, len(b.block(0)))
+		}
 		c.wg.Add(1)
 		go c.read(i, s)
 	}
@@ -237,6 +249,9 @@ func (c *Queue) Poll(wake <-chan time.Time) (*reader.Packet, error) {
 		select {
 		case s, ok = <-c.q.ch:
 		default:
+			if c.beforeWait != nil {
+				c.beforeWait(c.blockBytes)
+			}
 			c.idle.Store(true)
 			select {
 			case s, ok = <-c.q.ch:

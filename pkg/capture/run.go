@@ -118,7 +118,7 @@ func Run(o Options, env Env) error {
 		printBanner(env.ErrOut, &o, ifaces)
 	}
 
-	q := StartQueue(lives, QueueOptions{QueueBytes: o.QueueBytes})
+	q := StartQueue(lives, QueueOptions{QueueBytes: o.QueueBytes, BeforeWait: k.makeRoom})
 	done := make(chan struct{})
 	defer close(done)
 	var interrupted atomic.Bool

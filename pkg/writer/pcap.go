@@ -99,6 +99,10 @@ func (w *Pcap) RecordSize(p *reader.Packet) int64 { return pcapRecordLen + int64
 // Size is the number of bytes written so far, buffered or not.
 func (w *Pcap) Size() int64 { return w.size }
 
+// Available is how many more bytes the writer buffers before it writes to
+// the underlying writer.
+func (w *Pcap) Available() int { return w.bw.Available() }
+
 // Flush writes buffered data to the underlying writer.
 func (w *Pcap) Flush() error {
 	if w.err != nil {

@@ -270,6 +270,10 @@ func (w *Pcapng) write(b []byte) {
 // Size is the number of bytes written so far, buffered or not.
 func (w *Pcapng) Size() int64 { return w.size }
 
+// Available is how many more bytes the writer buffers before it writes to
+// the underlying writer.
+func (w *Pcapng) Available() int { return w.bw.Available() }
+
 // Flush writes buffered data to the underlying writer.
 func (w *Pcapng) Flush() error {
 	if w.err != nil {

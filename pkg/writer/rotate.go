@@ -204,6 +204,10 @@ func (r *Rotating) Flush() error {
 	return r.err
 }
 
+// Available is how many more bytes the writer buffers before it writes to the
+// current file (a new file's header takes some of it).
+func (r *Rotating) Available() int { return r.bw.Available() }
+
 // WriteStats writes an Interface Statistics Block into the current pcapng file (capture
 // does this before Close); for pcap output, or when no file is open, it does nothing.
 func (r *Rotating) WriteStats(iface int, received, dropped uint64, ts int64) error {
