@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/pcaptk/pcaptk/internal/testcap"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -290,13 +292,13 @@ func TestRingAnyEqualsTcpdump(t *testing.T) {
 	filter := fmt.Sprintf("udp dst port %d", port)
 	out := t.TempDir() + "/td.pcap"
 	td := exec.Command("tcpdump", "-i", "any", "-B", "8192", "-U", "-w", out, filter)
-	var tdErr bytes.Buffer
+	var tdErr testcap.SyncBuffer // os/exec writes it while the test reads
 	td.Stderr = &tdErr
 	if err := td.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer td.Process.Kill()
-	for i := 0; i < 100 && !bytes.Contains(tdErr.Bytes(), []byte("listening")); i++ {
+	for i := 0; i < 100 && !strings.Contains(tdErr.String(), "listening"); i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
 	r, err := OpenRing("any", LiveOptions{Filter: filter})

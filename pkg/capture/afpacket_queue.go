@@ -30,8 +30,12 @@ func (c *Queue) readBlocks(i int, b blockSource) (queued, drops uint64) {
 			break
 		}
 		// A block the kernel handed over before Stop holds only packets from
-		// before it; after Stop each packet's time is checked, so blocks are copied.
-		if stopAt == 0 && c.zeroCopy && c.idle.Load() && c.handOver(i, n, b) {
+		// before it; after Stop each packet's time is checked, so blocks are
+		// copied. Stop may have come while the reader waited: look again.
+		if stopAt == 0 {
+			stopAt = c.stopAt.Load()
+		}
+		if stopAt == 0 && c.zeroCopy && c.q.idle.Load() && c.handOver(i, n, b) {
 			continue
 		}
 		it.reset(b.block(n), f)
@@ -69,16 +73,17 @@ func (c *Queue) retry(err error) bool {
 	return false
 }
 
-// handOver queues block n itself, if the queue is empty (the consumer is then
-// free to take it at once) and no other block of b is with the consumer.
+// handOver queues block n itself, if the consumer is idle (it then takes the
+// block at once, with room for it) and no other block of b is with the consumer.
 func (c *Queue) handOver(i, n int, b blockSource) bool {
 	q := &c.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.ch) != 0 || !b.hold(n) {
+	if !q.idle.Load() || len(q.ch) != 0 || !b.hold(n) {
 		return false
 	}
 	q.ch <- slot{kind: slotBlock, start: uint32(n), iface: uint32(i), end: q.head}
+	q.idle.Store(false)
 	return true
 }
 
@@ -96,6 +101,7 @@ func (q *queue) putBlock(iface uint32, it *blockIter, stopAt int64) (queued, dro
 	flush := func() {
 		if open {
 			q.ch <- slot{kind: slotBatch, start: uint32(bstart), caplen: uint32(blen), iface: iface, end: q.head}
+			q.idle.Store(false)
 			open = false
 		}
 	}

@@ -24,7 +24,8 @@ type QueueOptions struct {
 	// time it is about to wait for the readers, holding no ring block; blockBytes
 	// is the largest block a ring reader may hand over next (0: no ring). A
 	// consumer that buffers its output writes it out here when a block might
-	// not fit, so that it never writes to a file while it holds a block.
+	// not fit, so that its buffer never fills (and writes) while it holds a
+	// block: a block is handed over only as the first entry after this call.
 	BeforeWait func(blockBytes int)
 }
 
@@ -64,7 +65,6 @@ type Queue struct {
 	q        queue
 	stopAt   atomic.Int64 // when Stop was called (ns), 0 before
 	abort    atomic.Bool  // stop reading at once
-	idle     atomic.Bool  // the consumer waits for an entry
 	zeroCopy bool
 	wg       sync.WaitGroup
 	errMu    sync.Mutex
@@ -101,6 +101,31 @@ type queue struct {
 	head uint64        // bytes ever reserved (with the padding skipped at each wrap)
 	tail atomic.Uint64 // bytes ever freed by the consumer
 	ch   chan slot
+	// idle: the consumer waits with nothing queued, having made room for a
+	// block (BeforeWait) since its last entry. Set by the consumer under mu
+	// and only with ch empty, cleared by every enqueue (under mu): so a block
+	// is handed over in place only as the first entry after the consumer
+	// made room, never behind a batch that may have filled its buffer.
+	idle atomic.Bool
+}
+
+// markIdle sets idle unless an entry is queued; it reports whether it did.
+func (q *queue) markIdle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.ch) != 0 {
+		return false
+	}
+	q.idle.Store(true)
+	return true
+}
+
+// unmarkIdle clears idle and reports whether an entry is queued.
+func (q *queue) unmarkIdle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.idle.Store(false)
+	return len(q.ch) != 0
 }
 
 type slot struct {
@@ -213,6 +238,7 @@ func (q *queue) put(iface uint32, p *reader.Packet) bool {
 	copy(q.buf[start:start+n], p.Data)
 	q.ch <- slot{start: uint32(start), caplen: uint32(n), wirelen: p.WireLen, iface: iface,
 		ts: p.Timestamp, end: q.head}
+	q.idle.Store(false)
 	return true
 }
 
@@ -252,14 +278,20 @@ func (c *Queue) Poll(wake <-chan time.Time) (*reader.Packet, error) {
 			if c.beforeWait != nil {
 				c.beforeWait(c.blockBytes)
 			}
-			c.idle.Store(true)
+			if !c.q.markIdle() {
+				continue // an entry came meanwhile
+			}
 			select {
 			case s, ok = <-c.q.ch:
+				c.q.unmarkIdle()
 			case <-wake:
-				c.idle.Store(false)
+				if c.q.unmarkIdle() {
+					// A reader may have handed over a block (held from now
+					// on): take it before the caller acts on the timer.
+					continue
+				}
 				return nil, nil
 			}
-			c.idle.Store(false)
 		}
 		if !ok {
 			c.errMu.Lock()

@@ -217,6 +217,8 @@ func (k *sink) write(p *reader.Packet) error {
 // tens of milliseconds) let the kernel fill the rest of a small ring and drop:
 // at -B 512 and 200,000 packets/s, 8-16% of the packets in runs where tcpdump
 // dropped 0-2%. Flushing between blocks, a slow write holds up the queue only.
+// The writers' buffer (1 MiB) holds four of the ring's blocks (256 KiB). Still
+// written with a block held: a rotation (-C, -G) that falls inside a block.
 func (k *sink) makeRoom(n int) {
 	if n == 0 || k.err != nil || k.flushEach {
 		return
