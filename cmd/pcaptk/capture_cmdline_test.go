@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pcaptk/pcaptk/internal/testcap"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -86,14 +87,14 @@ func liveMemcachedSession(t *testing.T, port int) {
 // livePrinting is a capture (pcaptk's or tcpdump's) printing packets.
 type livePrinting struct {
 	cmd      *exec.Cmd
-	out, err *liveSyncBuffer
+	out, err *testcap.SyncBuffer
 	done     chan error
 	exit     int
 }
 
 func liveStartPrinting(t *testing.T, name string, args ...string) *livePrinting {
 	t.Helper()
-	p := &livePrinting{cmd: exec.Command(name, args...), out: &liveSyncBuffer{}, err: &liveSyncBuffer{},
+	p := &livePrinting{cmd: exec.Command(name, args...), out: &testcap.SyncBuffer{}, err: &testcap.SyncBuffer{},
 		done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.err
 	if err := p.cmd.Start(); err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/pcaptk/pcaptk/internal/testcap"
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
 
@@ -105,31 +106,14 @@ func TestCaptureLive(t *testing.T) {
 // liveProc is a capture running in the background.
 type liveProc struct {
 	cmd    *exec.Cmd
-	stderr *liveSyncBuffer
+	stderr *testcap.SyncBuffer
 	done   chan error
-}
-
-type liveSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *liveSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *liveSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // liveStart starts name with args and waits until it says it is listening.
 func liveStart(t *testing.T, name string, args ...string) *liveProc {
 	t.Helper()
-	p := &liveProc{cmd: exec.Command(name, args...), stderr: &liveSyncBuffer{}, done: make(chan error, 1)}
+	p := &liveProc{cmd: exec.Command(name, args...), stderr: &testcap.SyncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -536,7 +520,7 @@ func testLiveStdoutPipe(t *testing.T, bin string) {
 	}
 	read.Stdin = pipe
 	var out, readErr bytes.Buffer
-	capErr := &liveSyncBuffer{}
+	capErr := &testcap.SyncBuffer{}
 	read.Stdout, read.Stderr, capt.Stderr = &out, &readErr, capErr
 	if err := capt.Start(); err != nil {
 		t.Fatal(err)
@@ -570,7 +554,7 @@ func testLiveStalledOutput(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errOut := &liveSyncBuffer{}
+	errOut := &testcap.SyncBuffer{}
 	c.Stderr = errOut
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -611,7 +595,7 @@ func testLivePrint(t *testing.T, bin string) {
 	port := liveEchoServer(t, "127.0.0.1:0")
 	c := exec.Command(bin, "capture", "-i", "lo", "-nn", "-c", "3", fmt.Sprintf("tcp port %d", port))
 	var out bytes.Buffer
-	errOut := &liveSyncBuffer{}
+	errOut := &testcap.SyncBuffer{}
 	c.Stdout, c.Stderr = &out, errOut
 	if err := c.Start(); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,36 @@
-// Package testcap builds small capture files byte by byte for tests that need
-// what pkg/writer will not write: raw pcapng timestamps of any 64-bit value,
-// if_tsoffset, and pcap records whose time fields are out of range. Reference
-// tools (tcpdump, capinfos) then read the same bytes as pcaptk.
+// Package testcap holds helpers for tests of captures. It builds small capture
+// files byte by byte for tests that need what pkg/writer will not write: raw
+// pcapng timestamps of any 64-bit value, if_tsoffset, and pcap records whose
+// time fields are out of range; reference tools (tcpdump, capinfos) then read
+// the same bytes as pcaptk. SyncBuffer collects a running process's output.
 package testcap
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+)
+
+// SyncBuffer is a bytes.Buffer that a process (os/exec's copying goroutine)
+// may write while the test reads it, as when waiting for a capture's
+// "listening on" line.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 var le = binary.LittleEndian
 

@@ -41,8 +41,9 @@ func TestRTTSketch(t *testing.T) {
 	}
 }
 
-// TestRTTBucketIsLog: the bucket from the float's exponent and mantissa is the
-// logarithmic definition's, over every value up to 3 ms and random ones beyond.
+// TestRTTBucketIsLog: the bucket from the bit length and the integer edges is
+// the logarithmic definition's, over every value up to 3 ms, either side of
+// every edge and of every power of two, and random values beyond.
 func TestRTTBucketIsLog(t *testing.T) {
 	byLog := func(ns int64) int {
 		if ns < rttBase {
