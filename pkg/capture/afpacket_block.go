@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/pcaptk/pcaptk/pkg/reader"
 )
@@ -192,6 +193,8 @@ type blockSource interface {
 	Source
 	format() *ringFormat
 	blockCount() int
+	// blockTimeout is how long the kernel may keep a partly filled block.
+	blockTimeout() time.Duration
 	// wait returns the next block in ring order once the kernel has handed it
 	// over; ErrLiveTimeout when none came within the poll timeout.
 	wait() (int, error)

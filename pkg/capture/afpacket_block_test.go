@@ -250,12 +250,13 @@ func (r *fakeRing) Close() {
 	r.closed = true
 	r.mu.Unlock()
 }
-func (r *fakeRing) format() *ringFormat { return &r.f }
-func (r *fakeRing) blockCount() int     { return len(r.blocks) }
-func (r *fakeRing) block(n int) []byte  { return r.blocks[n] }
-func (r *fakeRing) release(n int)       { r.released <- n }
-func (r *fakeRing) hold(n int) bool     { return r.held.CompareAndSwap(0, int32(n+1)) }
-func (r *fakeRing) unhold()             { r.held.Store(0) }
+func (r *fakeRing) format() *ringFormat         { return &r.f }
+func (r *fakeRing) blockCount() int             { return len(r.blocks) }
+func (r *fakeRing) blockTimeout() time.Duration { return 0 }
+func (r *fakeRing) block(n int) []byte          { return r.blocks[n] }
+func (r *fakeRing) release(n int)               { r.released <- n }
+func (r *fakeRing) hold(n int) bool             { return r.held.CompareAndSwap(0, int32(n+1)) }
+func (r *fakeRing) unhold()                     { r.held.Store(0) }
 func (r *fakeRing) wait() (int, error) {
 	select {
 	case n, ok := <-r.ready:

@@ -48,6 +48,7 @@ type Ring struct {
 	fmt      ringFormat
 	iface    reader.Interface
 	poll     time.Duration
+	tov      time.Duration // the kernel's block timeout
 	promisc  bool
 	sysfsDrp int64 // interface drops counted by the driver at open (-p not given)
 	stats    LiveStats
@@ -235,14 +236,9 @@ func (r *Ring) mapRing(o LiveOptions) error {
 		blk <<= 1
 	}
 	nr := (size + maxSnaplen - 1) / maxSnaplen
-	tov := uint32(o.Timeout / time.Millisecond)
-	if o.Timeout <= 0 {
-		tov = 100
-	}
-	if o.Immediate {
-		tov = 1
-	}
 	for {
+		tov := ringTimeout(o, nr)
+		r.tov = time.Duration(tov) * time.Millisecond
 		req := unix.TpacketReq3{Block_size: uint32(blk), Block_nr: uint32(nr), Frame_size: maxSnaplen,
 			Frame_nr: uint32(nr * (blk / maxSnaplen)), Retire_blk_tov: tov}
 		err := unix.SetsockoptTpacketReq3(r.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req)
@@ -266,6 +262,29 @@ func (r *Ring) mapRing(o LiveOptions) error {
 	r.ring, r.blkSize, r.nBlocks = m, blk, nr
 	return nil
 }
+
+// ringTimeout is the block timeout in ms: LiveOptions.Timeout, else 100 ms
+// for rings of smallRing blocks or more and tcpdump's 1,000 ms for smaller ones;
+// 1 ms with Immediate. The kernel's timer closes the block being filled each
+// time it expires, however full; the next block must then be free at once. With
+// two blocks and 100 ms, pcaptk dropped 0-86 packets a run at 100,000 packets/s
+// (four runs) where tcpdump, at 1,000 ms, dropped 0-1; with 1,000 ms, 0 in all
+// four. Past eight blocks the early closing costs nothing measurable, and 100
+// ms brings a quiet link's packets to the file sooner.
+func ringTimeout(o LiveOptions, blocks int) uint32 {
+	switch {
+	case o.Immediate:
+		return 1
+	case o.Timeout > 0:
+		return uint32(max(o.Timeout/time.Millisecond, 1))
+	case blocks < smallRing:
+		return 1000
+	}
+	return 100
+}
+
+// smallRing is the fewest blocks for which the block timeout is 100 ms.
+const smallRing = 8
 
 // Ancillary loads of the kernel's socket filter (linux/filter.h).
 const (
@@ -348,7 +367,10 @@ func ifDrops(device string) int64 {
 func (r *Ring) Interface() reader.Interface { return r.iface }
 
 func (r *Ring) format() *ringFormat { return &r.fmt }
-func (r *Ring) blockCount() int     { return r.nBlocks }
+func (r *Ring) blockTimeout() time.Duration {
+	return r.tov
+}
+func (r *Ring) blockCount() int { return r.nBlocks }
 
 func (r *Ring) block(n int) []byte {
 	return r.ring[n*r.blkSize : (n+1)*r.blkSize : (n+1)*r.blkSize]

@@ -17,8 +17,11 @@ import (
 func (c *Queue) readBlocks(i int, b blockSource) (queued, drops uint64) {
 	f := b.format()
 	var it blockIter
+	// After Stop, the packets from before it may wait in a partly filled block
+	// for up to the block timeout.
+	drain := max(drainTime, b.blockTimeout()+100*time.Millisecond)
 	for {
-		stopAt, ok := c.reading()
+		stopAt, ok := c.reading(drain)
 		if !ok {
 			break
 		}
@@ -52,12 +55,12 @@ func (c *Queue) readBlocks(i int, b blockSource) (queued, drops uint64) {
 
 // reading reports whether a source's reader goes on (not aborted, and not past
 // the drain after Stop) and the time of Stop (0: not stopped).
-func (c *Queue) reading() (stopAt int64, ok bool) {
+func (c *Queue) reading(drain time.Duration) (stopAt int64, ok bool) {
 	if c.abort.Load() {
 		return 0, false
 	}
 	stopAt = c.stopAt.Load()
-	return stopAt, stopAt == 0 || time.Now().UnixNano() <= stopAt+int64(drainTime)
+	return stopAt, stopAt == 0 || time.Now().UnixNano() <= stopAt+int64(drain)
 }
 
 // retry reports whether a reader goes on after err from its source: after a

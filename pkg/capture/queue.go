@@ -192,7 +192,7 @@ func (c *Queue) read(i int, s Source) {
 	l := s.(*Live)
 	var queued, drops uint64
 	for {
-		stopAt, ok := c.reading()
+		stopAt, ok := c.reading(drainTime)
 		if !ok {
 			break
 		}
@@ -375,7 +375,7 @@ func (c *Queue) finishEntry() {
 const drainTime = 300 * time.Millisecond
 
 // Stop asks the readers to stop. They still take what the kernel captured before the
-// call (for at most drainTime) and then end. It may be called from any goroutine, more
+// call (for at most drainTime, or a ring's block timeout and 100 ms) and then end. It may be called from any goroutine, more
 // than once. Next then returns the packets still queued and ends.
 func (c *Queue) Stop() { c.stopAt.CompareAndSwap(0, time.Now().UnixNano()) }
 

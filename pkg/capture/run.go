@@ -104,6 +104,11 @@ func Run(o Options, env Env) error {
 		closeAll()
 		return err
 	}
+	for _, l := range lives {
+		if b, ok := l.(blockSource); ok {
+			k.late = max(k.late, b.blockTimeout()+150*time.Millisecond)
+		}
+	}
 	if o.User != nil {
 		if err := k.chown(o.User); err == nil {
 			err = o.User.become()

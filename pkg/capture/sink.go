@@ -64,6 +64,9 @@ type sink struct {
 	err     error
 	// flushEach writes each packet through to the file at once (-U).
 	flushEach bool
+	// late is how long after its time stamp a packet may still come (the
+	// longest buffer timeout, and 150 ms more).
+	late time.Duration
 }
 
 // Printer prints captured packets (capture without -w): pkg/tcpdump's lines.
@@ -73,7 +76,7 @@ type Printer interface {
 }
 
 func newSink(o *Options, env *Env, ifaces []reader.Interface) (*sink, error) {
-	k := &sink{flushEach: o.PacketBuffered}
+	k := &sink{flushEach: o.PacketBuffered, late: 250 * time.Millisecond}
 	if o.Write == "" || o.Print {
 		if env.Printer == nil {
 			return nil, errors.New("no printer to print the packets")
@@ -257,9 +260,10 @@ func (k *sink) tick(now time.Time) error {
 	case err != nil:
 	case k.single == nil:
 	case k.rot != nil:
-		// Packets reach the queue up to a packet buffer timeout (100 ms) after their
-		// timestamp: a late one must still find its interval's file open.
-		err = k.rot.Tick(now.Add(-250 * time.Millisecond))
+		// Packets reach the queue up to a packet buffer timeout (100 ms, a small
+		// ring's 1 s) after their timestamp: a late one must still find its
+		// interval's file open.
+		err = k.rot.Tick(now.Add(-k.late))
 		if err == nil {
 			err = k.rot.Flush()
 		}
