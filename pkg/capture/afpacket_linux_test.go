@@ -349,3 +349,27 @@ func TestRingAnyEqualsTcpdump(t *testing.T) {
 		}
 	}
 }
+
+// The block timeout: tcpdump's second for rings of fewer than 8 blocks (the
+// kernel's timer closes a block early each time, which a small ring cannot
+// afford), 100 ms for bigger ones, the caller's or --immediate's otherwise.
+func TestRingTimeout(t *testing.T) {
+	for _, c := range []struct {
+		o      LiveOptions
+		blocks int
+		want   uint32
+	}{
+		{LiveOptions{}, 1, 1000},
+		{LiveOptions{}, 2, 1000},
+		{LiveOptions{}, 7, 1000},
+		{LiveOptions{}, 8, 100},
+		{LiveOptions{}, 128, 100},
+		{LiveOptions{Immediate: true}, 2, 1},
+		{LiveOptions{Timeout: 20 * time.Millisecond}, 2, 20},
+		{LiveOptions{Timeout: time.Microsecond}, 128, 1},
+	} {
+		if got := ringTimeout(c.o, c.blocks); got != c.want {
+			t.Errorf("%+v, %d blocks: %d ms, want %d", c.o, c.blocks, got, c.want)
+		}
+	}
+}
