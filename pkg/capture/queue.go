@@ -375,8 +375,9 @@ func (c *Queue) finishEntry() {
 const drainTime = 300 * time.Millisecond
 
 // Stop asks the readers to stop. They still take what the kernel captured before the
-// call (for at most drainTime, or a ring's block timeout and 100 ms) and then end. It may be called from any goroutine, more
-// than once. Next then returns the packets still queued and ends.
+// call (for at most drainTime, or a ring's block timeout and 100 ms) and then end.
+// It may be called from any goroutine, more than once. Next then returns the
+// packets still queued and ends.
 func (c *Queue) Stop() { c.stopAt.CompareAndSwap(0, time.Now().UnixNano()) }
 
 // Wait waits until every reader has stopped (after Stop) and returns their counts,
