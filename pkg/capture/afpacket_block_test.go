@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -592,4 +593,78 @@ func TestRingQueueWritesBetweenBlocksTwoRings(t *testing.T) {
 		t.Errorf("%d of %d writes while a block was held (%d packets taken in place)", f.held, f.writes, handed)
 	}
 	t.Logf("%d writes, %d of %d packets taken in place", f.writes, handed, got)
+}
+
+// When BeforeWait says no block should come in place (a rotation may fall in
+// it, or -U), the readers copy every block, and the packets still come in
+// order, once each.
+func TestRingQueueNotInPlace(t *testing.T) {
+	var bs [][]byte
+	for i := range 4 {
+		bs = append(bs, buildBlock(1<<16, seqPkts(i*100, 100, 500)))
+	}
+	r := newFakeRing(bs)
+	calls := 0
+	q := StartQueue([]Source{r}, QueueOptions{BeforeWait: func(int) bool { calls++; return false }})
+	go func() {
+		for n := range 8 {
+			r.ready <- n % 4
+			<-r.released
+		}
+		close(r.ready)
+	}()
+	for want := 0; ; want++ {
+		p, err := q.Next()
+		if err != nil {
+			if want != 800 {
+				t.Fatalf("%d packets, want 800", want)
+			}
+			break
+		}
+		if s := seqOf(p); s != want%400 {
+			t.Fatalf("packet %d: seq %d", want, s)
+		}
+	}
+	st := q.Wait()
+	if q.handed[0] != 0 || st[0].Queued != 800 || calls == 0 {
+		t.Errorf("%d packets taken in place, %d queued, BeforeWait called %d times; want 0, 800, some", q.handed[0], st[0].Queued, calls)
+	}
+}
+
+// The sink's makeRoom: no block in place with -U or when a rotation may fall
+// in the next block; otherwise in place, after a flush if the block might not
+// fit in the buffer.
+func TestSinkMakeRoom(t *testing.T) {
+	f := &heldWrites{}
+	w, err := writer.NewPcap(f, 1, 262144, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{single: w, flusher: w}
+	if !k.makeRoom(1<<18) || f.writes != 0 {
+		t.Errorf("empty buffer: in place %v after %d writes, want true after 0", k.makeRoom(1<<18), f.writes)
+	}
+	w.WritePacket(&reader.Packet{Data: make([]byte, 900<<10)})
+	if !k.makeRoom(1<<18) || f.writes != 1 {
+		t.Errorf("900 KiB buffered: %d writes, want the buffer written once", f.writes)
+	}
+	k.flushEach = true
+	if k.makeRoom(1 << 18) {
+		t.Error("-U: a block in place")
+	}
+	k.flushEach = false
+	rot, err := writer.NewRotating(writer.RotateOptions{Path: filepath.Join(t.TempDir(), "r.pcap"), MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rot.Close()
+	k = &sink{single: rot, flusher: rot, rot: rot}
+	rot.Open(time.Now())
+	if !k.makeRoom(1 << 18) {
+		t.Error("-C 1 MB, empty file: no block in place")
+	}
+	rot.WritePacket(&reader.Packet{Data: make([]byte, 800<<10)})
+	if k.makeRoom(1 << 18) {
+		t.Error("-C 1 MB, 800 KiB written: a 256 KiB block in place, which may cut the file")
+	}
 }

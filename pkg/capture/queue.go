@@ -26,7 +26,10 @@ type QueueOptions struct {
 	// consumer that buffers its output writes it out here when a block might
 	// not fit, so that its buffer never fills (and writes) while it holds a
 	// block: a block is handed over only as the first entry after this call.
-	BeforeWait func(blockBytes int)
+	// It returns false when the next block should not come in place at all
+	// (its packets would make the consumer write or open files): the readers
+	// then copy blocks into the queue until the next call says yes.
+	BeforeWait func(blockBytes int) (inPlace bool)
 }
 
 // Stats are the counts of one interface of a Capture.
@@ -78,7 +81,7 @@ type Queue struct {
 	handed   []uint64 // per source: packets the consumer took from ring blocks in place
 	closed   bool
 	// beforeWait is QueueOptions.BeforeWait; blockBytes the largest ring block.
-	beforeWait func(blockBytes int)
+	beforeWait func(blockBytes int) bool
 	blockBytes int
 }
 
@@ -275,11 +278,10 @@ func (c *Queue) Poll(wake <-chan time.Time) (*reader.Packet, error) {
 		select {
 		case s, ok = <-c.q.ch:
 		default:
-			if c.beforeWait != nil {
-				c.beforeWait(c.blockBytes)
-			}
-			if !c.q.markIdle() {
-				continue // an entry came meanwhile
+			if c.beforeWait == nil || c.beforeWait(c.blockBytes) {
+				if !c.q.markIdle() {
+					continue // an entry came meanwhile
+				}
 			}
 			select {
 			case s, ok = <-c.q.ch:

@@ -220,20 +220,34 @@ func (k *sink) write(p *reader.Packet) error {
 // tens of milliseconds) let the kernel fill the rest of a small ring and drop:
 // at -B 512 and 200,000 packets/s, 8-16% of the packets in runs where tcpdump
 // dropped 0-2%. Flushing between blocks, a slow write holds up the queue only.
-// The writers' buffer (1 MiB) holds four of the ring's blocks (256 KiB). Still
-// written with a block held: a rotation (-C, -G) that falls inside a block.
-func (k *sink) makeRoom(n int) {
-	if n == 0 || k.err != nil || k.flushEach {
-		return
+// The writers' buffer (1 MiB) holds four of the ring's blocks (256 KiB).
+//
+// It says no block should come in place when the next one would make the sink
+// write or open files however much room there is: with -U (a write per
+// packet), or when a rotation (-C, -G, --packets-per-file) could fall inside
+// it; the readers then copy blocks into the queue, and the rotation holds up
+// the queue, not the ring.
+func (k *sink) makeRoom(n int) (inPlace bool) {
+	if n == 0 || k.err != nil {
+		return true
+	}
+	if k.flushEach || (k.rot != nil && k.rot.MayCut(int64(n), minRingRecord, time.Now().Add(k.late))) {
+		return false
 	}
 	b, ok := k.single.(interface{ Available() int })
 	if !ok || b.Available() >= n {
-		return
+		return true
 	}
 	if err := k.flusher.Flush(); err != nil {
 		k.fail(err)
 	}
+	return true
 }
+
+// minRingRecord is the fewest bytes a packet takes in a ring block (its
+// tpacket3_hdr and sockaddr_ll), so a block of n bytes holds at most
+// n/minRingRecord packets.
+const minRingRecord = pktHdrLen + sllLen
 
 func (k *sink) fail(err error) {
 	if k.err != nil {

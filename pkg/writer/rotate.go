@@ -208,6 +208,23 @@ func (r *Rotating) Flush() error {
 // current file (a new file's header takes some of it).
 func (r *Rotating) Available() int { return r.bw.Available() }
 
+// MayCut reports whether packets of n more bytes in all (records included),
+// stamped up to until, could start a new file: a limit of size, of packets
+// (counting each packet as at least minRecord bytes) or of time would be
+// reached. With no file open, the next packet opens one.
+func (r *Rotating) MayCut(n, minRecord int64, until time.Time) bool {
+	if r.err != nil || r.f == nil {
+		return r.err == nil
+	}
+	switch {
+	case r.o.MaxBytes > 0 && r.w.Size()+n > r.o.MaxBytes:
+		return true
+	case r.o.MaxPackets > 0 && r.packets+uint64(n/max(minRecord, 1)) > r.o.MaxPackets:
+		return true
+	}
+	return r.o.Interval > 0 && r.bucketOf(until.UnixNano()) > r.bucket
+}
+
 // WriteStats writes an Interface Statistics Block into the current pcapng file (capture
 // does this before Close); for pcap output, or when no file is open, it does nothing.
 func (r *Rotating) WriteStats(iface int, received, dropped uint64, ts int64) error {

@@ -267,3 +267,42 @@ func TestRotatingNoOverwrite(t *testing.T) {
 		t.Errorf("names %v", names)
 	}
 }
+
+// MayCut says whether more packets could start a new file: by size, by count
+// (each packet at least minRecord bytes), by the time they may carry, or
+// because no file is open.
+func TestRotatingMayCut(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Date(2024, 3, 1, 12, 0, 0, 0, time.Local).UnixNano()
+	at := func(sec float64) time.Time { return time.Unix(0, base+int64(sec*1e9)) }
+	pkt := func(i int, sec float64) reader.Packet {
+		return ipPacket(17, [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 53, 53, base+int64(sec*1e9), uint64(i))
+	}
+	// 24-byte header, 70-byte records; 1,000 bytes at most.
+	r, _ := NewRotating(RotateOptions{Path: filepath.Join(dir, "b.pcap"), MaxBytes: 1000})
+	if !r.MayCut(0, 1, at(0)) {
+		t.Error("no file open: the next packet opens one, so it may cut")
+	}
+	p := pkt(0, 0)
+	r.WritePacket(&p) // 94 bytes
+	if r.MayCut(906, 1, at(0)) || !r.MayCut(907, 1, at(0)) {
+		t.Errorf("size: MayCut(906) %v, MayCut(907) %v, want false, true", r.MayCut(906, 1, at(0)), r.MayCut(907, 1, at(0)))
+	}
+	r.Close()
+
+	r, _ = NewRotating(RotateOptions{Path: filepath.Join(dir, "n.pcap"), MaxPackets: 10})
+	p = pkt(0, 0)
+	r.WritePacket(&p) // 1 of 10: 9 more fit, the 10th more starts a file
+	if r.MayCut(9*68+67, 68, at(0)) || !r.MayCut(10*68, 68, at(0)) {
+		t.Errorf("packets: room for 9 more says %v, for 10 %v, want false, true", r.MayCut(9*68+67, 68, at(0)), r.MayCut(10*68, 68, at(0)))
+	}
+	r.Close()
+
+	r, _ = NewRotating(RotateOptions{Path: filepath.Join(dir, "t.pcap"), Interval: 10 * time.Second})
+	p = pkt(0, 5)
+	r.WritePacket(&p)
+	if r.MayCut(0, 1, at(9.9)) || !r.MayCut(0, 1, at(10)) {
+		t.Errorf("interval: until 9.9 s %v, until 10 s %v, want false, true", r.MayCut(0, 1, at(9.9)), r.MayCut(0, 1, at(10)))
+	}
+	r.Close()
+}
