@@ -479,6 +479,28 @@ func (h *heldWrites) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// writeAll is capture's pump for the tests: every packet of q to k until q
+// ends, then q's counts, k closed.
+func writeAll(t *testing.T, q *Queue, k *sink) (int, []Stats) {
+	t.Helper()
+	got := 0
+	for {
+		p, err := q.Next()
+		if err != nil {
+			break
+		}
+		if err := k.write(p); err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	st := q.Wait()
+	if err := k.close(); err != nil {
+		t.Fatal(err)
+	}
+	return got, st
+}
+
 // With the sink's makeRoom as BeforeWait, the capture writes its file only
 // between blocks, never while it holds one handed over in place (a slow write
 // would keep the block from the kernel); without it, the buffered writer's
@@ -512,21 +534,7 @@ func TestRingQueueWritesBetweenBlocks(t *testing.T) {
 			}
 			close(r.ready)
 		}()
-		got := 0
-		for {
-			p, err := q.Next()
-			if err != nil {
-				break
-			}
-			if err := k.write(p); err != nil {
-				t.Fatal(err)
-			}
-			got++
-		}
-		st := q.Wait()
-		if err := k.close(); err != nil {
-			t.Fatal(err)
-		}
+		got, st := writeAll(t, q, k)
 		switch {
 		case got != rounds*100 || st[0].QueueDrops != 0 || q.handed[0] != rounds*100:
 			t.Fatalf("hook %v: %d packets, stats %+v", hook, got, st[0])
@@ -570,21 +578,7 @@ func TestRingQueueWritesBetweenBlocksTwoRings(t *testing.T) {
 			close(r.ready)
 		}()
 	}
-	got := 0
-	for {
-		p, err := q.Next()
-		if err != nil {
-			break
-		}
-		if err := k.write(p); err != nil {
-			t.Fatal(err)
-		}
-		got++
-	}
-	st := q.Wait()
-	if err := k.close(); err != nil {
-		t.Fatal(err)
-	}
+	got, st := writeAll(t, q, k)
 	handed := q.handed[0] + q.handed[1]
 	if got != 2*rounds*100 || st[0].QueueDrops+st[1].QueueDrops != 0 {
 		t.Fatalf("%d packets, stats %+v %+v", got, st[0], st[1])
