@@ -99,9 +99,7 @@ func (e *Engine) FreeConn(slot int32) {
 // packet has a complete TCP header (when false, c and res are not touched). It
 // allocates nothing once the tables have grown.
 func (e *Engine) Packet(frame uint64, ts int64, wireLen uint32, rec *decode.Record, c *decode.Conn, res *Result) bool {
-	var ok bool
-	*c, ok = e.ct.Track(rec, ts)
-	if !ok {
+	if !e.ct.TrackTo(rec, ts, c) {
 		return false
 	}
 	e.Analyze(frame, ts, wireLen, rec, c, res)

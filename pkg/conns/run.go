@@ -442,14 +442,12 @@ func (p *pipeline) track(ct *decode.ConnTracker, decoded <-chan *batch, tracked 
 		cur, kept = b, 0
 		for i := range b.n {
 			m := &b.meta[i]
-			c, ok := ct.Track(&b.recs[i], m.ts)
-			if !ok {
+			if !ct.TrackTo(&b.recs[i], m.ts, &b.conns[kept]) {
 				continue
 			}
 			if kept != i {
 				b.recs[kept], b.meta[kept], b.matched[kept] = b.recs[i], *m, b.matched[i]
 			}
-			b.conns[kept] = c
 			kept++
 		}
 		b.n = kept

@@ -299,7 +299,7 @@ func Exportable(rec *decode.Record) bool {
 // Add appends the row of packet p, decoded into rec, with its connection columns
 // c. With options set the options column's text is formatted (it needs p.Data).
 // Add allocates only while the batch grows to its working size.
-func (b *Batch) Add(p *reader.Packet, rec *decode.Record, c decode.Conn, options bool) {
+func (b *Batch) Add(p *reader.Packet, rec *decode.Record, c *decode.Conn, options bool) {
 	b.Rows = append(b.Rows, Row{})
 	r := &b.Rows[len(b.Rows)-1]
 	r.Frame = p.Number

@@ -543,7 +543,7 @@ func TestHotPathAllocs(t *testing.T) {
 			decode.Decode(pkts[i].LinkType, pkts[i].Data, pkts[i].WireLen, &rec)
 			if Exportable(&rec) {
 				c, _ := ct.Track(&rec, pkts[i].Timestamp)
-				b.Add(&pkts[i], &rec, c, true)
+				b.Add(&pkts[i], &rec, &c, true)
 			}
 		}
 	}
@@ -644,7 +644,7 @@ func benchBatch(b *testing.B) *Batch {
 		decode.Decode(p.LinkType, p.Data, p.WireLen, &rec)
 		if Exportable(&rec) {
 			c, _ := ct.Track(&rec, p.Timestamp)
-			bt.Add(p, &rec, c, true)
+			bt.Add(p, &rec, &c, true)
 		}
 	}
 	for n := bt.Len(); bt.Len()+n <= BatchRows; {

@@ -366,7 +366,7 @@ func corpusBatch(t *testing.T, path string) *Batch {
 		var res analysis.Result
 		e.Packet(p.Number, p.Timestamp, p.WireLen, &rec, &c, &res)
 		if Exportable(&rec) {
-			bt.Add(p, &rec, c, true)
+			bt.Add(p, &rec, &c, true)
 			bt.An = append(bt.An, res)
 		}
 	}

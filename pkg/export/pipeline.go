@@ -223,8 +223,9 @@ func (p *producer) fill(b *Batch) error {
 		if !Exportable(&p.rec) {
 			continue
 		}
-		c, _ := p.ct.Track(&p.rec, pkt.Timestamp)
-		b.Add(pkt, &p.rec, c, p.options)
+		var c decode.Conn
+		p.ct.TrackTo(&p.rec, pkt.Timestamp, &c)
+		b.Add(pkt, &p.rec, &c, p.options)
 		p.setOrigin(b)
 		p.rows++
 	}
@@ -271,7 +272,7 @@ func (p *producer) analyse(pkt *reader.Packet, b *Batch) {
 		b.An = b.An[:len(b.An)-1]
 		return
 	}
-	b.Add(pkt, &p.rec, c, p.options)
+	b.Add(pkt, &p.rec, &c, p.options)
 	p.setOrigin(b)
 	p.rows++
 }

@@ -168,6 +168,7 @@ func Summarise(path string, stdin io.Reader) (*Summary, error) {
 // bounded by the connections open at once (analysis.ConnTableOptions).
 type infoState struct {
 	rec     decode.Record
+	conn    decode.Conn
 	tracker *decode.ConnTracker
 	conns   *analysis.Conns
 }
@@ -185,8 +186,8 @@ func (st *infoState) tcp(p *reader.Packet, fi *Summary) {
 		return
 	}
 	fi.TCPPackets++
-	if c, ok := st.tracker.Track(&st.rec, p.Timestamp); ok {
-		st.conns.Packet(&st.rec, &c, p.Timestamp, p.WireLen)
+	if st.tracker.TrackTo(&st.rec, p.Timestamp, &st.conn) {
+		st.conns.Packet(&st.rec, &st.conn, p.Timestamp, p.WireLen)
 	}
 }
 
