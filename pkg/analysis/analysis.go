@@ -172,7 +172,11 @@ func (a *Analyzer) Packet(frame uint64, ts int64, rec *decode.Record, c *decode.
 		a.start(cs, ts)
 	}
 	fwd, rev := &cs.d[c.Dir&1], &cs.d[(c.Dir&1)^1]
-	p := pkt{frame: frame, ts: ts, seq: rec.Seq, ack: rec.Ack, flags: rec.Flags, window: uint32(rec.Window)}
+	// Filled in place: a composite literal is built in a temporary and copied
+	// with wider loads than its stores, which then wait for them (see
+	// decode.ConnTracker.TrackTo).
+	var p pkt
+	p.frame, p.ts, p.seq, p.ack, p.flags, p.window = frame, ts, rec.Seq, rec.Ack, rec.Flags, uint32(rec.Window)
 
 	// A SYN with a new initial sequence number started a new stream in the
 	// tracker; a SYN-ACK with a new one only moves the base.
@@ -402,7 +406,9 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 			nextSeq += synFinAdd
 			a.order++
 			o := segOrder(a.order, p.flagsOut&AnyRetransmission != 0)
-			if !fwd.segs.add(&a.pool, segment{seq: seq, next: nextSeq, frame: p.frame, ts: p.ts, order: o}) {
+			var sg segment
+			sg.seq, sg.next, sg.frame, sg.ts, sg.order = seq, nextSeq, p.frame, p.ts, o
+			if !fwd.segs.add(&a.pool, &sg) {
 				a.dropped++
 			}
 		} else {
@@ -423,7 +429,8 @@ func (a *Analyzer) sequence(cs *conn, fwd, rev *dir, p *pkt) {
 		fwd.lastFlags = p.flagsOut
 	}
 
-	if s, ok, rexmit := rev.segs.acknowledge(p.ack); ok {
+	var s segment
+	if ok, rexmit := rev.segs.acknowledge(p.ack, &s); ok {
 		p.ta, p.acked, p.ackRTT = true, s.frame, p.ts-s.ts
 		p.karn = !rexmit
 	}

@@ -256,16 +256,9 @@ func (a *ConnAcc) Packet(rec *decode.Record, c *decode.Conn, ts int64, wireLen u
 	a.pkts[d]++
 	a.ipBytes[d] += uint64(ipLen(rec))
 	a.frameBytes[d] += uint64(wireLen)
-	p := zpkt{
-		dir:    d,
-		flags:  rec.Flags,
-		seq:    rec.Seq,
-		ack:    rec.Ack,
-		win:    rec.Window,
-		len:    rec.PayloadLen,
-		capLen: rec.PayloadCap,
-		ts:     ts,
-	}
+	var p zpkt
+	p.dir, p.flags, p.seq, p.ack, p.win = d, rec.Flags, rec.Seq, rec.Ack, rec.Window
+	p.len, p.capLen, p.ts = rec.PayloadLen, rec.PayloadCap, ts
 	a.z.packet(&p)
 	a.tcptrace(d, rec)
 	a.handshake(d, rec, ts, true)

@@ -101,7 +101,7 @@ func FuzzSegList(f *testing.F) {
 				n := 1 + v>>20%3000
 				order++
 				sg := segment{seq: s, next: s + n, frame: order, ts: int64(order), order: segOrder(order, v&1 != 0)}
-				if !l.add(&pool, sg) {
+				if !l.add(&pool, &sg) {
 					t.Fatal("pool refused within its budget")
 				}
 				w.add(sg)
@@ -111,7 +111,8 @@ func FuzzSegList(f *testing.F) {
 				if op&4 != 0 {
 					a = v
 				}
-				got, gok, grx := l.acknowledge(a)
+				var got segment
+				gok, grx := l.acknowledge(a, &got)
 				want, wok, wrx := w.acknowledge(a)
 				if gok != wok || got != want || grx != wrx {
 					t.Fatalf("ack %d: got %+v %v %v, want %+v %v %v", a, got, gok, grx, want, wok, wrx)

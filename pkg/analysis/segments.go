@@ -31,6 +31,15 @@ func segOrder(n uint64, retransmitted bool) uint64 {
 
 func (s *segment) retransmitted() bool { return s.order&1 != 0 }
 
+// set copies o into s field by field. Segments go by pointer and are copied
+// so because a segment just written field by field (a literal, or a value
+// the function spilled) and then copied whole is read with 16-byte loads,
+// which the CPU cannot serve from the narrower stores still in flight, and
+// waits (perf put a tenth of the analyzer's time on such copies).
+func (s *segment) set(o *segment) {
+	s.seq, s.next, s.frame, s.ts, s.order = o.seq, o.next, o.frame, o.ts, o.order
+}
+
 // segmentBytes is the size of a segment in memory.
 const segmentBytes = 32
 
@@ -56,8 +65,8 @@ func (l *segList) len() int { return len(l.buf) - int(l.head) }
 
 func (l *segList) segs() []segment { return l.buf[l.head:] }
 
-// add remembers s, returning false when the pool refuses the memory.
-func (l *segList) add(p *segPool, s segment) bool {
+// add remembers *s, returning false when the pool refuses the memory.
+func (l *segList) add(p *segPool, s *segment) bool {
 	n := l.len()
 	if n == 0 {
 		l.buf, l.head, l.unsorted = l.buf[:0], 0, false
@@ -82,7 +91,7 @@ func (l *segList) add(p *segPool, s segment) bool {
 		}
 		segs = l.segs()
 		copy(segs[i+1:], segs[i:n])
-		segs[i] = s
+		segs[i].set(s)
 		l.maxOff = max(l.maxOff, dn)
 		return true
 	}
@@ -94,7 +103,7 @@ func (l *segList) add(p *segPool, s segment) bool {
 		}
 		segs := l.segs()
 		copy(segs[1:], segs[:n])
-		segs[0] = s
+		segs[0].set(s)
 		l.lo, l.maxOff = s.seq, newMax
 		return true
 	}
@@ -108,7 +117,7 @@ func (l *segList) add(p *segPool, s segment) bool {
 // push appends s, making room by moving the segments to the front of the
 // buffer (when a quarter of it is free there, so that each move is paid for by
 // as many acknowledged segments) or by growing it.
-func (l *segList) push(p *segPool, s segment) bool {
+func (l *segList) push(p *segPool, s *segment) bool {
 	if len(l.buf) == cap(l.buf) {
 		if l.head == 0 || int(l.head) < cap(l.buf)/4 {
 			if nb, ok := p.grow(l.buf, int(l.head)); ok {
@@ -123,49 +132,53 @@ func (l *segList) push(p *segPool, s segment) bool {
 			l.buf, l.head = l.buf[:n], 0
 		}
 	}
-	l.buf = append(l.buf, s)
+	// There is room now.
+	n := len(l.buf)
+	l.buf = l.buf[:n+1]
+	l.buf[n].set(s)
 	return true
 }
 
 // acknowledge applies acknowledgment number ack as Wireshark does: a segment
 // it ends at exactly, or covers entirely, goes; one it covers in part keeps
-// the rest. The oldest segment it ends at exactly is returned (nil if none).
-// rexmit reports whether any segment the ACK covered, wholly or in part, was a
+// the rest. The oldest segment it ends at exactly is copied to *acked, and ok
+// reports whether there was one (else *acked is untouched). rexmit reports
+// whether any segment the ACK covered, wholly or in part, was a
 // retransmission: the ACK may then answer the retransmission rather than the
-// returned segment, and Karn's rule takes no RTT sample from it.
-func (l *segList) acknowledge(ack uint32) (acked segment, ok, rexmit bool) {
+// segment in *acked, and Karn's rule takes no RTT sample from it.
+func (l *segList) acknowledge(ack uint32, acked *segment) (ok, rexmit bool) {
 	n := l.len()
 	if n == 0 {
-		return segment{}, false, false
+		return false, false
 	}
 	if !l.unsorted {
 		a := ack - l.lo
 		if a >= half {
 			if l.lo-ack+l.maxOff < half {
 				// Below every segment: nothing to do.
-				return segment{}, false, false
+				return false, false
 			}
 		} else {
-			return l.ackPrefix(a)
+			return l.ackPrefix(a, acked)
 		}
 	}
-	acked, ok, rexmit = l.ackAll(ack)
+	ok, rexmit = l.ackAll(ack, acked)
 	if l.len() > 0 {
 		l.unsorted = true
 	}
-	return acked, ok, rexmit
+	return ok, rexmit
 }
 
 // ackPrefix acknowledges a (relative to lo, below 2^31) in a sorted list:
 // only the segments starting below a are concerned, and they come first.
-func (l *segList) ackPrefix(a uint32) (acked segment, ok, rexmit bool) {
+func (l *segList) ackPrefix(a uint32, acked *segment) (ok, rexmit bool) {
 	segs := l.segs()
 	k := 0
 	for k < len(segs) && segs[k].seq-l.lo < a {
 		k++
 	}
 	if k == 0 {
-		return segment{}, false, false
+		return false, false
 	}
 	// Keep the partly acknowledged segments just before the untouched ones.
 	w := k
@@ -176,34 +189,36 @@ func (l *segList) ackPrefix(a uint32) (acked segment, ok, rexmit bool) {
 		switch {
 		case next == a:
 			if !ok || s.order < acked.order {
-				acked, ok = s, true
+				acked.set(&s)
+				ok = true
 			}
 		case next > a:
 			s.seq = l.lo + a
 			w--
-			segs[w] = s
+			segs[w].set(&s)
 		}
 	}
 	l.head += int32(w)
 	if l.len() == 0 {
 		l.buf, l.head = l.buf[:0], 0
-		return acked, ok, rexmit
+		return ok, rexmit
 	}
 	newLo := l.buf[l.head].seq
 	l.maxOff -= newLo - l.lo
 	l.lo = newLo
-	return acked, ok, rexmit
+	return ok, rexmit
 }
 
 // ackAll is Wireshark's walk over every segment.
-func (l *segList) ackAll(ack uint32) (acked segment, ok, rexmit bool) {
+func (l *segList) ackAll(ack uint32, acked *segment) (ok, rexmit bool) {
 	segs := l.segs()
 	keep := segs[:0]
 	for _, s := range segs {
 		switch {
 		case ack == s.next:
 			if !ok || s.order < acked.order {
-				acked, ok = s, true
+				acked.set(&s)
+				ok = true
 			}
 			rexmit = rexmit || s.retransmitted()
 			continue
@@ -221,7 +236,7 @@ func (l *segList) ackAll(ack uint32) (acked segment, ok, rexmit bool) {
 	if len(keep) == 0 {
 		l.buf, l.head = l.buf[:0], 0
 	}
-	return acked, ok, rexmit
+	return ok, rexmit
 }
 
 // eldest returns the segment remembered first.
