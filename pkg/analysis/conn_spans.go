@@ -49,6 +49,19 @@ func (ss *spans) add(lo, hi uint64) (overlap uint64, edge bool) {
 	if lo >= hi {
 		return 0, false
 	}
+	// Data in order, most segments: the range starts where the highest one
+	// ends, which it extends (what merge would do, without rebuilding the set;
+	// tcptrace's accounting was a twentieth of conns' CPU time, and this a
+	// fifth of it).
+	if n := int(ss.n); n > 0 && lo == ss.base+uint64(ss.off[n-1][1]) && hi-ss.base <= math.MaxUint32 {
+		ss.off[n-1][1] = uint32(hi - ss.base)
+		return 0, false
+	}
+	return ss.merge(lo, hi)
+}
+
+// merge is add's general case.
+func (ss *spans) merge(lo, hi uint64) (overlap uint64, edge bool) {
 	var out [maxSpans + 1]span
 	k := 0
 	merged := span{lo, hi}
