@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 )
 
@@ -161,6 +162,9 @@ type ConnTracker struct {
 	closed lru
 	now    int64
 	pkts   uint64
+	// quiet: no connection can time out at a capture time up to this one
+	// (see expire).
+	quiet  int64
 	stats  ConnStats
 	forget func(slot int32, stream uint64, why ForgetReason)
 }
@@ -199,6 +203,7 @@ func NewConnTracker(o ConnOptions) *ConnTracker {
 		index:  newConnIndex(),
 		open:   lru{-1, -1},
 		closed: lru{-1, -1},
+		quiet:  math.MinInt64,
 	}
 }
 
@@ -382,8 +387,17 @@ func (t *ConnTracker) remove(i int32, why ForgetReason) {
 }
 
 // expire forgets connections whose timeout has passed; each is forgotten once, so
-// the cost per packet is constant on average.
+// the cost per packet is constant on average. It looks at the lists' oldest
+// connections only once the capture's time passes t.quiet, the earliest time
+// either could time out: a list's oldest only ever makes way for one seen
+// later, and an empty list's first will be seen now or later. (Looking every
+// packet was 1.5-2% of conns' CPU time: the open list's oldest connection is
+// rarely in the cache.)
 func (t *ConnTracker) expire() {
+	if t.now <= t.quiet {
+		return
+	}
+	t.quiet = math.MaxInt64
 	for l, list := range [2]*lru{&t.closed, &t.open} {
 		limit := t.o.ClosedTimeout
 		if l == 1 {
@@ -396,12 +410,25 @@ func (t *ConnTracker) expire() {
 		for {
 			i := list.tail
 			if i < 0 || t.now-t.conns[i].last <= limit || t.pkts-t.conns[i].lastPkt <= t.o.MinIdlePackets {
+				from := t.now
+				if i >= 0 {
+					from = t.conns[i].last
+				}
+				t.quiet = min(t.quiet, addSat(from, limit))
 				break
 			}
 			t.remove(i, why)
 			t.stats.Expired++
 		}
 	}
+}
+
+// addSat is a+b for b ≥ 0, at most math.MaxInt64.
+func addSat(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxInt64
 }
 
 func (t *ConnTracker) list(i int32) *lru {
