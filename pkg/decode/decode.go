@@ -456,6 +456,12 @@ func decodeTCP(data []byte, off int, rec *Record) {
 // parseTCPOptions fills the option fields pcaptk exports as columns. The text
 // encoder walks the raw option bytes itself, as tcpdump prints every option.
 func parseTCPOptions(o []byte, rec *Record) {
+	// Linux and the BSDs send NOP, NOP, timestamps on every segment after the
+	// handshake (the layout RFC 7323's appendix A suggests): read it at once.
+	if len(o) == 12 && o[0] == OptNOP && o[1] == OptNOP && o[2] == OptTimestamp && o[3] == 10 {
+		rec.HasTS, rec.TSVal, rec.TSEcr = true, be.Uint32(o[4:]), be.Uint32(o[8:])
+		return
+	}
 	for i := 0; i < len(o); {
 		kind := o[i]
 		if kind == OptEOL {

@@ -337,3 +337,34 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestTimestampOptionLayouts: the usual NOP, NOP, timestamps layout (read at
+// once) gives what the same option in other places gives (walked), and a
+// layout that only looks like it is walked.
+func TestTimestampOptionLayouts(t *testing.T) {
+	ts := []byte{8, 10, 0x01, 0x02, 0x03, 0x04, 0xa0, 0xb0, 0xc0, 0xd0}
+	cat := func(parts ...[]byte) []byte {
+		var o []byte
+		for _, p := range parts {
+			o = append(o, p...)
+		}
+		return o
+	}
+	for _, c := range []struct {
+		name string
+		o    []byte
+		has  bool
+	}{
+		{"nop nop ts", cat([]byte{1, 1}, ts), true},
+		{"ts nop nop", cat(ts, []byte{1, 1}), true},
+		{"nop ts nop", cat([]byte{1}, ts, []byte{1}), true},
+		{"nop nop ts of length 9", cat([]byte{1, 1, 8, 9}, ts[2:]), false},
+		{"nop nop mss", []byte{1, 1, 2, 4, 0x05, 0xb4, 1, 1, 1, 1, 1, 0}, false},
+	} {
+		var rec Record
+		parseTCPOptions(c.o, &rec)
+		if rec.HasTS != c.has || (c.has && (rec.TSVal != 0x01020304 || rec.TSEcr != 0xa0b0c0d0)) {
+			t.Errorf("%s: HasTS %v TSVal %#x TSEcr %#x", c.name, rec.HasTS, rec.TSVal, rec.TSEcr)
+		}
+	}
+}
