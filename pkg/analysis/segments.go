@@ -65,7 +65,8 @@ func (l *segList) len() int { return len(l.buf) - int(l.head) }
 
 func (l *segList) segs() []segment { return l.buf[l.head:] }
 
-// add remembers *s, returning false when the pool refuses the memory.
+// add remembers *s, returning false when the pool refuses the memory. s must
+// not point into the list's own buffer, which add moves.
 func (l *segList) add(p *segPool, s *segment) bool {
 	n := l.len()
 	if n == 0 {
@@ -114,9 +115,10 @@ func (l *segList) add(p *segPool, s *segment) bool {
 	return true
 }
 
-// push appends s, making room by moving the segments to the front of the
+// push appends *s, making room by moving the segments to the front of the
 // buffer (when a quarter of it is free there, so that each move is paid for by
-// as many acknowledged segments) or by growing it.
+// as many acknowledged segments) or by growing it; as for add, s must not
+// point into l.buf.
 func (l *segList) push(p *segPool, s *segment) bool {
 	if len(l.buf) == cap(l.buf) {
 		if l.head == 0 || int(l.head) < cap(l.buf)/4 {

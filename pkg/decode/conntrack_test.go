@@ -4,10 +4,12 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -346,5 +348,63 @@ func TestConnTrackSlotsAndForget(t *testing.T) {
 	}
 	if s := tr.Stats(); s.Active != 0 {
 		t.Fatalf("after Close: %+v", s)
+	}
+}
+
+// TestConnTrackQuiet: a tracker that skips looking for timed-out connections
+// until quiet (expire) forgets the same connections, in the same order, with
+// the same columns and counters as one made to look on every packet, over
+// random traffic on a few ports: small tables that evict, MinIdlePackets,
+// timeouts near the largest time, times near both ends of int64 and going
+// backwards, SYNs that reuse ports, FINs, RSTs and Close midway.
+func TestConnTrackQuiet(t *testing.T) {
+	type forgot struct {
+		slot   int32
+		stream uint64
+		why    ForgetReason
+	}
+	for run := range 3000 {
+		r := rand.New(rand.NewPCG(uint64(run), 7))
+		o := ConnOptions{MaxConns: 1 + r.IntN(8), IdleTimeout: 1 + r.Int64N(100),
+			ClosedTimeout: 1 + r.Int64N(50), MinIdlePackets: uint64(r.IntN(4))}
+		if r.IntN(10) == 0 {
+			o.IdleTimeout = math.MaxInt64 - r.Int64N(100)
+		}
+		if r.IntN(10) == 0 {
+			o.ClosedTimeout = math.MaxInt64 - r.Int64N(100)
+		}
+		skip, look := NewConnTracker(o), NewConnTracker(o)
+		var fs, fl []forgot
+		skip.OnForget(func(s int32, st uint64, w ForgetReason) { fs = append(fs, forgot{s, st, w}) })
+		look.OnForget(func(s int32, st uint64, w ForgetReason) { fl = append(fl, forgot{s, st, w}) })
+		ts := int64(r.IntN(1000)) - 500
+		if r.IntN(5) == 0 {
+			ts = math.MinInt64 + int64(r.IntN(100))
+		}
+		for i := range 400 {
+			switch k := r.IntN(20); {
+			case k < 12:
+				ts += int64(r.IntN(20))
+			case k < 15:
+				ts -= int64(r.IntN(60))
+			case k < 16:
+				ts += int64(r.IntN(300))
+			case k < 17 && ts > 0:
+				ts = math.MaxInt64 - int64(r.IntN(50))
+			}
+			if r.IntN(200) == 0 {
+				skip.Close()
+				look.Close()
+			}
+			flags := []uint16{ACK, ACK, ACK, SYN, SYN | ACK, FIN | ACK, RST}[r.IntN(7)]
+			rec := tcpRec(byte(r.IntN(4)), byte(r.IntN(3)), uint16(r.IntN(3)), 80, flags, uint32(r.IntN(3)), 1)
+			look.quiet = math.MinInt64 // look every packet
+			cs, oks := skip.Track(rec, ts)
+			cl, okl := look.Track(rec, ts)
+			if cs != cl || oks != okl || !slices.Equal(fs, fl) || skip.Stats() != look.Stats() {
+				t.Fatalf("run %d, packet %d: %+v %v, forgot %v, %+v; looking every packet: %+v %v, forgot %v, %+v",
+					run, i, cs, oks, fs, skip.Stats(), cl, okl, fl, look.Stats())
+			}
+		}
 	}
 }
