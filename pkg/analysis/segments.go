@@ -32,10 +32,10 @@ func segOrder(n uint64, retransmitted bool) uint64 {
 func (s *segment) retransmitted() bool { return s.order&1 != 0 }
 
 // set copies o into s field by field. Segments go by pointer and are copied
-// so because a segment just written field by field (a literal, or a value
-// the function spilled) and then copied whole is read with 16-byte loads,
-// which the CPU cannot serve from the narrower stores still in flight, and
-// waits (perf put a tenth of the analyzer's time on such copies).
+// this way because a segment just written field by field (a literal, or an
+// argument the function spilled) and then copied whole is read with 16-byte
+// loads, which the CPU cannot serve from the narrower stores still in flight:
+// the copy waits (perf put a tenth of the analyzer's time on such copies).
 func (s *segment) set(o *segment) {
 	s.seq, s.next, s.frame, s.ts, s.order = o.seq, o.next, o.frame, o.ts, o.order
 }
